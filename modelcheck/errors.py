@@ -1,0 +1,18 @@
+"""Errors the command line turns into exit codes: bad input (2) and internal errors (3)."""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "InternalError"]
+
+
+class InputError(Exception):
+    """Bad user input; ``where`` names the field, variant or line at fault (exit code 2)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class InternalError(Exception):
+    """The checker contradicted itself, e.g. a counterexample the simulator does not confirm (exit code 3)."""

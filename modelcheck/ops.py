@@ -1,0 +1,228 @@
+"""Kernel operations that variants are written against, and their concrete (plain int) backend.
+
+A variant is written once, as a pure function of a ``KernelOps`` object.  This module's
+``ConcreteOps`` runs it on Python ints with C ``unsigned long`` wrap-around; the Z3 backend in
+``modelcheck.encoding`` implements the same interface on bit-vector terms.
+
+Rules for variant code (they keep both backends exact):
+
+* words support ``+ - & | ^ ~`` and shifts by a constant, all modulo 2^word_bits;
+* every comparison goes through ``ult/ule/ugt/uge/eq/ne`` (Z3's ``<`` is signed, so ordering
+  operators on concrete words raise ``TypeError``);
+* control flow is data: ``ite`` and ``cond`` (the first true guard wins, like a chain of
+  ``if (...) return ...;``), since a branch on a symbolic value cannot be a Python ``if``;
+* a C ``int`` comes from ``to_int`` (truncation) and goes back to ``unsigned long`` with
+  ``int_to_ulong`` (sign extension), the usual arithmetic conversions of the comparisons in the
+  historic predicates;
+* VMA pointers are opaque references: ``null``, ``is_null``, ``same``, ``vm_start``, ``vm_end``,
+  ``find_vma_prev`` and ``find_vma_intersection`` (maple-tree semantics, mm/mmap.c).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence
+
+from modelcheck.geometry import Geometry
+
+__all__ = ["KernelOps", "ConcreteOps", "Word"]
+
+
+class KernelOps(Protocol):
+    """What a variant may use.  ``W``/``B``/``R`` are the backend's word, bool and VMA-ref types."""
+
+    geometry: Geometry
+    null: Any
+
+    def word(self, value: int) -> Any: ...
+    def ult(self, a: Any, b: Any) -> Any: ...
+    def ule(self, a: Any, b: Any) -> Any: ...
+    def ugt(self, a: Any, b: Any) -> Any: ...
+    def uge(self, a: Any, b: Any) -> Any: ...
+    def eq(self, a: Any, b: Any) -> Any: ...
+    def ne(self, a: Any, b: Any) -> Any: ...
+    def and_(self, *bs: Any) -> Any: ...
+    def or_(self, *bs: Any) -> Any: ...
+    def not_(self, b: Any) -> Any: ...
+    def ite(self, c: Any, a: Any, b: Any) -> Any: ...
+    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any: ...
+    def to_int(self, w: Any) -> Any: ...
+    def int_to_ulong(self, i: Any) -> Any: ...
+    def is_null(self, r: Any) -> Any: ...
+    def same(self, r1: Any, r2: Any) -> Any: ...
+    def vm_start(self, r: Any) -> Any: ...
+    def vm_end(self, r: Any) -> Any: ...
+    def find_vma_prev(self, addr: Any) -> tuple[Any, Any]: ...
+    def find_vma_intersection(self, start: Any, end: Any) -> Any: ...
+    def warn_on_once(self, c: Any) -> Any: ...
+
+
+class Word:
+    """A C unsigned integer of ``bits`` bits: arithmetic wraps, ordering needs an explicit ult()/ule()."""
+
+    __slots__ = ("value", "bits")
+
+    def __init__(self, value: int, bits: int) -> None:
+        self.bits = bits
+        self.value = value & ((1 << bits) - 1)
+
+    def _v(self, other: Any) -> int:
+        if isinstance(other, Word):
+            if other.bits != self.bits:
+                raise TypeError(f"mixing {self.bits}-bit and {other.bits}-bit words without a conversion")
+            return other.value
+        if isinstance(other, int) and not isinstance(other, bool):
+            return other
+        raise TypeError(f"cannot combine a word with {type(other).__name__}")
+
+    def __add__(self, o: Any) -> "Word":
+        return Word(self.value + self._v(o), self.bits)
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> "Word":
+        return Word(self.value - self._v(o), self.bits)
+
+    def __rsub__(self, o: Any) -> "Word":
+        return Word(self._v(o) - self.value, self.bits)
+
+    def __and__(self, o: Any) -> "Word":
+        return Word(self.value & self._v(o), self.bits)
+
+    __rand__ = __and__
+
+    def __or__(self, o: Any) -> "Word":
+        return Word(self.value | self._v(o), self.bits)
+
+    __ror__ = __or__
+
+    def __xor__(self, o: Any) -> "Word":
+        return Word(self.value ^ self._v(o), self.bits)
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> "Word":
+        return Word(~self.value, self.bits)
+
+    def __lshift__(self, n: int) -> "Word":
+        return Word(self.value << n, self.bits)
+
+    def __rshift__(self, n: int) -> "Word":  # unsigned: logical shift
+        return Word(self.value >> n, self.bits)
+
+    def _no_order(self, _: Any) -> bool:
+        raise TypeError("use ops.ult/ule/ugt/uge: '<' on a Z3 bit-vector is a signed comparison")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _no_order
+
+    def __eq__(self, o: object) -> bool:
+        return isinstance(o, Word) and o.bits == self.bits and o.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.bits))
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __index__(self) -> int:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Word({hex(self.value)}, {self.bits})"
+
+
+def _val(x: Any) -> int:
+    return x.value if isinstance(x, Word) else int(x)
+
+
+class ConcreteOps:
+    """KernelOps on one concrete layout: VMA refs are indexes into ``vmas`` (``-1`` is NULL)."""
+
+    null = -1
+
+    def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]]) -> None:
+        self.geometry = geometry
+        self.bits = geometry.word_bits
+        self.vmas = [(int(s), int(e)) for s, e in vmas]
+        self.warnings: list[str] = []
+
+    # words and booleans
+    def word(self, value: int) -> Word:
+        return Word(value, self.bits)
+
+    def ult(self, a: Any, b: Any) -> bool:
+        return _val(a) < _val(b)
+
+    def ule(self, a: Any, b: Any) -> bool:
+        return _val(a) <= _val(b)
+
+    def ugt(self, a: Any, b: Any) -> bool:
+        return _val(a) > _val(b)
+
+    def uge(self, a: Any, b: Any) -> bool:
+        return _val(a) >= _val(b)
+
+    def eq(self, a: Any, b: Any) -> bool:
+        return _val(a) == _val(b)
+
+    def ne(self, a: Any, b: Any) -> bool:
+        return _val(a) != _val(b)
+
+    def and_(self, *bs: Any) -> bool:
+        return all(bs)
+
+    def or_(self, *bs: Any) -> bool:
+        return any(bs)
+
+    def not_(self, b: Any) -> bool:
+        return not b
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        return a if c else b
+
+    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
+        for guard, value in cases:
+            if guard:
+                return value
+        return default
+
+    # C int conversions
+    def to_int(self, w: Any) -> Word:
+        return Word(_val(w), self.geometry.int_bits)
+
+    def int_to_ulong(self, i: Word) -> Word:
+        ib = i.bits
+        v = i.value - (1 << ib) if i.value >> (ib - 1) else i.value
+        return Word(v, self.bits)
+
+    # VMA references
+    def is_null(self, r: int) -> bool:
+        return r == self.null
+
+    def same(self, r1: int, r2: int) -> bool:
+        return r1 == r2
+
+    def vm_start(self, r: int) -> Word:
+        return Word(self.vmas[r][0] if r != self.null else 0, self.bits)
+
+    def vm_end(self, r: int) -> Word:
+        return Word(self.vmas[r][1] if r != self.null else 0, self.bits)
+
+    def find_vma_prev(self, addr: Any) -> tuple[int, int]:
+        """(lowest VMA with vm_end > addr, highest VMA with vm_end <= addr), NULL where none."""
+        a = _val(addr)
+        vma = next((i for i, (_, e) in enumerate(self.vmas) if e > a), self.null)
+        prev = max((i for i, (_, e) in enumerate(self.vmas) if e <= a), default=self.null)
+        return vma, prev
+
+    def find_vma_intersection(self, start: Any, end: Any) -> int:
+        """mt_find(start, end - 1): NULL when start > end - 1 (with wrap), else the lowest VMA meeting it."""
+        s = _val(start)
+        last = (_val(end) - 1) & ((1 << self.bits) - 1)
+        if s > last:
+            return self.null
+        return next((i for i, (vs, ve) in enumerate(self.vmas) if ve > s and vs <= last), self.null)
+
+    def warn_on_once(self, c: Any) -> bool:
+        if c:
+            self.warnings.append("WARN_ON_ONCE in the realignment predicate")
+        return bool(c)

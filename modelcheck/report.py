@@ -1,0 +1,84 @@
+"""Text views in kernel terms: a /proc/self/maps-like layout, the call, and per-variant outcomes."""
+
+from __future__ import annotations
+
+from modelcheck.scenario import Scenario
+from modelcheck.semantics import Evaluation
+
+__all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report"]
+
+
+def _role(s: Scenario, i: int) -> str:
+    mv = s.move
+    if mv.for_stack and i == mv.old_vma:
+        return "stack"
+    if i == mv.old_vma == mv.new_vma:
+        return "src=dst"
+    return {mv.old_vma: "src", mv.new_vma: "dst"}.get(i, "")
+
+
+def maps_lines(s: Scenario) -> list[str]:
+    """One line per VMA, like /proc/self/maps: ``start-end`` in hex, then state, role and name."""
+    width = max(8, len(f"{s.geometry.task_size - 1:x}"))
+    out = []
+    for i, v in enumerate(s.vmas):
+        state = "populated" if v.populated else "empty"
+        out.append(f"{v.start:0{width}x}-{v.end:0{width}x} {state:<9} {_role(s, i):<7} "
+                   f"vmas[{i}]{' ' + v.name if v.name else ''}".rstrip())
+    return out
+
+
+def move_call(s: Scenario) -> str:
+    mv = s.move
+    text = (f"move_page_tables(old_addr={hex(mv.old_addr)}, new_addr={hex(mv.new_addr)}, "
+            f"len={hex(mv.len)}, for_stack={'true' if mv.for_stack else 'false'})")
+    if mv.stop_at is not None:
+        text += f"  /* allocation fails at old cursor {hex(mv.stop_at)} */"
+    return text
+
+
+def _owners(s: Scenario, runs: list[tuple[int, int]]) -> str:
+    names = []
+    for lo, hi in runs:
+        for i, v in enumerate(s.vmas):
+            if v.start < hi and lo < v.end:
+                names.append(f"vmas[{i}]{' ' + v.name if v.name else ''} [{hex(max(lo, v.start))}, "
+                             f"{hex(min(hi, v.end))})")
+    return ", ".join(names)
+
+
+def evaluation_lines(s: Scenario, ev: Evaluation) -> list[str]:
+    mv = s.move
+    if ev.realigned:
+        head = (f"realigns to {ev.level.upper()}: old {hex(mv.old_addr)} -> {hex(ev.old_addr)}, "
+                f"new {hex(mv.new_addr)} -> {hex(ev.new_addr)}")
+    else:
+        head = "does not realign"
+    counts: dict[str, int] = {}
+    for m in ev.moves:
+        counts[m.level] = counts.get(m.level, 0) + 1
+    moved = ", ".join(f"{n} {lvl}" for lvl, n in counts.items()) or "no"
+    ret = f"returns {hex(ev.returned)}" + (f" (loop broke at {hex(ev.cursor)})" if ev.broke else "")
+    bad = ev.violated()
+    tail = "all properties hold" if not bad else f"violates {', '.join(bad)}"
+    pad = " " * 8
+    out = [f"{ev.variant:<7} {head}; {moved} moves; {ret}; {tail}"]
+    if ev.realigned:
+        out.append(f"{pad}S = [{hex(ev.old_addr)}, {hex(mv.old_addr)}): "
+                   + (f"sweeps entries of {_owners(s, ev.source_hits)}" if ev.source_hits else "no entries"))
+        out.append(f"{pad}D = [{hex(ev.new_addr)}, {hex(mv.new_addr)}): "
+                   + (f"overwrites entries of {_owners(s, ev.dest_hits)}" if ev.dest_hits else "no entries"))
+    for pid in bad:
+        out.append(f"{pad}{pid}: {ev.details[pid]}")
+    return out
+
+
+def eval_report(s: Scenario, evs: list[Evaluation]) -> str:
+    lines = [f"geometry {s.geometry.name}: PAGE {hex(s.geometry.page_size)}, PMD {hex(s.geometry.pmd_size)}, "
+             f"PUD {hex(s.geometry.pud_size)}, {s.geometry.word_bits}-bit unsigned long"]
+    lines += maps_lines(s)
+    lines.append(move_call(s))
+    lines.append("")
+    for ev in evs:
+        lines += evaluation_lines(s, ev)
+    return "\n".join(lines) + "\n"

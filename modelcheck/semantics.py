@@ -1,0 +1,120 @@
+"""Reference semantics: run a variant's decision on a scenario, simulate the move, judge the properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import portion as P
+
+from modelcheck.errors import InternalError
+from modelcheck.ops import ConcreteOps
+from modelcheck.scenario import Scenario
+from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, simulate
+from modelcheck.spec import PROPERTIES
+from modelcheck.variants import Call, Variant
+
+__all__ = ["Evaluation", "evaluate", "decide"]
+
+HOLDS, VIOLATED = "holds", "violated"
+
+
+@dataclass
+class Evaluation:
+    """One variant on one scenario: the decision, the move as the scenario runs it, the verdicts."""
+
+    variant: str
+    level: str
+    realigned: bool
+    old_addr: int  # cursors after the decision
+    new_addr: int
+    returned: int
+    broke: bool
+    cursor: int
+    moves: list[LevelMove]
+    warnings: list[LevelMove]
+    source_hits: list[tuple[int, int]]  # entries inside S
+    dest_hits: list[tuple[int, int]]  # entries inside D
+    properties: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)  # why each violated property is violated
+
+    def violated(self) -> list[str]:
+        return [p for p, v in self.properties.items() if v == VIOLATED]
+
+    def to_json(self) -> dict:
+        return {"variant": self.variant, "level": self.level, "realigned": self.realigned,
+                "old_addr": hex(self.old_addr), "new_addr": hex(self.new_addr),
+                "returned": hex(self.returned), "broke": self.broke,
+                "properties": dict(self.properties), "details": dict(self.details),
+                "moves": [m.to_json() for m in self.moves],
+                "warnings": [m.to_json() for m in self.warnings]}
+
+
+def decide(s: Scenario, variant: Variant, level: str = "pmd") -> tuple[bool, int, int, ConcreteOps]:
+    """The variant's decision on the scenario: (realigned, old cursor, new cursor, ops)."""
+    k = ConcreteOps(s.geometry, [(v.start, v.end) for v in s.vmas])
+    mv = s.move
+    call = Call(vma=mv.old_vma, new_vma=mv.new_vma, old_addr=k.word(mv.old_addr),
+                new_addr=k.word(mv.new_addr), len=k.word(mv.len), for_stack=mv.for_stack)
+    d = variant.decide(k, call, level)
+    return bool(d.realign), int(d.old_addr), int(d.new_addr), k
+
+
+def _hits(tables: PageTables, lo: int, hi: int) -> list[tuple[int, int]]:
+    if lo >= hi:
+        return []
+    hit = tables.entries.domain() & P.closedopen(lo, hi)
+    return [(a.lower, a.upper) for a in hit if not a.empty]
+
+
+def _ranges(runs: list[tuple[int, int]]) -> str:
+    return ", ".join(f"[{hex(a)}, {hex(b)})" for a, b in runs)
+
+
+def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
+    g, mv = s.geometry, s.move
+    realigned, old_c, new_c, k = decide(s, variant, level)
+    start = initial_tables(s)
+    run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at)
+    full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end)
+    plain = simulate(g, start, mv.old_addr, mv.new_addr, mv.old_end)
+
+    def returned_at(cursor: int) -> int:
+        return int(variant.progress(k, k.word(cursor), k.word(mv.old_end), k.word(mv.len)))
+
+    ev = Evaluation(variant.id, level, realigned, old_c, new_c, returned_at(run.cursor), run.broke,
+                    run.cursor, run.moves, run.warnings,
+                    _hits(start, old_c, mv.old_addr), _hits(start, new_c, mv.new_addr))
+    verdicts, details = ev.properties, ev.details
+
+    verdicts["no-source-collateral"] = VIOLATED if ev.source_hits else HOLDS
+    if ev.source_hits:
+        details["no-source-collateral"] = f"S = [{hex(old_c)}, {hex(mv.old_addr)}) holds entries {_ranges(ev.source_hits)}"
+    verdicts["no-dest-clobber"] = VIOLATED if ev.dest_hits else HOLDS
+    if ev.dest_hits:
+        details["no-dest-clobber"] = f"D = [{hex(new_c)}, {hex(mv.new_addr)}) holds entries {_ranges(ev.dest_hits)}"
+
+    differ = entries_differ(full.tables.entries, plain.tables.entries)
+    verdicts["equivalence"] = HOLDS if differ.empty else VIOLATED
+    if not differ.empty:
+        first = next(a for a in differ if not a.empty)
+        details["equivalence"] = (f"after the move [{hex(first.lower)}, {hex(first.upper)}) holds other "
+                                  f"entries than the plain move leaves there")
+
+    verdicts["return-value"] = HOLDS
+    for cursor in [*full.alloc_points, mv.old_end]:
+        moved = max(0, min(cursor, mv.old_end) - mv.old_addr)
+        got_ret = returned_at(cursor)
+        if got_ret != moved or got_ret > mv.len:
+            verdicts["return-value"] = VIOLATED
+            how = "on success" if cursor == mv.old_end else f"when the loop breaks at {hex(cursor)}"
+            details["return-value"] = f"{how} it returns {hex(got_ret)} but moved {hex(moved)} of len {hex(mv.len)}"
+            break
+
+    verdicts["no-warn"] = VIOLATED if full.warnings else HOLDS
+    if full.warnings:
+        w = full.warnings[0]
+        details["no-warn"] = (f"WARN_ON_ONCE(!{w.level}_none(*new_{w.level})) moving {hex(w.old)} -> "
+                              f"{hex(w.new)}: the destination {w.level.upper()} entry is populated")
+    if list(verdicts) != list(PROPERTIES):
+        raise InternalError(f"properties {list(PROPERTIES)} but judged {list(verdicts)}")
+    return ev

@@ -1,0 +1,221 @@
+"""A concrete, sparse model of page tables and of move_page_tables()'s loop (mm/mremap.c).
+
+It is independent of the variants: it takes the cursors a decision produced and runs the loop.
+
+What is modelled (v6.6 .. v6.15 loop, reference §2.4):
+
+* entries: which pages have a PTE, and whose page it is (the address it was mapped at before the
+  move), as intervals, so a terabyte VMA costs no more than a page;
+* PTE tables (PMD entries that are not none) per PMD slot, PMD tables (PUD entries that are not
+  none) per PUD slot; folded levels behave as the kernel's folded levels do: with two levels the
+  PUD stage sees the PMD entry, alloc_new_pmd() allocates nothing and move_normal_pud() is absent;
+* get_extent() in the geometry's word arithmetic; get_old_pud()/get_old_pmd() returning NULL
+  (``continue``); alloc_new_pud()/alloc_new_pmd()/pte_alloc(); move_normal_pud() and
+  move_normal_pmd() with their WARN_ON_ONCE refusal when the destination entry is not none
+  (falling back to the next level); move_ptes(), which overwrites whatever the destination holds;
+* page tables are never freed during the move (move_ptes() leaves an empty table behind);
+* ``stop_at``: the first page-table allocation made with the old-side cursor at ``stop_at``
+  fails and the loop breaks.
+
+Deliberately left out: hugetlb (move_hugetlb_page_tables()), THP and devmap leaf entries (every
+entry is a PTE), swap PMDs, userfaultfd, the retract_page_tables() race, rmap locks, TLB flushing,
+and architectures whose arch_supports_page_table_move() is a runtime check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import portion as P
+
+from modelcheck.geometry import Geometry
+from modelcheck.scenario import Scenario
+
+__all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "simulate", "entry_items", "entries_differ"]
+
+
+def _span(a: int, b: int) -> P.Interval:
+    return P.closedopen(a, b)
+
+
+def _atoms(iv: P.Interval):
+    for atom in iv:
+        if not atom.empty:
+            yield atom.lower, atom.upper
+
+
+def _shift(iv: P.Interval, delta: int) -> P.Interval:
+    out = P.empty()
+    for lo, hi in _atoms(iv):
+        out |= _span(lo + delta, hi + delta)
+    return out
+
+
+def _slots(iv: P.Interval, size: int) -> P.Interval:
+    """The union of the size-aligned slots that ``iv`` touches."""
+    out = P.empty()
+    for lo, hi in _atoms(iv):
+        out |= _span(lo - lo % size, -(-hi // size) * size)
+    return out
+
+
+def entry_items(entries: P.IntervalDict) -> list[tuple[int, int, int]]:
+    """A canonical list of (start, end, origin_of_start) runs, for comparison and display."""
+    out = []
+    for iv, delta in entries.items():
+        for lo, hi in _atoms(iv):
+            out.append((lo, hi, lo + delta))
+    return sorted(out)
+
+
+def entries_differ(a: P.IntervalDict, b: P.IntervalDict) -> P.Interval:
+    """The addresses at which ``a`` and ``b`` hold different entries (or only one holds one)."""
+    out = P.empty()
+    for x, y in ((a, b), (b, a)):
+        for iv, v in x.items():
+            same = P.empty()
+            for iv2, v2 in y[iv].items():
+                if v2 == v:
+                    same |= iv2
+            out |= iv - same
+    return out
+
+
+@dataclass
+class PageTables:
+    """Sparse page tables: ``entries`` maps an address run to (origin - address)."""
+
+    entries: P.IntervalDict
+    pte_tables: P.Interval  # union of PMD slots whose PMD entry is not none
+    pmd_tables: P.Interval  # union of PUD slots whose PUD entry is not none
+
+    def copy(self) -> "PageTables":
+        return PageTables(self.entries.copy(), self.pte_tables, self.pmd_tables)
+
+
+@dataclass(frozen=True)
+class LevelMove:
+    level: str  # "pud" | "pmd" | "pte"
+    old: int
+    new: int
+    size: int
+
+    def to_json(self) -> dict:
+        return {"level": self.level, "old": hex(self.old), "new": hex(self.new), "size": hex(self.size)}
+
+
+@dataclass
+class SimResult:
+    tables: PageTables
+    cursor: int  # old-side cursor when the loop ended
+    new_cursor: int
+    broke: bool  # the loop broke on an allocation failure
+    moves: list[LevelMove] = field(default_factory=list)
+    warnings: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves (WARN_ON_ONCE)
+    overwritten: list[tuple[int, int]] = field(default_factory=list)  # live entries move_ptes() replaced
+    alloc_points: list[int] = field(default_factory=list)  # cursors at which an allocation was made
+
+
+def initial_tables(s: Scenario) -> PageTables:
+    """Entries and tables at the call: every page of a populated VMA has an entry, except the
+    destination range of an mremap (do_munmap() cleared it) and a stack VMA's expansion below
+    old_addr (vma_expand() added no entries)."""
+    g, mv = s.geometry, s.move
+    covered = P.empty()
+    for i, v in enumerate(s.vmas):
+        if v.populated:
+            run = _span(v.start, v.end)
+            if mv.for_stack and i == mv.old_vma:
+                run = _span(mv.old_addr, v.end)
+            covered |= run
+    if not mv.for_stack:
+        covered -= _span(mv.new_addr, mv.new_end)
+    entries = P.IntervalDict()
+    if not covered.empty:
+        entries[covered] = 0
+    return PageTables(entries, _slots(covered, g.pmd_size), _slots(covered, g.pud_size))
+
+
+def _get_extent(g: Geometry, size: int, old: int, old_end: int, new: int) -> int:
+    wm = g.word_mask
+    mask = ~(size - 1) & wm
+    extent = (((old + size) & mask) - old) & wm  # even if next overflowed, extent is ok
+    extent = min(extent, old_end - old)
+    return min(extent, (((new + size) & mask) - new) & wm)
+
+
+def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_end: int,
+             stop_at: int | None = None) -> SimResult:
+    """Run move_page_tables()'s loop from the given cursors to ``old_end``."""
+    t = start.copy()
+    folded_pmd = g.levels == 2
+
+    def pmd_present(a: int) -> bool:
+        return a in t.pte_tables
+
+    def pud_present(a: int) -> bool:
+        return pmd_present(a) if folded_pmd else a in t.pmd_tables
+
+    def relocate(old: int, new: int, size: int) -> None:
+        delta = new - old
+        src = _span(old, old + size)
+        moved = t.entries[src]
+        del t.entries[src]
+        landing = P.empty()
+        for iv, v in moved.items():
+            landing |= _shift(iv, delta)
+        hit = t.entries.domain() & landing
+        for lo, hi in _atoms(hit):
+            res.overwritten.append((lo, hi))
+        for iv, v in moved.items():
+            t.entries[_shift(iv, delta)] = v - delta
+
+    def move_tables(old: int, new: int, size: int) -> None:
+        src = _span(old, old + size)
+        inner = t.pte_tables & src
+        t.pte_tables = (t.pte_tables - src) | _shift(inner, new - old)
+
+    res = SimResult(t, old_addr, new_addr, False)
+    old, new = old_addr, new_addr
+    while old < old_end:
+        extent = _get_extent(g, g.pud_size, old, old_end, new)
+        if not pud_present(old):  # get_old_pud() == NULL
+            old, new = old + extent, new + extent
+            continue
+        if old == stop_at:  # alloc_new_pud() fails
+            res.broke = True
+            break
+        res.alloc_points.append(old)
+        if g.have_move_pud and extent == g.pud_size:
+            if pud_present(new):
+                res.warnings.append(LevelMove("pud", old, new, extent))
+            else:
+                relocate(old, new, extent)
+                move_tables(old, new, extent)
+                t.pmd_tables = (t.pmd_tables - _span(old, old + extent)) | _span(new, new + extent)
+                res.moves.append(LevelMove("pud", old, new, extent))
+                old, new = old + extent, new + extent
+                continue
+        extent = _get_extent(g, g.pmd_size, old, old_end, new)
+        if not pmd_present(old):  # get_old_pmd() == NULL
+            old, new = old + extent, new + extent
+            continue
+        if not folded_pmd:  # alloc_new_pmd() populates the PUD entry at new
+            t.pmd_tables |= _span(new - new % g.pud_size, new - new % g.pud_size + g.pud_size)
+        if g.have_move_pmd and extent == g.pmd_size:
+            if pmd_present(new):
+                res.warnings.append(LevelMove("pmd", old, new, extent))
+            else:
+                relocate(old, new, extent)
+                move_tables(old, new, extent)
+                res.moves.append(LevelMove("pmd", old, new, extent))
+                old, new = old + extent, new + extent
+                continue
+        # pte_alloc() at new, then move_ptes() over [old, old + extent)
+        slot = new - new % g.pmd_size
+        t.pte_tables |= _span(slot, slot + g.pmd_size)
+        relocate(old, new, extent)
+        res.moves.append(LevelMove("pte", old, new, extent))
+        old, new = old + extent, new + extent
+    res.cursor, res.new_cursor = old, new
+    return res

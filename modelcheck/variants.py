@@ -1,0 +1,303 @@
+"""Every historic version of the realignment decision, written once over ``KernelOps``.
+
+A variant is the whole decision as of one version of the patch: the caller's length condition,
+the mutual-alignment checks, the start-of-VMA / ``for_stack`` rules and the predicate with its C
+types, plus the return-value computation at the tail of move_page_tables().  Names, summaries
+and provenance (Message-IDs, commits) live in ``properties/variants.toml``; this module holds the
+executable meaning, which runs unchanged on plain ints (``ConcreteOps``) and on Z3 terms.
+
+The realignment level is a parameter: ``pmd`` (what the kernel does) or ``pud``, substituting
+PUD_SIZE/PUD_MASK for PMD_SIZE/PMD_MASK everywhere in the decision.
+
+>>> from modelcheck.geometry import get_geometry
+>>> from modelcheck.ops import ConcreteOps
+>>> g = get_geometry("x86_64-4level")
+>>> k = ConcreteOps(g, [(0x400000, 0x401000), (0x2e40000, 0x3440000), (0x3940000, 0x3a40000)])
+>>> call = Call(vma=1, new_vma=2, old_addr=k.word(0x2f40000), new_addr=k.word(0x3940000),
+...             len=k.word(0x100000), for_stack=False)
+>>> d = get_variant("v3").decide(k, call, "pmd")   # 1 MiB from the start: v3 sweeps [0x2e00000, 0x2f40000)
+>>> d.realign, hex(int(d.old_addr)), hex(int(d.new_addr))
+(True, '0x2e00000', '0x3800000')
+>>> get_variant("v6.7").decide(k, call, "pmd").realign   # merged: old_addr is not vm_start
+False
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from modelcheck._data import read_spec
+from modelcheck.errors import InputError
+from modelcheck.ops import KernelOps
+
+__all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """move_page_tables() arguments as the backend sees them (words, VMA refs, a bool)."""
+
+    vma: Any
+    new_vma: Any
+    old_addr: Any
+    new_addr: Any
+    len: Any
+    for_stack: Any
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether the variant realigned, and the loop cursors it starts from."""
+
+    realign: Any
+    old_addr: Any
+    new_addr: Any
+
+
+Decide = Callable[[KernelOps, Call, str], Decision]
+Progress = Callable[[KernelOps, Any, Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named realignment decision plus the tail that computes move_page_tables()'s return value.
+
+    ``progress(k, cursor, old_end, len)`` is that tail: ``cursor`` is the loop's old-side address
+    when the loop ended, ``old_end`` the original ``old_addr + len``.
+    """
+
+    id: str
+    summary: str
+    provenance: str
+    decide: Decide
+    progress: Progress
+    realign_before_hugetlb: bool = False
+    expected: dict = field(default_factory=dict, compare=False)
+
+
+def _level(k: KernelOps, level: str) -> tuple[Any, Any]:
+    g = k.geometry
+    return k.word(g.level_mask(level)), k.word(g.level_size(level))
+
+
+def _realigned(k: KernelOps, c: Call, mask: Any, realign: Any) -> Decision:
+    return Decision(realign, k.ite(realign, c.old_addr & mask, c.old_addr),
+                    k.ite(realign, c.new_addr & mask, c.new_addr))
+
+
+def _mutually_aligned_unaligned(k: KernelOps, c: Call, mask: Any) -> Any:
+    """(*old_addr & ~mask) && (*old_addr & ~mask) == (*new_addr & ~mask)"""
+    off = c.old_addr & ~mask
+    return k.and_(k.ne(off, 0), k.eq(off, c.new_addr & ~mask))
+
+
+def _reaches_boundary(k: KernelOps, c: Call, mask: Any, size: Any) -> Any:
+    """The v2+ caller condition: len >= PMD_SIZE - (old_addr & ~PMD_MASK)."""
+    return k.uge(c.len, size - (c.old_addr & ~mask))
+
+
+# --- tails: move_page_tables()'s return value ------------------------------------------------
+
+def progress_unguarded(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
+    """v6.6 and the RFC: return len + old_addr - old_end."""
+    return len_ + cursor - old_end
+
+
+def progress_guard_v2(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
+    """v2 .. v6.11.9: if (len + old_addr < old_end) return 0;  (wraps on 32-bit)"""
+    return k.ite(k.ult(len_ + cursor, old_end), k.word(0), len_ + cursor - old_end)
+
+
+def progress_guard_v612(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
+    """a4a282daf1a1 (v6.12): if (old_addr < old_end - len) return 0;"""
+    return k.ite(k.ult(cursor, old_end - len_), k.word(0), len_ + cursor - old_end)
+
+
+def progress_pmc(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
+    """pmc_progress() (v6.15): orig = old_end - len_in; old_addr < orig ? 0 : old_addr - orig."""
+    orig = old_end - len_
+    return k.ite(k.ult(cursor, orig), k.word(0), cursor - orig)
+
+
+# --- RFC and v2: check_addr_in_prev() (true = a mapping is in the way) -------------------------
+
+def _check_addr_in_prev(k: KernelOps, vma: Any, addr: Any, mask: Any) -> Any:
+    # int addr_masked = addr & mask;  compared against unsigned long fields, so the truncated
+    # int is converted back (sign-extended) by the usual arithmetic conversions.
+    addr_masked = k.int_to_ulong(k.to_int(addr & mask))
+    cur, prev = k.find_vma_prev(k.vm_start(vma))
+    return k.cond([
+        (k.ule(k.vm_start(vma), addr_masked), False),
+        (k.or_(k.is_null(cur), k.not_(k.same(cur, vma)), k.is_null(prev)), True),
+        (k.ugt(k.vm_end(prev), addr_masked), True),
+    ], False)
+
+
+def _realign_rfc_v2(k: KernelOps, c: Call, mask: Any, blocked: Callable) -> Any:
+    return k.and_(_mutually_aligned_unaligned(k, c, mask),
+                  k.not_(blocked(k, c.vma, c.old_addr, mask)),
+                  k.not_(blocked(k, c.new_vma, c.new_addr, mask)))
+
+
+def decide_rfc(k: KernelOps, c: Call, level: str) -> Decision:
+    mask, size = _level(k, level)
+    return _realigned(k, c, mask, k.and_(k.uge(c.len, size), _realign_rfc_v2(k, c, mask, _check_addr_in_prev)))
+
+
+def decide_v2(k: KernelOps, c: Call, level: str) -> Decision:
+    mask, size = _level(k, level)
+    return _realigned(k, c, mask, k.and_(_reaches_boundary(k, c, mask, size),
+                                         _realign_rfc_v2(k, c, mask, _check_addr_in_prev)))
+
+
+def _linus_blocked(k: KernelOps, vma: Any, addr: Any, mask: Any) -> Any:
+    # v2's declaration stays: int addr_masked = addr & mask;
+    addr_masked = k.int_to_ulong(k.to_int(addr & mask))
+    cur, prev = k.find_vma_prev(k.vm_start(vma))
+    return k.cond([(k.warn_on_once(k.not_(k.same(cur, vma))), True)],
+                  k.and_(k.not_(k.is_null(prev)), k.ugt(k.vm_end(prev), addr_masked)))
+
+
+def decide_linus(k: KernelOps, c: Call, level: str) -> Decision:
+    mask, size = _level(k, level)
+    return _realigned(k, c, mask, k.and_(_reaches_boundary(k, c, mask, size),
+                                         _realign_rfc_v2(k, c, mask, _linus_blocked)))
+
+
+# --- v3 .. v6.15: can_align_down() (true = realignment allowed) -------------------------------
+
+def _can_align_down_v3(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+    addr_masked = addr & mask  # unsigned long since v3
+    cur, prev = k.find_vma_prev(k.vm_start(vma))
+    return k.cond([
+        (k.and_(k.not_(for_stack), k.ule(k.vm_start(vma), addr_masked)), False),
+        (k.or_(k.is_null(cur), k.not_(k.same(cur, vma)), k.is_null(prev)), False),
+        (k.ugt(k.vm_end(prev), addr_masked), False),
+    ], True)
+
+
+def _can_align_down_v4(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+    addr_masked = addr & mask
+    cur, prev = k.find_vma_prev(k.vm_start(vma))
+    return k.cond([
+        (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
+        (k.warn_on_once(k.not_(k.same(cur, vma))), False),
+    ], k.or_(k.is_null(prev), k.ule(k.vm_end(prev), addr_masked)))
+
+
+def _can_align_down_v5(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+    addr_masked = addr & mask
+    return k.cond([
+        (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
+    ], k.is_null(k.find_vma_intersection(addr_masked, addr)))
+
+
+def _can_align_down_v67(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+    addr_masked = addr & mask
+    return k.cond([
+        (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
+        (k.and_(for_stack, k.uge(addr_masked, k.vm_start(vma))), True),
+    ], k.is_null(k.find_vma_intersection(addr_masked, k.vm_start(vma))))
+
+
+def _try_realign(k: KernelOps, c: Call, level: str, can_align_down: Callable) -> Decision:
+    """The v3 .. v6.14 caller and realign_addr()/try_realign_addr() (same conditions, same order)."""
+    mask, size = _level(k, level)
+    realign = k.and_(_reaches_boundary(k, c, mask, size), _mutually_aligned_unaligned(k, c, mask),
+                     can_align_down(k, c.vma, c.old_addr, mask, c.for_stack),
+                     can_align_down(k, c.new_vma, c.new_addr, mask, c.for_stack))
+    return _realigned(k, c, mask, realign)
+
+
+def decide_v3(k: KernelOps, c: Call, level: str) -> Decision:
+    return _try_realign(k, c, level, _can_align_down_v3)
+
+
+def decide_v4(k: KernelOps, c: Call, level: str) -> Decision:
+    return _try_realign(k, c, level, _can_align_down_v4)
+
+
+def decide_v5(k: KernelOps, c: Call, level: str) -> Decision:
+    return _try_realign(k, c, level, _can_align_down_v5)
+
+
+def decide_v67(k: KernelOps, c: Call, level: str) -> Decision:
+    return _try_realign(k, c, level, _can_align_down_v67)
+
+
+def decide_v615(k: KernelOps, c: Call, level: str) -> Decision:
+    """can_realign_addr() as written in the pagetable_move_control refactor."""
+    pagetable_mask, _ = _level(k, level)
+    align_mask = ~pagetable_mask
+    old_align = c.old_addr & align_mask
+    new_align = c.new_addr & align_mask
+    pagetable_size = align_mask + 1
+    old_align_next = pagetable_size - old_align
+    realign = k.cond([
+        (k.ult(c.len, old_align_next), False),
+        (k.eq(old_align, 0), False),
+        (k.ne(old_align, new_align), False),
+        (k.or_(k.not_(_can_align_down_v67(k, c.vma, c.old_addr, pagetable_mask, c.for_stack)),
+               k.not_(_can_align_down_v67(k, c.new_vma, c.new_addr, pagetable_mask, c.for_stack))), False),
+    ], True)
+    return _realigned(k, c, pagetable_mask, realign)
+
+
+def decide_always(k: KernelOps, c: Call, level: str) -> Decision:
+    mask, size = _level(k, level)
+    return _realigned(k, c, mask, k.and_(_reaches_boundary(k, c, mask, size),
+                                         _mutually_aligned_unaligned(k, c, mask)))
+
+
+def decide_never(k: KernelOps, c: Call, level: str) -> Decision:
+    return Decision(k.cond([], False), c.old_addr, c.new_addr)
+
+
+_DECIDE: dict[str, Decide] = {
+    "rfc": decide_rfc, "v2": decide_v2, "linus": decide_linus, "v3": decide_v3, "v4": decide_v4,
+    "v5": decide_v5, "v6.7": decide_v67, "v6.15": decide_v615, "always": decide_always,
+    "never": decide_never,
+}
+_PROGRESS: dict[str, Progress] = {
+    "unguarded": progress_unguarded, "guard-v2": progress_guard_v2,
+    "guard-v6.12": progress_guard_v612, "pmc-progress": progress_pmc,
+}
+
+
+def _load_builtins() -> dict[str, Variant]:
+    text = read_spec("variants.toml")
+    spec = tomllib.loads(text)
+    out: dict[str, Variant] = {}
+    for entry in spec["variant"]:
+        out[entry["id"]] = Variant(
+            id=entry["id"], summary=entry["summary"], provenance=entry["provenance"],
+            decide=_DECIDE[entry["decide"]], progress=_PROGRESS[entry["progress"]],
+            realign_before_hugetlb=entry.get("realign_before_hugetlb", False),
+            expected=entry.get("expected", {}))
+    return out
+
+
+#: The built-in variants, in historical order.
+VARIANTS: dict[str, Variant] = _load_builtins()
+_USER: dict[str, Variant] = {}
+
+
+def register(variant: Variant) -> Variant:
+    """Make a user-defined variant available by id (to ``get_variant`` and the matrix)."""
+    if variant.id in VARIANTS:
+        raise InputError("variant", f"{variant.id!r} is a built-in variant id")
+    _USER[variant.id] = variant
+    return variant
+
+
+def variant_ids() -> list[str]:
+    return list(VARIANTS) + list(_USER)
+
+
+def get_variant(vid: str) -> Variant:
+    try:
+        return VARIANTS[vid] if vid in VARIANTS else _USER[vid]
+    except KeyError:
+        raise InputError("variant", f"unknown variant {vid!r} (known: {', '.join(variant_ids())})") from None

@@ -1,0 +1,1 @@
+"""Property and variant specifications (data files), shipped with modelcheck as ``modelcheck.properties``."""

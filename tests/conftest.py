@@ -1,0 +1,28 @@
+"""Shared builders: scenarios from compact tuples, and the scenario files under tests/scenarios/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelcheck.geometry import get_geometry
+from modelcheck.scenario import Move, Scenario, Vma, load_scenario
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def build(geometry: str, vmas: list[tuple], old_vma: int, new_vma: int, old_addr: int, new_addr: int,
+          length: int, for_stack: bool = False, stop_at: int | None = None) -> Scenario:
+    """vmas: (start, end) or (start, end, populated)."""
+    vs = tuple(Vma(v[0], v[1], v[2] if len(v) > 2 else True) for v in vmas)
+    return Scenario(get_geometry(geometry), vs, Move(old_vma, new_vma, old_addr, new_addr, length, for_stack, stop_at))
+
+
+def scenario_file(name: str) -> Scenario:
+    return load_scenario(str(SCENARIOS / f"{name}.json"))
+
+
+@pytest.fixture
+def load():
+    return scenario_file
