@@ -47,10 +47,12 @@ class Geometry:
             raise InputError("geometry", "need page_shift <= pmd_shift <= pud_shift < word_bits")
         if self.int_bits > self.word_bits:
             raise InputError("geometry", "int_bits must not exceed word_bits")
-        if not (0 < self.mmap_min_addr < self.task_size <= 1 << self.word_bits):
-            raise InputError("geometry", "need 0 < mmap_min_addr < task_size <= 2^word_bits")
+        if not (0 < self.mmap_min_addr < self.task_size < 1 << self.word_bits):
+            raise InputError("geometry", "need 0 < mmap_min_addr < task_size < 2^word_bits")
         if self.task_size % self.page_size:
             raise InputError("geometry", "task_size must be page aligned")
+        if -(-self.task_size // self.pud_size) * self.pud_size >= 1 << self.word_bits:
+            raise InputError("geometry", "task_size rounded up to PUD_SIZE must stay below 2^word_bits")
 
     @property
     def word_mask(self) -> int:

@@ -1,0 +1,619 @@
+"""The Z3 encoding: symbolic layouts and moves, variants as solver terms, property negations.
+
+This is the only module that imports z3.  Everything here builds terms: ``IntOps`` is the
+KernelOps backend the checker runs variants on, ``SymbolicState`` holds one symbolic kernel state
+(n VMAs, the move, a possible allocation failure) and ``property_violation`` states each
+property's negation.  The properties about the move loop (no-warn, return-value) are encoded from
+the loop's structure (``_Loop``), not by unrolling it, so their verdicts hold for moves of any
+length; the exhaustive cross-validation against the concrete simulator (tests/test_crossval.py)
+checks that derivation.
+
+Words are exact: an ``unsigned long`` is an integer term kept in [0, 2^W) — every ``+``/``-``
+is reduced modulo 2^W, ``&`` takes the PAGE/PMD/PUD-style constant masks the kernel code uses,
+a C ``int`` is the low bits read as two's complement — and every comparison is between those
+values, i.e. unsigned.  Integer (linear arithmetic) terms solve about a hundred times faster than
+bit-vectors here (docs/performance.md); ``BvOps`` runs the same variants on bit-vectors, and
+tests/test_encoding.py checks that both encodings agree with the concrete semantics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import z3
+
+from modelcheck.geometry import Geometry
+from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.variants import Call, Decision, Variant
+
+__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "property_violation", "decode",
+           "configure"]
+
+
+def configure(seed: int = 0) -> None:
+    """Deterministic solving: fixed seeds for every Z3 engine we use."""
+    z3.set_param("smt.random_seed", seed)
+    z3.set_param("sat.random_seed", seed)
+
+
+def _bool(x: Any) -> z3.BoolRef:
+    return z3.BoolVal(x) if isinstance(x, bool) else x
+
+
+REF_BITS = 8  # VMA references are 8-bit indexes; NULL is all ones
+
+
+def _ref(x: Any) -> Any:
+    return z3.BitVecVal(x, REF_BITS) if isinstance(x, int) else x
+
+
+def _coerce(x: Any, like: Any) -> Any:
+    if isinstance(x, bool):
+        return z3.BoolVal(x)
+    if isinstance(x, int) and z3.is_bv(like):
+        return z3.BitVecVal(x, like.size())
+    return x
+
+
+class BvOps:
+    """KernelOps on Z3 terms over a symbolic layout of sorted VMAs; refs are 8-bit indexes (NULL = 0xff)."""
+
+    null = -1
+
+    def __init__(self, geometry: Geometry, starts: Sequence[z3.BitVecRef], ends: Sequence[z3.BitVecRef]) -> None:
+        self.geometry = geometry
+        self.bits = geometry.word_bits
+        self.starts, self.ends = list(starts), list(ends)
+        self.warnings: list[z3.BoolRef] = []
+
+    def word(self, value: int) -> z3.BitVecRef:
+        return z3.BitVecVal(value, self.bits)
+
+    def ult(self, a: Any, b: Any) -> z3.BoolRef:
+        return z3.ULT(a, b)
+
+    def ule(self, a: Any, b: Any) -> z3.BoolRef:
+        return z3.ULE(a, b)
+
+    def ugt(self, a: Any, b: Any) -> z3.BoolRef:
+        return z3.UGT(a, b)
+
+    def uge(self, a: Any, b: Any) -> z3.BoolRef:
+        return z3.UGE(a, b)
+
+    def eq(self, a: Any, b: Any) -> z3.BoolRef:
+        return a == b
+
+    def ne(self, a: Any, b: Any) -> z3.BoolRef:
+        return a != b
+
+    def and_(self, *bs: Any) -> z3.BoolRef:
+        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
+
+    def or_(self, *bs: Any) -> z3.BoolRef:
+        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
+
+    def not_(self, b: Any) -> z3.BoolRef:
+        return z3.Not(_bool(b))
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        if isinstance(c, bool):
+            return a if c else b
+        like = a if not isinstance(a, (bool, int)) else b
+        return z3.If(c, _coerce(a, like), _coerce(b, like))
+
+    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
+        out = default
+        for guard, value in reversed(list(cases)):
+            out = self.ite(guard, value, out)
+        return _bool(out) if isinstance(out, bool) else out
+
+    def to_int(self, w: Any) -> z3.BitVecRef:
+        return z3.Extract(self.geometry.int_bits - 1, 0, w)
+
+    def int_to_ulong(self, i: Any) -> z3.BitVecRef:
+        extra = self.bits - i.size()
+        return z3.SignExt(extra, i) if extra else i
+
+    def is_null(self, r: Any) -> z3.BoolRef:
+        return _ref(r) == _ref(self.null)
+
+    def same(self, r1: Any, r2: Any) -> z3.BoolRef:
+        return _ref(r1) == _ref(r2)
+
+    def _select(self, r: Any, values: Sequence[z3.BitVecRef]) -> z3.BitVecRef:
+        out: Any = self.word(0)
+        for i in reversed(range(len(values))):
+            out = z3.If(_ref(r) == i, values[i], out)
+        return out
+
+    def vm_start(self, r: Any) -> z3.BitVecRef:
+        return self._select(r, self.starts)
+
+    def vm_end(self, r: Any) -> z3.BitVecRef:
+        return self._select(r, self.ends)
+
+    def _first(self, preds: Sequence[z3.BoolRef]) -> z3.BitVecRef:
+        out: Any = _ref(self.null)
+        for i in reversed(range(len(preds))):
+            out = z3.If(preds[i], _ref(i), out)
+        return out
+
+    def find_vma_prev(self, addr: Any) -> tuple[z3.BitVecRef, z3.BitVecRef]:
+        """The VMAs are sorted, so "vm_end > addr" is false then true along the list: the VMA
+        is the first where it holds and prev is the one before it (index - 1; 0 - 1 is NULL)."""
+        vma = self._first([z3.UGT(e, addr) for e in self.ends])
+        last = _ref(len(self.ends) - 1 if self.ends else self.null)
+        return vma, z3.If(vma == _ref(self.null), last, vma - 1)
+
+    def find_vma_intersection(self, start: Any, end: Any) -> z3.BitVecRef:
+        """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
+        last = end - 1
+        first = self._first([z3.UGT(e, start) for e in self.ends])
+        hit = z3.If(z3.And(first != _ref(self.null), z3.ULE(self.vm_start(first), last)), first, _ref(self.null))
+        return z3.If(z3.UGT(start, last), _ref(self.null), hit)
+
+    def warn_on_once(self, c: Any) -> z3.BoolRef:
+        self.warnings.append(_bool(c))
+        return _bool(c)
+
+
+class IntWord:
+    """An unsigned long of ``bits`` bits as an integer term in [0, 2^bits): C wrap-around by modulo.
+
+    ``&`` is defined for the masks kernel address arithmetic uses: a constant 2^k - 1 (the offset
+    in a page table) or its complement (the aligned base).  Anything else is refused, not guessed.
+    """
+
+    __slots__ = ("t", "bits")
+
+    def __init__(self, t: Any, bits: int) -> None:
+        self.t, self.bits = t, bits
+
+    @property
+    def modulus(self) -> int:
+        return 1 << self.bits
+
+    def _v(self, o: Any) -> Any:
+        if isinstance(o, IntWord):
+            return o.t
+        if isinstance(o, int) and not isinstance(o, bool):
+            return z3.IntVal(o % self.modulus)
+        raise TypeError(f"cannot combine a word with {type(o).__name__}")
+
+    def _const(self) -> int | None:
+        return self.t.as_long() if z3.is_int_value(self.t) else None
+
+    def _arith(self, a: Any, b: Any, op: Any) -> "IntWord":
+        if z3.is_int_value(a) and z3.is_int_value(b):
+            return IntWord(z3.IntVal(op(a.as_long(), b.as_long()) % self.modulus), self.bits)
+        return IntWord(op(a, b) % self.modulus, self.bits)
+
+    def __add__(self, o: Any) -> "IntWord":
+        return self._arith(self.t, self._v(o), lambda x, y: x + y)
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> "IntWord":
+        return self._arith(self.t, self._v(o), lambda x, y: x - y)
+
+    def __rsub__(self, o: Any) -> "IntWord":
+        return self._arith(self._v(o), self.t, lambda x, y: x - y)
+
+    def __invert__(self) -> "IntWord":
+        return self._arith(z3.IntVal(self.modulus - 1), self.t, lambda x, y: x - y)
+
+    def __and__(self, o: Any) -> "IntWord":
+        other = o if isinstance(o, IntWord) else IntWord(self._v(o), self.bits)
+        mask, x = other._const(), self
+        if mask is None:
+            mask, x = self._const(), other
+        if mask is None:
+            raise TypeError("the integer encoding supports '&' with a constant mask only")
+        if mask & (mask + 1) == 0:  # 0...01...1: the low bits
+            return IntWord(x.t % (mask + 1), self.bits) if mask + 1 < self.modulus else x
+        low = (~mask % self.modulus) + 1
+        if low & (low - 1):
+            raise TypeError(f"the integer encoding supports masks 2^k - 1 and their complement, not {hex(mask)}")
+        return IntWord(x.t - x.t % low, self.bits)
+
+    __rand__ = __and__
+
+    def _no(self, *_: Any) -> Any:
+        raise TypeError("use ops.ult/ule/ugt/uge/eq/ne on words")
+
+    __lt__ = __le__ = __gt__ = __ge__ = __or__ = __xor__ = __lshift__ = __rshift__ = _no
+
+    def __eq__(self, o: object) -> z3.BoolRef:  # type: ignore[override]
+        return self.t == self._v(o)
+
+    def __ne__(self, o: object) -> z3.BoolRef:  # type: ignore[override]
+        return self.t != self._v(o)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _t(x: Any) -> Any:
+    return x.t if isinstance(x, IntWord) else x
+
+
+class IntOps:
+    """KernelOps on integer terms over a symbolic layout of sorted VMAs; refs are Ints (-1 = NULL)."""
+
+    null = -1
+
+    def __init__(self, geometry: Geometry, starts: Sequence[Any], ends: Sequence[Any]) -> None:
+        self.geometry = geometry
+        self.bits = geometry.word_bits
+        self.starts, self.ends = list(starts), list(ends)
+
+    def word(self, value: int) -> IntWord:
+        return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
+
+    def wrap(self, t: Any) -> IntWord:
+        """An integer term known to lie in [0, 2^W) as a word."""
+        return IntWord(t, self.bits)
+
+    def _pair(self, a: Any, b: Any) -> tuple[Any, Any]:
+        w = a if isinstance(a, IntWord) else b
+        return (w._v(a), w._v(b)) if isinstance(w, IntWord) else (a, b)
+
+    def ult(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x < y
+
+    def ule(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x <= y
+
+    def ugt(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x > y
+
+    def uge(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x >= y
+
+    def eq(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x == y
+
+    def ne(self, a: Any, b: Any) -> z3.BoolRef:
+        x, y = self._pair(a, b)
+        return x != y
+
+    def and_(self, *bs: Any) -> z3.BoolRef:
+        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
+
+    def or_(self, *bs: Any) -> z3.BoolRef:
+        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
+
+    def not_(self, b: Any) -> z3.BoolRef:
+        return z3.Not(_bool(b))
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        if isinstance(c, bool):
+            return a if c else b
+        if isinstance(a, IntWord) or isinstance(b, IntWord):
+            w = a if isinstance(a, IntWord) else b
+            return IntWord(z3.If(c, w._v(a), w._v(b)), w.bits)
+        if isinstance(a, bool) or isinstance(b, bool):
+            return z3.If(c, _bool(a), _bool(b))
+        return z3.If(c, a, b)
+
+    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
+        out = default
+        for guard, value in reversed(list(cases)):
+            out = self.ite(guard, value, out)
+        return _bool(out) if isinstance(out, bool) else out
+
+    def to_int(self, w: Any) -> IntWord:
+        ib = self.geometry.int_bits
+        return IntWord(w.t % (1 << ib), ib)
+
+    def int_to_ulong(self, i: IntWord) -> IntWord:
+        extra = self.bits - i.bits
+        if not extra:
+            return IntWord(i.t, self.bits)
+        sign = 1 << (i.bits - 1)  # a negative int converts to 2^W + value: add the high ones
+        return IntWord(z3.If(i.t >= sign, i.t + ((1 << self.bits) - (1 << i.bits)), i.t), self.bits)
+
+    def is_null(self, r: Any) -> z3.BoolRef:
+        return r == -1
+
+    def same(self, r1: Any, r2: Any) -> z3.BoolRef:
+        return r1 == r2
+
+    def _select(self, r: Any, values: Sequence[Any]) -> IntWord:
+        out: Any = z3.IntVal(0)
+        for i in reversed(range(len(values))):
+            out = z3.If(r == i, values[i], out)
+        return IntWord(out, self.bits)
+
+    def vm_start(self, r: Any) -> IntWord:
+        return self._select(r, self.starts)
+
+    def vm_end(self, r: Any) -> IntWord:
+        return self._select(r, self.ends)
+
+    def _first(self, preds: Sequence[z3.BoolRef]) -> Any:
+        out: Any = z3.IntVal(-1)
+        for i in reversed(range(len(preds))):
+            out = z3.If(preds[i], z3.IntVal(i), out)
+        return out
+
+    def find_vma_prev(self, addr: Any) -> tuple[Any, Any]:
+        """Sorted VMAs: "vm_end > addr" is false then true along the list; prev is the VMA before."""
+        a = _t(addr)
+        vma = self._first([e > a for e in self.ends])
+        return vma, z3.If(vma == -1, len(self.ends) - 1, vma - 1)
+
+    def find_vma_intersection(self, start: Any, end: Any) -> Any:
+        """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
+        s, last = _t(start), _t(end - 1)
+        first = self._first([e > s for e in self.ends])
+        hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
+        return z3.If(s > last, -1, hit)
+
+    def warn_on_once(self, c: Any) -> z3.BoolRef:
+        return _bool(c)
+
+
+@dataclass
+class SymbolicState:
+    """n symbolic VMAs and a symbolic move_page_tables() call, with the scenario constraints.
+
+    Addresses are integer terms: page numbers times PAGE_SIZE, so page alignment is free.
+    """
+
+    geometry: Geometry
+    n: int
+    tag: str = ""
+
+    def __post_init__(self) -> None:
+        g, t = self.geometry, self.tag
+        self.starts = [self._address(f"{t}start{i}") for i in range(self.n)]
+        self.ends = [self._address(f"{t}end{i}") for i in range(self.n)]
+        self.populated = [z3.Bool(f"{t}populated{i}") for i in range(self.n)]
+        self.old_vma, self.new_vma = z3.Int(f"{t}old_vma"), z3.Int(f"{t}new_vma")
+        self.old_addr, self.new_addr = self._address(f"{t}old_addr"), self._address(f"{t}new_addr")
+        self.len = self._address(f"{t}len")
+        self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack"), z3.Bool(f"{t}has_stop")
+        self.stop_at = self._address(f"{t}stop_at")
+        self.ops = IntOps(g, self.starts, self.ends)
+        self.constraints = self._scenario_constraints()
+
+    def _address(self, name: str) -> Any:
+        return z3.Int(name) * self.geometry.page_size
+
+    @property
+    def old_end(self) -> Any:
+        return self.old_addr + self.len
+
+    @property
+    def new_end(self) -> Any:
+        return self.new_addr + self.len
+
+    def vm_start(self, r: Any) -> Any:
+        return self.ops.vm_start(r).t
+
+    def vm_end(self, r: Any) -> Any:
+        return self.ops.vm_end(r).t
+
+    def _scenario_constraints(self) -> list:
+        """The validation rules of modelcheck.scenario, as constraints."""
+        g, m = self.geometry, self
+        c: list = []
+        for i in range(self.n):
+            s, e = self.starts[i], self.ends[i]
+            c += [s < e, s >= g.mmap_min_addr, e <= g.task_size]
+            # sorted and disjoint, for every pair (redundant, but it saves deriving transitive facts)
+            c += [self.ends[j] <= s for j in range(i)]
+        c += [0 <= m.old_vma, m.old_vma < self.n, 0 <= m.new_vma, m.new_vma < self.n]
+        c += [m.old_addr >= 0, m.new_addr >= 0, m.len > 0]
+        c += [self.vm_start(m.old_vma) <= m.old_addr, m.old_end <= self.vm_end(m.old_vma),
+              self.vm_start(m.new_vma) <= m.new_addr, m.new_end <= self.vm_end(m.new_vma)]
+        stack = z3.And(m.old_vma == m.new_vma, m.new_addr == self.vm_start(m.old_vma),
+                       m.old_end == self.vm_end(m.old_vma), m.new_addr < m.old_addr)
+        c.append(z3.If(m.for_stack, stack, z3.Or(m.old_end <= m.new_addr, m.new_end <= m.old_addr)))
+        c += [m.stop_at >= m.old_addr - m.old_addr % g.pud_size, m.stop_at < m.old_end]
+        return c
+
+    def call(self) -> Call:
+        w = self.ops.wrap
+        return Call(vma=self.old_vma, new_vma=self.new_vma, old_addr=w(self.old_addr), new_addr=w(self.new_addr),
+                    len=w(self.len), for_stack=self.for_stack)
+
+    def has_entries(self, lo: Any, hi: Any) -> z3.BoolRef:
+        """Some page in [lo, hi) holds an entry at the call (see simulate.initial_tables())."""
+        hits = []
+        for i in range(self.n):
+            first = z3.If(z3.And(self.for_stack, self.old_vma == i), self.old_addr, self.starts[i])
+            jlo, jhi = _max(first, lo), _min(self.ends[i], hi)
+            inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
+            hits.append(z3.And(self.populated[i], jlo < jhi, z3.Not(inside_dst)))
+        return z3.Or(*hits) if hits else z3.BoolVal(False)
+
+    def slot_has_entries(self, x: Any, size: int) -> z3.BoolRef:
+        lo = x - x % size
+        return self.has_entries(lo, lo + size)
+
+
+def _max(a: Any, b: Any) -> Any:
+    return z3.If(a >= b, a, b)
+
+
+def _min(a: Any, b: Any) -> Any:
+    return z3.If(a <= b, a, b)
+
+
+def decision_of(st: SymbolicState, variant: Variant, level: str) -> Decision:
+    return variant.decide(st.ops, st.call(), level)
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+def _range_hits(st: SymbolicState, lo: Any, hi: Any) -> z3.BoolRef:
+    return z3.And(lo < hi, st.has_entries(lo, hi))
+
+
+def _aligned(x: Any, size: int) -> z3.BoolRef:
+    return x % size == 0
+
+
+@dataclass
+class Violation:
+    """A property's negation: ``condition`` is exact wherever ``assumption`` holds.
+
+    ``stop`` says whether a counterexample carries an allocation failure (``stop_at``).  ``over``
+    is an over-approximate condition to try when the exact one has no model (return-value's
+    breaks at cursors between old_addr and old_end): its models must be confirmed concretely.
+    """
+
+    condition: z3.BoolRef
+    assumption: z3.BoolRef
+    stop: bool = False
+    over: z3.BoolRef | None = None
+    why_assumed: str = ""
+
+
+_KEPT = "the decision keeps new_addr - old_addr, starts at or below old_addr and does not overlap upward"
+
+
+def _offset_kept(st: SymbolicState, c0: Any, n0: Any) -> z3.BoolRef:
+    """The decision starts no higher than old_addr and keeps new - old (every built-in does), and
+    a move up does not overlap its own source."""
+    return z3.And(c0 <= st.old_addr, st.new_addr - n0 == st.old_addr - c0,
+                  z3.Implies(c0 < n0, st.old_end <= n0))
+
+
+class _Loop:
+    """Facts about the move loop from cursors (c0, n0) to old_end, derived from its structure.
+
+    With ``delta = c0 - n0`` every iteration moves [c, c + extent) to c - delta.  A PMD- (PUD-)
+    level move is attempted at cursor c iff c and c - delta are PMD (PUD) aligned, at least
+    PMD_SIZE (PUD_SIZE) remains, and the source entry one level up is present.  Tables exist
+    initially exactly where entries are (simulate.initial_tables()), so presence at the call is
+    ``has_entries`` over the slot.  Before the first WARN, the only source table a move leaves
+    behind is that of the slot an unaligned first cursor starts in (moved by move_ptes()); a
+    destination slot can only have been written by iterations whose destinations lie below it.
+    """
+
+    def __init__(self, st: SymbolicState, c0: Any, n0: Any) -> None:
+        self.st, self.c0, self.n0 = st, c0, n0
+        self.g = st.geometry
+        self.delta = c0 - n0
+        self.end = st.old_end
+
+    def fits(self, c: Any, size: int) -> z3.BoolRef:
+        return c + size <= self.end
+
+    def pmd_present0(self, x: Any) -> z3.BoolRef:
+        return self.st.slot_has_entries(x, self.g.pmd_size)
+
+    def pud_present0(self, x: Any) -> z3.BoolRef:
+        return self.st.slot_has_entries(x, self.g.pud_size)
+
+    def pud_attempt(self, c: Any) -> z3.BoolRef:
+        """move_normal_pud() is tried at cursor c (the source PUD entry present)."""
+        if not self.g.have_move_pud:
+            return z3.BoolVal(False)
+        pud = self.g.pud_size
+        return z3.And(_aligned(c, pud), _aligned(c - self.delta, pud), self.fits(c, pud), self.pud_present0(c))
+
+    def swallowed(self, c: Any) -> z3.BoolRef:
+        """c lies strictly inside a PUD slot the loop moved whole from a PUD-aligned cursor >= c0.
+
+        (Had that move been refused, its WARN is one of the other cases.)"""
+        if not self.g.have_move_pud:
+            return z3.BoolVal(False)
+        pud = self.g.pud_size
+        p = c - c % pud
+        return z3.And(_aligned(self.delta, pud), self.c0 <= p, p < c, self.fits(p, pud), self.pud_present0(p))
+
+    def pmd_stage(self, c: Any) -> z3.BoolRef:
+        """The loop reaches the PMD stage at cursor c > c0 with the source PMD entry present."""
+        return z3.And(self.pmd_present0(c), z3.Not(self.pud_attempt(c)), z3.Not(self.swallowed(c)))
+
+    def warn(self, w_pmd: Any, w_pud: Any) -> z3.BoolRef:
+        """Some PMD/PUD-level move finds its destination entry populated (needs _offset_kept)."""
+        st, g, c0, n0, d = self.st, self.g, self.c0, self.n0, self.delta
+        pmd, pud = g.pmd_size, g.pud_size
+        cases = []
+        down = n0 < c0
+        if g.have_move_pud:
+            # the first iteration's PUD move onto a populated PUD entry
+            cases.append(z3.And(self.pud_attempt(c0), self.pud_present0(n0)))
+            # a PUD slot entered mid-way keeps its PMD table; moving down by a PUD multiple, the
+            # PUD move at that slot + delta lands on it
+            s0 = c0 - c0 % pud
+            cases.append(z3.And(down, _aligned(d, pud), z3.Not(_aligned(c0, pud)), self.pud_present0(s0),
+                                self.pud_attempt(s0 + d)))
+            # a later PUD move whose destination lies in D = [n0, new_addr) and is populated
+            cases.append(z3.And(_aligned(d, pud), _aligned(w_pud, pud), n0 < w_pud, w_pud < st.new_addr,
+                                self.pud_attempt(w_pud + d), self.pud_present0(w_pud)))
+        if g.have_move_pmd:
+            cases.append(z3.And(self.pud_present0(c0), z3.Not(self.pud_attempt(c0)), _aligned(c0, pmd),
+                                _aligned(n0, pmd), self.fits(c0, pmd), self.pmd_present0(c0),
+                                self.pmd_present0(n0)))
+            # Linus's case: the unaligned first chunk moves by PTEs and leaves its table behind;
+            # moving down by a PMD multiple, the PMD move at that slot + delta lands on it
+            s0 = c0 - c0 % pmd
+            cases.append(z3.And(down, _aligned(d, pmd), z3.Not(_aligned(c0, pmd)), self.pmd_present0(s0),
+                                self.fits(s0 + d, pmd), self.pmd_stage(s0 + d)))
+            # a later PMD move whose destination lies in D and is populated
+            cases.append(z3.And(_aligned(d, pmd), _aligned(w_pmd, pmd), n0 < w_pmd, w_pmd < st.new_addr,
+                                self.fits(w_pmd + d, pmd), self.pmd_stage(w_pmd + d), self.pmd_present0(w_pmd)))
+        return z3.Or(*cases) if cases else z3.BoolVal(False)
+
+
+def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decision) -> Violation:
+    """The negation of property ``pid`` on the symbolic state, for the decision ``d``."""
+    c0, n0 = _t(d.old_addr), _t(d.new_addr)
+    if pid == "no-source-collateral":
+        return Violation(_range_hits(st, c0, st.old_addr), z3.BoolVal(True))
+    if pid == "no-dest-clobber":
+        return Violation(_range_hits(st, n0, st.new_addr), z3.BoolVal(True))
+    kept = _offset_kept(st, c0, n0)
+    if pid == "equivalence":
+        # The realigned run moves S = [c0, old_addr) by the same offset as the rest and keeps every
+        # other entry where the plain run puts it: the results differ iff S holds an entry.
+        return Violation(_range_hits(st, c0, st.old_addr), kept, why_assumed=_KEPT)
+    if pid == "return-value":
+        k = st.ops
+
+        def wrong(cursor: Any) -> z3.BoolRef:
+            ret = _t(variant.progress(k, k.wrap(cursor), k.wrap(st.old_end), k.wrap(st.len)))
+            moved = z3.If(cursor <= st.old_addr, 0, cursor - st.old_addr)
+            return z3.Or(ret != moved, ret > st.len)
+
+        # The loop can end at its first cursor (if it allocates there) or at old_end (success).
+        first = z3.And(st.has_stop, st.stop_at == c0, c0 < st.old_end, _Loop(st, c0, n0).pud_present0(c0),
+                       wrong(c0))
+        success = z3.And(z3.Not(st.has_stop), wrong(st.old_end))
+        # Any other break is at some cursor between old_addr and old_end; which of those are real
+        # cursors is not encoded, so this part can only prove, and its models must be confirmed.
+        mid = z3.And(st.has_stop, st.old_addr < st.stop_at, wrong(st.stop_at))
+        return Violation(z3.Or(first, success), z3.BoolVal(True), stop=True, over=mid)
+    if pid == "no-warn":
+        w_pmd, w_pud = z3.Int("w_pmd"), z3.Int("w_pud")
+        return Violation(_Loop(st, c0, n0).warn(w_pmd, w_pud), kept, why_assumed=_KEPT)
+    raise KeyError(pid)
+
+
+# --- models back to scenarios ---------------------------------------------------------------------
+
+def decode(st: SymbolicState, model: z3.ModelRef, with_stop: bool) -> Scenario:
+    """The concrete scenario a model describes (model completion for don't-care values)."""
+    def val(x: Any) -> int:
+        return model.eval(x, model_completion=True).as_long()
+
+    def truth(x: Any) -> bool:
+        return z3.is_true(model.eval(x, model_completion=True))
+
+    vmas = tuple(Vma(val(s), val(e), truth(p)) for s, e, p in zip(st.starts, st.ends, st.populated))
+    stop = val(st.stop_at) if with_stop and truth(st.has_stop) else None
+    move = Move(val(st.old_vma), val(st.new_vma), val(st.old_addr), val(st.new_addr), val(st.len),
+                truth(st.for_stack), stop)
+    return Scenario(st.geometry, vmas, move)
