@@ -6,15 +6,20 @@ Exit codes: 0 as expected, 1 a property is violated, 2 usage or input error, 3 u
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Callable
 
 import click
 
+from pathlib import Path
+
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
-from modelcheck.report import eval_report
+from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix, save_counterexample
+from modelcheck.report import check_lines, eval_report, matrix_table
 from modelcheck.scenario import load_scenario
+from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import get_variant, variant_ids
@@ -124,6 +129,139 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
         else:
             click.echo(eval_report(s, evs), nl=False)
         return 1 if any(e.violated() for e in evs) else 0
+    _run(run)
+
+
+def _bound_options(f: Callable) -> Callable:
+    f = click.option("--rlimit", type=click.IntRange(1), default=DEFAULT_RLIMIT, show_default=True,
+                     help="Z3 resource limit per query (deterministic); reaching it makes the verdict unknown.")(f)
+    f = click.option("--vmas", type=click.IntRange(1, 12), default=DEFAULT_VMAS, show_default=True,
+                     help="Largest number of VMAs in a searched layout (the proof's bound).")(f)
+    f = click.option("--level", type=click.Choice(LEVELS), default="pmd", show_default=True,
+                     help="Realign to the PMD (the kernel) or the PUD boundary.")(f)
+    return f
+
+
+def _split(values: tuple[str, ...], default: list[str]) -> list[str]:
+    out = [x for v in values for x in v.split(",") if x]
+    return out or default
+
+
+def _code(results: list[CheckResult]) -> int:
+    if any(r.verdict == "unknown" for r in results):
+        return 3
+    return 1 if any(r.verdict == "violated" for r in results) else 0
+
+
+@cli.command("check")
+@click.option("--variant", "vid", required=True, metavar="ID", help="Variant id (see 'modelcheck variants').")
+@click.option("--property", "pid", required=True, type=click.Choice(CHECKS), help="Property (or missed-optimization).")
+@click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME", help="Geometry preset or custom:…")
+@_bound_options
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the counterexample under DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: int, out: str | None,
+              as_json: bool) -> None:
+    """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
+    the simulator has replayed) or unknown.
+
+    Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
+    """
+    def run() -> int:
+        r = check(get_variant(vid), pid, get_geometry(geometry), level, vmas, rlimit)
+        if out and r.counterexample is not None:
+            save_counterexample(Path(out), r)
+        if as_json:
+            _emit_json(r.to_json())
+        else:
+            click.echo("\n".join(check_lines(r)))
+        return _code([r])
+    _run(run)
+
+
+@cli.command("matrix")
+@click.option("--variants", multiple=True, metavar="IDS", help="Comma-separated variant ids (default: all).")
+@click.option("--properties", multiple=True, metavar="IDS", help="Comma-separated properties (default: all, "
+              "plus missed-optimization).")
+@click.option("--geometries", multiple=True, metavar="NAMES",
+              help=f"Comma-separated geometries (default: {','.join(DEFAULT_GEOMETRIES)}).")
+@_bound_options
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel processes (default: number of cores).")
+@click.option("--out", type=click.Path(file_okay=False), default="counterexamples", show_default=True,
+              help="Directory for the counterexamples' scenario files.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
+               vmas: int, rlimit: int, jobs: int | None, out: str, as_json: bool) -> None:
+    """Every variant × property on each geometry: one table per geometry, counterexamples saved.
+
+    With no arguments this is the main job: the built-in variants, all properties and the
+    missed-optimization analysis, on the default geometries.  Exit 0 when every verdict is
+    decided and holds or is expected (a built-in variant's known bug), 1 on an unexpected
+    violation, 3 on an unknown verdict.
+    """
+    def run() -> int:
+        vs = _split(variants, variant_ids())
+        ps = _split(properties, CHECKS)
+        for p in ps:
+            if p not in CHECKS:
+                raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
+        gs = _split(geometries, DEFAULT_GEOMETRIES)
+
+        def progress(r: CheckResult, done: int, total: int) -> None:
+            click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
+                       f"({r.seconds:.2f}s)", err=True)
+        results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress)
+        for r in results:
+            if r.counterexample is not None:
+                save_counterexample(Path(out), r)
+        if as_json:
+            _emit_json({"results": [r.to_json() for r in results]})
+        else:
+            click.echo(matrix_table(results, vs, ps, gs))
+        unexpected = [r for r in results if r.verdict == "violated" and not _expected(r)]
+        if any(r.verdict == "unknown" for r in results):
+            return 3
+        return 1 if unexpected else 0
+    _run(run)
+
+
+def _expected(r: CheckResult) -> bool:
+    from modelcheck.variants import VARIANTS
+    v = VARIANTS.get(r.variant)
+    return v is not None and v.expected_verdict(r.property, get_geometry(r.geometry), r.level) == "violated"
+
+
+@cli.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME")
+@_bound_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, as_json: bool) -> None:
+    """Scenarios on which variants A and B decide differently, one minimal scenario per class:
+    which side is unsafe under which property, or which side merely misses the optimization.
+
+    Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
+    """
+    def run() -> int:
+        va, vb = get_variant(a), get_variant(b)
+        g = get_geometry(geometry)
+        cases, gave_up = diff(va, vb, g, level, vmas, rlimit)
+        if as_json:
+            _emit_json({"a": a, "b": b, "geometry": g.name, "level": level, "vmas_bound": vmas,
+                        "cases": [c.to_json() for c in cases], "gave_up": gave_up})
+        else:
+            if not cases:
+                click.echo(f"{a} and {b} decide alike on every layout with up to {vmas} VMAs on {g.name}")
+            for c in cases:
+                click.echo(f"* {c.summary()}")
+                click.echo(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),
+                                                   evaluate(c.scenario, get_variant(c.declines), level)]))
+            for x in gave_up:
+                click.echo(f"gave up: {x}", err=True)
+        if gave_up:
+            return 3
+        return 1 if cases else 0
     _run(run)
 
 

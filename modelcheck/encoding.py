@@ -162,61 +162,80 @@ class BvOps:
 class IntWord:
     """An unsigned long of ``bits`` bits as an integer term in [0, 2^bits): C wrap-around by modulo.
 
+    Each word carries bounds [lo, hi] known from how it was built (an address is at most
+    TASK_SIZE, an offset below PMD_SIZE, ...); ``+`` and ``-`` reduce modulo 2^bits only when the
+    bounds say the result can leave [0, 2^bits), which keeps the terms small and exact.
     ``&`` is defined for the masks kernel address arithmetic uses: a constant 2^k - 1 (the offset
     in a page table) or its complement (the aligned base).  Anything else is refused, not guessed.
     """
 
-    __slots__ = ("t", "bits")
+    __slots__ = ("t", "bits", "lo", "hi")
 
-    def __init__(self, t: Any, bits: int) -> None:
+    def __init__(self, t: Any, bits: int, lo: int | None = None, hi: int | None = None) -> None:
         self.t, self.bits = t, bits
+        if z3.is_int_value(t):
+            lo = hi = t.as_long()
+        self.lo = 0 if lo is None else lo
+        self.hi = (1 << bits) - 1 if hi is None else hi
 
     @property
     def modulus(self) -> int:
         return 1 << self.bits
 
-    def _v(self, o: Any) -> Any:
+    def _w(self, o: Any) -> "IntWord":
         if isinstance(o, IntWord):
-            return o.t
+            return o
         if isinstance(o, int) and not isinstance(o, bool):
-            return z3.IntVal(o % self.modulus)
+            return IntWord(z3.IntVal(o % self.modulus), self.bits)
         raise TypeError(f"cannot combine a word with {type(o).__name__}")
+
+    def _v(self, o: Any) -> Any:
+        return self._w(o).t
 
     def _const(self) -> int | None:
         return self.t.as_long() if z3.is_int_value(self.t) else None
 
-    def _arith(self, a: Any, b: Any, op: Any) -> "IntWord":
-        if z3.is_int_value(a) and z3.is_int_value(b):
-            return IntWord(z3.IntVal(op(a.as_long(), b.as_long()) % self.modulus), self.bits)
-        return IntWord(op(a, b) % self.modulus, self.bits)
+    def _result(self, t: Any, lo: int, hi: int) -> "IntWord":
+        if z3.is_int_value(t) or (isinstance(t, z3.ArithRef) and z3.is_int_value(z3.simplify(t))
+                                  and lo == hi):
+            v = z3.simplify(t).as_long() % self.modulus
+            return IntWord(z3.IntVal(v), self.bits)
+        if 0 <= lo and hi < self.modulus:
+            return IntWord(t, self.bits, lo, hi)
+        return IntWord(t % self.modulus, self.bits)
 
     def __add__(self, o: Any) -> "IntWord":
-        return self._arith(self.t, self._v(o), lambda x, y: x + y)
+        w = self._w(o)
+        return self._result(self.t + w.t, self.lo + w.lo, self.hi + w.hi)
 
     __radd__ = __add__
 
     def __sub__(self, o: Any) -> "IntWord":
-        return self._arith(self.t, self._v(o), lambda x, y: x - y)
+        w = self._w(o)
+        return self._result(self.t - w.t, self.lo - w.hi, self.hi - w.lo)
 
     def __rsub__(self, o: Any) -> "IntWord":
-        return self._arith(self._v(o), self.t, lambda x, y: x - y)
+        return self._w(o) - self
 
     def __invert__(self) -> "IntWord":
-        return self._arith(z3.IntVal(self.modulus - 1), self.t, lambda x, y: x - y)
+        m = self.modulus - 1
+        return self._result(m - self.t, m - self.hi, m - self.lo)
 
     def __and__(self, o: Any) -> "IntWord":
-        other = o if isinstance(o, IntWord) else IntWord(self._v(o), self.bits)
+        other = self._w(o)
         mask, x = other._const(), self
         if mask is None:
             mask, x = self._const(), other
         if mask is None:
             raise TypeError("the integer encoding supports '&' with a constant mask only")
         if mask & (mask + 1) == 0:  # 0...01...1: the low bits
-            return IntWord(x.t % (mask + 1), self.bits) if mask + 1 < self.modulus else x
+            if mask + 1 >= self.modulus:
+                return x
+            return IntWord(x.t % (mask + 1), self.bits, 0, min(mask, x.hi))
         low = (~mask % self.modulus) + 1
         if low & (low - 1):
             raise TypeError(f"the integer encoding supports masks 2^k - 1 and their complement, not {hex(mask)}")
-        return IntWord(x.t - x.t % low, self.bits)
+        return IntWord(x.t - x.t % low, self.bits, 0, x.hi)
 
     __rand__ = __and__
 
@@ -251,9 +270,9 @@ class IntOps:
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
 
-    def wrap(self, t: Any) -> IntWord:
-        """An integer term known to lie in [0, 2^W) as a word."""
-        return IntWord(t, self.bits)
+    def wrap(self, t: Any, hi: int | None = None) -> IntWord:
+        """An integer term known to lie in [0, hi] (default [0, 2^W)) as a word."""
+        return IntWord(t, self.bits, 0, hi)
 
     def _pair(self, a: Any, b: Any) -> tuple[Any, Any]:
         w = a if isinstance(a, IntWord) else b
@@ -297,7 +316,8 @@ class IntOps:
             return a if c else b
         if isinstance(a, IntWord) or isinstance(b, IntWord):
             w = a if isinstance(a, IntWord) else b
-            return IntWord(z3.If(c, w._v(a), w._v(b)), w.bits)
+            x, y = w._w(a), w._w(b)
+            return IntWord(z3.If(c, x.t, y.t), w.bits, min(x.lo, y.lo), max(x.hi, y.hi))
         if isinstance(a, bool) or isinstance(b, bool):
             return z3.If(c, _bool(a), _bool(b))
         return z3.If(c, a, b)
@@ -310,6 +330,8 @@ class IntOps:
 
     def to_int(self, w: Any) -> IntWord:
         ib = self.geometry.int_bits
+        if w.hi < 1 << ib:
+            return IntWord(w.t, ib, w.lo, w.hi)
         return IntWord(w.t % (1 << ib), ib)
 
     def int_to_ulong(self, i: IntWord) -> IntWord:
@@ -329,7 +351,7 @@ class IntOps:
         out: Any = z3.IntVal(0)
         for i in reversed(range(len(values))):
             out = z3.If(r == i, values[i], out)
-        return IntWord(out, self.bits)
+        return IntWord(out, self.bits, 0, self.geometry.task_size)  # VMA bounds are addresses
 
     def vm_start(self, r: Any) -> IntWord:
         return self._select(r, self.starts)
@@ -421,9 +443,9 @@ class SymbolicState:
         return c
 
     def call(self) -> Call:
-        w = self.ops.wrap
-        return Call(vma=self.old_vma, new_vma=self.new_vma, old_addr=w(self.old_addr), new_addr=w(self.new_addr),
-                    len=w(self.len), for_stack=self.for_stack)
+        w, top = self.ops.wrap, self.geometry.task_size
+        return Call(vma=self.old_vma, new_vma=self.new_vma, old_addr=w(self.old_addr, top),
+                    new_addr=w(self.new_addr, top), len=w(self.len, top), for_stack=self.for_stack)
 
     def has_entries(self, lo: Any, hi: Any) -> z3.BoolRef:
         """Some page in [lo, hi) holds an entry at the call (see simulate.initial_tables())."""
@@ -476,6 +498,10 @@ class Violation:
     stop: bool = False
     over: z3.BoolRef | None = None
     why_assumed: str = ""
+    cases: list = field(default_factory=list)  # disjuncts of ``condition``, cheaper to solve one by one
+
+    def alternatives(self) -> list:
+        return self.cases or [self.condition]
 
 
 _KEPT = "the decision keeps new_addr - old_addr, starts at or below old_addr and does not overlap upward"
@@ -536,8 +562,9 @@ class _Loop:
         """The loop reaches the PMD stage at cursor c > c0 with the source PMD entry present."""
         return z3.And(self.pmd_present0(c), z3.Not(self.pud_attempt(c)), z3.Not(self.swallowed(c)))
 
-    def warn(self, w_pmd: Any, w_pud: Any) -> z3.BoolRef:
-        """Some PMD/PUD-level move finds its destination entry populated (needs _offset_kept)."""
+    def warn(self, w_pmd: Any, w_pud: Any) -> list:
+        """The ways a PMD/PUD-level move can find its destination entry populated (needs
+        _offset_kept); a WARN happens iff one of them holds."""
         st, g, c0, n0, d = self.st, self.g, self.c0, self.n0, self.delta
         pmd, pud = g.pmd_size, g.pud_size
         cases = []
@@ -565,7 +592,7 @@ class _Loop:
             # a later PMD move whose destination lies in D and is populated
             cases.append(z3.And(_aligned(d, pmd), _aligned(w_pmd, pmd), n0 < w_pmd, w_pmd < st.new_addr,
                                 self.fits(w_pmd + d, pmd), self.pmd_stage(w_pmd + d), self.pmd_present0(w_pmd)))
-        return z3.Or(*cases) if cases else z3.BoolVal(False)
+        return cases
 
 
 def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decision) -> Violation:
@@ -584,7 +611,8 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
         k = st.ops
 
         def wrong(cursor: Any) -> z3.BoolRef:
-            ret = _t(variant.progress(k, k.wrap(cursor), k.wrap(st.old_end), k.wrap(st.len)))
+            top = st.geometry.task_size
+            ret = _t(variant.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top)))
             moved = z3.If(cursor <= st.old_addr, 0, cursor - st.old_addr)
             return z3.Or(ret != moved, ret > st.len)
 
@@ -595,10 +623,11 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
         # Any other break is at some cursor between old_addr and old_end; which of those are real
         # cursors is not encoded, so this part can only prove, and its models must be confirmed.
         mid = z3.And(st.has_stop, st.old_addr < st.stop_at, wrong(st.stop_at))
-        return Violation(z3.Or(first, success), z3.BoolVal(True), stop=True, over=mid)
+        return Violation(z3.Or(first, success), z3.BoolVal(True), stop=True, over=mid, cases=[success, first])
     if pid == "no-warn":
         w_pmd, w_pud = z3.Int("w_pmd"), z3.Int("w_pud")
-        return Violation(_Loop(st, c0, n0).warn(w_pmd, w_pud), kept, why_assumed=_KEPT)
+        cases = _Loop(st, c0, n0).warn(w_pmd, w_pud)
+        return Violation(z3.Or(*cases) if cases else z3.BoolVal(False), kept, why_assumed=_KEPT, cases=cases)
     raise KeyError(pid)
 
 

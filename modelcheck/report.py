@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelcheck.scenario import Scenario
 from modelcheck.semantics import Evaluation
 
-__all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report"]
+if TYPE_CHECKING:
+    from modelcheck.search import CheckResult
+
+__all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report", "check_lines", "matrix_table"]
 
 
 def _role(s: Scenario, i: int) -> str:
@@ -82,3 +87,43 @@ def eval_report(s: Scenario, evs: list[Evaluation]) -> str:
     for ev in evs:
         lines += evaluation_lines(s, ev)
     return "\n".join(lines) + "\n"
+
+
+def check_lines(r: "CheckResult") -> list[str]:
+    bound = f"up to {r.vmas_bound} VMAs, any move length"
+    head = f"{r.variant} {r.property} on {r.geometry} ({r.level.upper()} realignment): {r.verdict.upper()}"
+    out = [head, f"  bound: {bound}; {r.seconds:.2f}s"]
+    if r.vacuous:
+        out.append("  vacuous: the realignment branch is unreachable, so this verdict says nothing about it")
+    if r.reason:
+        out.append(f"  why unknown: {r.reason}")
+    if r.counterexample is not None and r.replay is not None:
+        out.append("  counterexample (replayed by the simulator):")
+        out += ["    " + line for line in eval_report(r.counterexample, [r.replay]).splitlines()]
+    for kind, path in r.files.items():
+        out.append(f"  {kind}: {path}")
+    return out
+
+
+_MARK = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
+
+
+def matrix_table(results: list["CheckResult"], variants: list[str], properties: list[str],
+                 geometries: list[str]) -> str:
+    by = {(r.geometry, r.variant, r.property): r for r in results}
+    width = max(len(p) for p in properties) + 2
+    lines = []
+    for g in geometries:
+        lines.append(f"{g}:")
+        lines.append(f"  {'variant':<8}" + "".join(f"{p:>{width}}" for p in properties))
+        for v in variants:
+            cells = []
+            for p in properties:
+                r = by[(g, v, p)]
+                cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
+                cells.append(f"{cell:>{width}}")
+            lines.append(f"  {v:<8}" + "".join(cells))
+        lines.append("")
+    lines.append("* vacuous: the variant never realigns.  missed-optimization VIOLATED: the variant declines "
+                 "some realignment that is safe.")
+    return "\n".join(lines)

@@ -1,33 +1,45 @@
-"""The checker: prove or refute one variant × property × geometry, with minimal replayed counterexamples.
+"""The checker: prove or refute one variant × property × geometry, compare variants.
 
 For n = 1 .. vmas_bound it asks Z3 for a kernel state with n VMAs that violates the property.
 The first n with an answer gives the fewest VMAs; the model is then shrunk (smallest move, then
 the lowest layout) and replayed by the concrete simulator before it is reported.  No answer for
-every n is a proof within the bound; a solver that gives up (resource limit) makes the verdict
+any n is a proof within the bound; a solver that gives up (resource limit) makes the verdict
 unknown, never holds.
+
+Why a few VMAs suffice (``DEFAULT_VMAS`` = 4): every predicate looks at the source and the
+destination VMA, at the VMA just below each (find_vma_prev()'s prev; find_vma_intersection() over
+[addr & mask, vm_start) meets some VMA iff it meets that one, since the VMAs are sorted and
+disjoint), and the properties at the VMAs that hold entries in S, in D or in the first slots of the
+move - again the source or destination VMA or the one below it, except for a PUD slot, which a VMA
+above the destination can share.  Any other VMA can be deleted without changing the decision or a
+verdict.  tests/test_bound.py checks that N + 2 VMAs find no verdict that N missed.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import z3
 
-from modelcheck.encoding import SymbolicState, configure, decision_of, decode, property_violation
+from modelcheck.encoding import SymbolicState, Violation, configure, decision_of, decode, property_violation
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
 from modelcheck.semantics import Evaluation, evaluate
-from modelcheck.spec import get_property
-from modelcheck.variants import Variant
+from modelcheck.spec import PROPERTIES, get_property
+from modelcheck.variants import Variant, get_variant
 
-__all__ = ["CheckResult", "check", "DEFAULT_VMAS", "DEFAULT_RLIMIT"]
+__all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "MISSED", "CHECKS"]
 
 DEFAULT_VMAS = 4
 DEFAULT_RLIMIT = 50_000_000
+#: the precision analysis, reported beside the safety properties
+MISSED = "missed-optimization"
+#: everything ``check`` accepts as a property
+CHECKS = [*PROPERTIES, MISSED]
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 
@@ -45,63 +57,86 @@ class CheckResult:
     counterexample: Scenario | None = None
     replay: Evaluation | None = None
     reason: str = ""
-    paths: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"variant": self.variant, "property": self.property, "geometry": self.geometry,
                 "level": self.level, "verdict": self.verdict, "vacuous": self.vacuous,
-                "vmas_bound": self.vmas_bound,
-                "seconds": round(self.seconds, 3),
+                "vmas_bound": self.vmas_bound, "seconds": round(self.seconds, 3),
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
-                "reason": self.reason, **({"files": self.paths} if self.paths else {})}
+                "reason": self.reason, "files": dict(self.files)}
+
+
+Goal = Callable[[SymbolicState], tuple[list, bool]]  # (alternative conditions, may carry stop_at)
 
 
 class _Query:
-    """One symbolic state with n VMAs and a condition on it."""
+    """One symbolic state with n VMAs and one condition on it."""
 
-    def __init__(self, g: Geometry, n: int, variant: Variant, pid: str, level: str, rlimit: int,
-                 which: str = "exact") -> None:
-        self.st = SymbolicState(g, n)
-        self.decision = decision_of(self.st, variant, level)
-        self.violation = property_violation(pid, self.st, variant, self.decision)
+    def __init__(self, st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int) -> None:
+        self.st, self.stop = st, stop
         self.solver = z3.Solver()
         self.solver.set("rlimit", rlimit)
-        self.solver.add(*self.st.constraints)
-        v = self.violation
-        if not v.stop:
-            self.solver.add(z3.Not(self.st.has_stop))
-        goal = {"exact": z3.And(v.assumption, v.condition),
-                "over": v.over if v.over is not None else z3.BoolVal(False),
-                "outside": z3.Not(v.assumption)}[which]
-        self.solver.add(goal)
+        self.solver.add(*st.constraints, condition)
+        if not stop:
+            self.solver.add(z3.Not(st.has_stop))
 
     def check(self, *more: Any) -> z3.CheckSatResult:
         return self.solver.check(*more)
 
 
-def _minimize(q: _Query, value: Any, lo: int, hi: int, step: int, fixed: list) -> list:
-    """Fix ``value`` at the least multiple of ``step`` in [lo, hi] that keeps ``q`` satisfiable."""
-    best = hi
+def _minimize(q: _Query, value: Any, lo: int, step: int, fixed: list, model: z3.ModelRef) -> tuple[list, z3.ModelRef]:
+    """Fix ``value`` at the least multiple of ``step`` >= lo that keeps ``q`` satisfiable (as far as
+    the resource limit lets us look); returns the constraints and the last model found."""
+    best = model.eval(value, model_completion=True).as_long()
     while lo < best:
         mid = max(lo, (lo + best) // 2 // step * step)
-        if q.check(*fixed, value <= mid) == z3.sat:
-            best = q.solver.model().eval(value, model_completion=True).as_long()
-        else:
+        r = q.check(*fixed, value <= mid)
+        if r == z3.sat:
+            model = q.solver.model()
+            best = model.eval(value, model_completion=True).as_long()
+        elif r == z3.unsat:
             lo = mid + step
-    return fixed + [value == best]
+        else:
+            break  # the resource limit: keep what we have
+    return fixed + [value == best], model
 
 
 def _shrink(q: _Query) -> z3.ModelRef:
-    """Smallest move first, then the lowest layout: len, the top address, then each bound in turn."""
+    """Smallest move first, then the lowest layout: len, the top address, then each bound in turn.
+
+    Every model found satisfies all values fixed before it, so the last one is the answer."""
     st, g = q.st, q.st.geometry
     page = g.page_size
-    fixed = _minimize(q, st.len, page, g.task_size, page, [])
-    order = [st.ends[-1]] + [x for pair in zip(st.starts, st.ends) for x in pair] + [st.old_addr, st.new_addr]
-    for term in order:
-        fixed = _minimize(q, term, 0, g.task_size, page, fixed)
-    if q.check(*fixed) != z3.sat:
-        raise InternalError("shrinking lost the counterexample")
-    return q.solver.model()
+    model = q.solver.model()
+    terms = [st.len, st.ends[-1]] + [x for pair in zip(st.starts, st.ends) for x in pair] + [st.old_addr, st.new_addr]
+    fixed: list = []
+    for term in terms:
+        fixed, model = _minimize(q, term, page if term is st.len else 0, page, fixed, model)
+    return model
+
+
+def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
+          minimal: bool = True) -> Scenario | None:
+    """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
+    ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
+    separately, is a query of its own: a disjunction is much harder for the solver than its parts."""
+    for n in range(1, vmas + 1):
+        st = SymbolicState(g, n)
+        alternatives, stop = goal(st)
+        for condition in alternatives:
+            for caller in (z3.Not(st.for_stack), st.for_stack):
+                q = _Query(st, z3.And(condition, caller), stop, rlimit)
+                r = q.check()
+                if r == z3.unknown:
+                    gave_up.append(f"{label} n={n}: {q.solver.reason_unknown()}")
+                elif r == z3.sat:
+                    model = _shrink(q) if minimal else q.solver.model()
+                    try:
+                        return decode(st, model, with_stop=stop)
+                    except InputError as e:
+                        raise InternalError(f"the solver's state is not a valid scenario ({e})") from None
+    return None
 
 
 def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int) -> bool | None:
@@ -109,30 +144,48 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int)
     undecided = False
     for n in range(1, n_max + 1):
         st = SymbolicState(g, n)
-        d = decision_of(st, variant, level)
         s = z3.Solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
-        r = s.check(d.realign)
+        r = s.check(decision_of(st, variant, level).realign)
         if r == z3.sat:
             return False
         undecided |= r == z3.unknown
     return None if undecided else True
 
 
-def _counterexample(q: _Query, variant: Variant, pid: str, level: str) -> tuple[Scenario, Evaluation]:
-    model = _shrink(q)
-    try:
-        scenario = decode(q.st, model, with_stop=q.violation.stop)
-    except InputError as e:
-        raise InternalError(f"the solver's state is not a valid scenario ({e})") from None
-    return scenario, evaluate(scenario, variant, level)
+def _violation(st: SymbolicState, variant: Variant, pid: str, level: str) -> Violation:
+    return property_violation(pid, st, variant, decision_of(st, variant, level))
+
+
+def _safe_realignment(st: SymbolicState, level: str) -> z3.BoolRef:
+    """Realigning (as the 'always' baseline does) is possible, the move has entries to move, and
+    every property holds for the realigned move."""
+    always = get_variant("always")
+    d = decision_of(st, always, level)
+    parts = [d.realign, st.has_entries(st.old_addr, st.old_end)]  # and the move has something to move
+    for pid in PROPERTIES:
+        v = property_violation(pid, st, always, d)
+        parts += [v.assumption, z3.Not(v.condition)]
+    return z3.And(*parts)
+
+
+def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluation) -> InternalError:
+    return InternalError(
+        f"counterexample not confirmed by the simulator: {variant.id} {pid} on {scenario.geometry.name}\n"
+        f"solver's scenario:\n{scenario.dumps()}simulator says:\n{eval_report(scenario, [replay])}")
 
 
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-          rlimit: int = DEFAULT_RLIMIT) -> CheckResult:
-    """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs."""
-    get_property(pid)
+          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True) -> CheckResult:
+    """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
+
+    ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
+    variant declines although realigning would be safe under every property.  With ``minimal``
+    false the counterexample is the solver's first (still replayed), which is faster to find.
+    """
+    if pid != MISSED:
+        get_property(pid)
     if vmas < 1:
         raise InputError("--vmas", "needs at least one VMA")
     configure()
@@ -142,35 +195,52 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     result.vacuous = bool(vac)
     gave_up: list[str] = []
 
-    def run(which: str) -> _Query | None:
-        for n in range(1, vmas + 1):
-            q = _Query(g, n, variant, pid, level, rlimit, which)
-            r = q.check()
-            if r == z3.sat:
-                return q
-            if r == z3.unknown:
-                gave_up.append(f"{which} n={n}: {q.solver.reason_unknown()}")
-        return None
+    if pid == MISSED:
+        def goal(st: SymbolicState) -> tuple[list, bool]:
+            return [z3.And(z3.Not(decision_of(st, variant, level).realign), _safe_realignment(st, level))], False
+        scenario = _find(g, vmas, goal, rlimit, gave_up, "missed", minimal)
+        if scenario is not None:
+            replay = evaluate(scenario, variant, level)
+            alt = evaluate(scenario, get_variant("always"), level)
+            if replay.realigned or not alt.realigned or alt.violated():
+                raise _unconfirmed(variant, pid, scenario, replay)
+            result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
+        elif gave_up:
+            result.verdict, result.reason = UNKNOWN, f"resource limit (rlimit {rlimit}) reached: " + "; ".join(gave_up)
+        result.seconds = time.perf_counter() - t0
+        return result
 
-    q = run("exact")
-    if q is not None:
-        scenario, replay = _counterexample(q, variant, pid, level)
+    def exact(st: SymbolicState) -> tuple[list, bool]:
+        v = _violation(st, variant, pid, level)
+        return [z3.And(v.assumption, c) for c in v.alternatives()], v.stop
+
+    def over(st: SymbolicState) -> tuple[list, bool]:
+        v = _violation(st, variant, pid, level)
+        return ([v.over] if v.over is not None else []), v.stop
+
+    def outside(st: SymbolicState) -> tuple[list, bool]:
+        v = _violation(st, variant, pid, level)
+        return [z3.Not(v.assumption)], v.stop
+
+    scenario = _find(g, vmas, exact, rlimit, gave_up, "exact", minimal)
+    if scenario is not None:
+        replay = evaluate(scenario, variant, level)
         if replay.properties[pid] != VIOLATED:
-            raise InternalError(
-                f"counterexample not confirmed by the simulator: {variant.id} {pid} on {g.name}\n"
-                f"solver's scenario:\n{scenario.dumps()}simulator says:\n{eval_report(scenario, [replay])}")
+            raise _unconfirmed(variant, pid, scenario, replay)
         result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
-    elif (q := run("over")) is not None:
-        scenario, replay = _counterexample(q, variant, pid, level)
+    elif (scenario := _find(g, vmas, over, rlimit, gave_up, "over", minimal)) is not None:
+        replay = evaluate(scenario, variant, level)
         if replay.properties[pid] == VIOLATED:
             result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
         else:
             result.verdict = UNKNOWN
-            result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, but that "
-                             "cursor is not shown to be reachable")
-    elif run("outside") is not None:
+            result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
+                             "but that cursor is not shown to be reachable")
+    elif (scenario := _find(g, vmas, outside, rlimit, gave_up, "outside", minimal)) is not None:
+        st = SymbolicState(g, 1)
+        why = _violation(st, variant, pid, level).why_assumed
         result.verdict = UNKNOWN
-        result.reason = f"the encoding assumes {q_why(variant, pid, g, level)}, and some state breaks that"
+        result.reason = f"the encoding of {pid} assumes {why}; this state does not:\n{scenario.dumps()}"
     elif gave_up:
         result.verdict = UNKNOWN
         result.reason = f"resource limit (rlimit {rlimit}) reached: " + "; ".join(gave_up)
@@ -180,6 +250,61 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     return result
 
 
-def q_why(variant: Variant, pid: str, g: Geometry, level: str) -> str:
-    st = SymbolicState(g, 1)
-    return property_violation(pid, st, variant, decision_of(st, variant, level)).why_assumed
+@dataclass
+class DiffCase:
+    """A scenario on which one variant realigns and the other does not."""
+
+    realigns: str  # the variant that realigns
+    declines: str
+    kind: str  # "unsafe" (the realigning side violates ``property``) or "missed" (the other misses a safe one)
+    property: str | None
+    scenario: Scenario
+
+    def to_json(self) -> dict:
+        return {"realigns": self.realigns, "declines": self.declines, "kind": self.kind,
+                "property": self.property, "scenario": self.scenario.to_json()}
+
+    def summary(self) -> str:
+        if self.kind == "unsafe":
+            return f"{self.realigns} realigns and violates {self.property}; {self.declines} declines"
+        return f"{self.realigns} realigns safely; {self.declines} misses the optimization"
+
+
+def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
+         rlimit: int = DEFAULT_RLIMIT) -> tuple[list[DiffCase], list[str]]:
+    """Every class of disagreement between ``a`` and ``b``, one minimal scenario each.
+
+    Returns the cases and the searches that gave up (empty when the answer is complete).
+    """
+    configure()
+    cases: list[DiffCase] = []
+    gave_up: list[str] = []
+    for yes, no in ((a, b), (b, a)):
+        def split(st: SymbolicState) -> z3.BoolRef:
+            return z3.And(decision_of(st, yes, level).realign, z3.Not(decision_of(st, no, level).realign))
+
+        for pid in PROPERTIES:
+            def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
+                v = _violation(st, yes, pid, level)
+                return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
+            s = _find(g, vmas, goal, rlimit, gave_up, f"{yes.id} {pid}")
+            if s is not None:
+                replay = evaluate(s, yes, level)
+                if replay.properties[pid] != VIOLATED or evaluate(s, no, level).realigned:
+                    raise _unconfirmed(yes, pid, s, replay)
+                cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+
+        def safe(st: SymbolicState) -> tuple[list, bool]:
+            parts = [split(st)]
+            d = decision_of(st, yes, level)
+            for pid in PROPERTIES:
+                v = property_violation(pid, st, yes, d)
+                parts += [v.assumption, z3.Not(v.condition)]
+            return [z3.And(*parts)], False
+        s = _find(g, vmas, safe, rlimit, gave_up, f"{yes.id} safe")
+        if s is not None:
+            replay = evaluate(s, yes, level)
+            if replay.violated() or not replay.realigned or evaluate(s, no, level).realigned:
+                raise _unconfirmed(yes, "safe realignment", s, replay)
+            cases.append(DiffCase(yes.id, no.id, "missed", None, s))
+    return cases, gave_up

@@ -76,6 +76,16 @@ class Variant:
     realign_before_hugetlb: bool = False
     expected: dict = field(default_factory=dict, compare=False)
 
+    def expected_verdict(self, pid: str, geometry: Any, level: str = "pmd") -> str | None:
+        """The verdict the project expects for a built-in (properties/variants.toml), if stated:
+        ``"P@NAME"`` for a geometry, else ``"P@32bit"``/``"P@64bit"`` by word size, else ``"P"``."""
+        if level != "pmd":
+            return None
+        for key in (f"{pid}@{geometry.name}", f"{pid}@{geometry.word_bits}bit", pid):
+            if key in self.expected:
+                return self.expected[key]
+        return None
+
 
 def _level(k: KernelOps, level: str) -> tuple[Any, Any]:
     g = k.geometry

@@ -1,0 +1,73 @@
+"""Run many checks (in parallel processes) and save their counterexamples."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+from modelcheck.geometry import get_geometry
+from modelcheck.search import DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check
+from modelcheck.variants import get_variant
+
+__all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix", "save_counterexample", "counterexample_path"]
+
+#: the main job's geometries: 64-bit x86, 64-bit arm64 with 64K pages, 32-bit x86 with PAE
+DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
+
+Job = tuple[str, str, str, str, int, int, bool]  # variant, property, geometry, level, vmas, rlimit, minimal
+
+
+def _run(job: Job) -> CheckResult:
+    vid, pid, gname, level, vmas, rlimit, minimal = job
+    return check(get_variant(vid), pid, get_geometry(gname), level, vmas, rlimit, minimal)
+
+
+def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: Iterable[str], level: str = "pmd",
+               vmas: int = DEFAULT_VMAS, rlimit: int = DEFAULT_RLIMIT, jobs: int = 1,
+               progress: Callable[[CheckResult, int, int], None] | None = None,
+               minimal: bool = True) -> list[CheckResult]:
+    """Every variant × property × geometry; results in that order whatever ``jobs`` is.
+
+    User variants registered in this process are visible to the workers only with ``jobs=1``
+    or a fork start method (the default on Linux).
+    """
+    todo: list[Job] = [(v, p, g, level, vmas, rlimit, minimal) for g in geometries for v in variants
+                       for p in properties]
+    for v in {j[0] for j in todo}:
+        get_variant(v)  # unknown ids fail here, before any work
+    for g in {j[2] for j in todo}:
+        get_geometry(g)
+    results: list[CheckResult] = []
+    if jobs <= 1:
+        for job in todo:
+            results.append(_run(job))
+            if progress:
+                progress(results[-1], len(results), len(todo))
+        return results
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for r in pool.map(_run, todo):
+            results.append(r)
+            if progress:
+                progress(r, len(results), len(todo))
+    return results
+
+
+def counterexample_path(out: Path, r: CheckResult) -> Path:
+    suffix = "" if r.level == "pmd" else f".{r.level}"
+    return out / r.geometry / r.variant / f"{r.property}{suffix}.json"
+
+
+def save_counterexample(out: Path, r: CheckResult) -> Path:
+    """Write the counterexample's scenario JSON (readable by ``modelcheck eval``) atomically."""
+    assert r.counterexample is not None
+    path = counterexample_path(out, r)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(r.counterexample.dumps())
+    os.replace(tmp, path)
+    r.files["scenario"] = str(path)
+    return path

@@ -1,0 +1,44 @@
+"""Every built-in variant's verdict per property, against the expectations in properties/variants.toml.
+
+Each expectation there carries its reason (the minimal counterexample in a line, or why it holds).
+The default tier checks the main job's geometries; the slow tier every preset.
+"""
+
+import pytest
+
+from modelcheck.geometry import PRESETS, get_geometry
+from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
+from modelcheck.search import CHECKS
+from modelcheck.variants import VARIANTS
+
+
+def _pin(geometry: str) -> None:
+    g = get_geometry(geometry)
+    results = run_matrix(list(VARIANTS), CHECKS, [geometry], jobs=2, minimal=False)
+    wrong = []
+    for r in results:
+        want = VARIANTS[r.variant].expected_verdict(r.property, g)
+        assert want is not None, f"no expected verdict for {r.variant} {r.property}"
+        if r.verdict != want:
+            wrong.append(f"{r.variant} {r.property}: got {r.verdict}, expected {want} {r.reason}")
+        if r.verdict == "violated":
+            assert r.counterexample is not None and r.replay is not None
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("geometry", DEFAULT_GEOMETRIES)
+def test_default_geometries(geometry):
+    _pin(geometry)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("geometry", [g for g in PRESETS if not g.startswith("toy-") and g not in DEFAULT_GEOMETRIES])
+def test_other_presets(geometry):
+    _pin(geometry)
+
+
+def test_never_is_vacuous():
+    r = run_matrix(["never"], ["no-source-collateral"], ["x86_64-4level"])[0]
+    assert r.verdict == "holds" and r.vacuous
+    r = run_matrix(["v6.7"], ["no-source-collateral"], ["x86_64-4level"])[0]
+    assert r.verdict == "holds" and not r.vacuous
