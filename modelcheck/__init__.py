@@ -2,7 +2,8 @@
 
 Modules in data-flow order (imports flow one way, left to right):
 
-    errors → geometry → scenario → ops → variants → spec → simulate → semantics → report → cli
+    errors → geometry → scenario → ops → variants → spec → simulate → semantics
+    → encoding (z3) → search → matrix → report → cli
 
 * ``geometry``   page-table shapes of real configurations (and toy scale models);
 * ``scenario``   the kernel state at the call: VMAs and the move, JSON in and out;
@@ -11,6 +12,9 @@ Modules in data-flow order (imports flow one way, left to right):
 * ``spec``       the named properties (data in ``properties/``);
 * ``simulate``   a sparse page-table model of the move loop, independent of the variants;
 * ``semantics``  one variant on one scenario: decision, move, property verdicts;
+* ``encoding``   the Z3 terms: symbolic layouts and moves, variants, property negations;
+* ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
+* ``matrix``     many checks in parallel processes, counterexample files;
 * ``report``     text views in kernel terms (/proc/self/maps-like);
 * ``cli``        the ``modelcheck`` command.
 """

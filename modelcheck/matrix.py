@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -10,19 +12,27 @@ from typing import Callable, Iterable
 
 from modelcheck.geometry import get_geometry
 from modelcheck.search import DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check
-from modelcheck.variants import get_variant
+from modelcheck.variants import Variant, get_variant
 
 __all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix", "save_counterexample", "counterexample_path"]
 
 #: the main job's geometries: 64-bit x86, 64-bit arm64 with 64K pages, 32-bit x86 with PAE
 DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 
-Job = tuple[str, str, str, str, int, int, bool]  # variant, property, geometry, level, vmas, rlimit, minimal
+Job = tuple[Variant, str, str, str, int, int, bool]  # variant, property, geometry, level, vmas, rlimit, minimal
 
 
 def _run(job: Job) -> CheckResult:
-    vid, pid, gname, level, vmas, rlimit, minimal = job
-    return check(get_variant(vid), pid, get_geometry(gname), level, vmas, rlimit, minimal)
+    variant, pid, gname, level, vmas, rlimit, minimal = job
+    return check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal)
+
+
+def _picklable(jobs: list[Job]) -> bool:
+    try:
+        pickle.dumps({j[0].id: j[0] for j in jobs})
+        return True
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
 
 
 def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: Iterable[str], level: str = "pmd",
@@ -31,23 +41,23 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
                minimal: bool = True) -> list[CheckResult]:
     """Every variant × property × geometry; results in that order whatever ``jobs`` is.
 
-    User variants registered in this process are visible to the workers only with ``jobs=1``
-    or a fork start method (the default on Linux).
+    Workers are fresh processes (spawned: Z3 does not survive a fork of a process using it), so
+    a user variant runs in parallel when its functions can be pickled (defined at module level),
+    and serially otherwise.
     """
-    todo: list[Job] = [(v, p, g, level, vmas, rlimit, minimal) for g in geometries for v in variants
-                       for p in properties]
-    for v in {j[0] for j in todo}:
-        get_variant(v)  # unknown ids fail here, before any work
-    for g in {j[2] for j in todo}:
+    chosen = {v: get_variant(v) for v in variants}  # unknown ids fail here, before any work
+    for g in geometries:
         get_geometry(g)
+    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal) for g in geometries for v in variants
+                       for p in properties]
     results: list[CheckResult] = []
-    if jobs <= 1:
+    if jobs <= 1 or len(todo) <= 1 or not _picklable(todo):
         for job in todo:
             results.append(_run(job))
             if progress:
                 progress(results[-1], len(results), len(todo))
         return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         for r in pool.map(_run, todo):
             results.append(r)
             if progress:

@@ -32,7 +32,7 @@ from modelcheck._data import read_spec
 from modelcheck.errors import InputError
 from modelcheck.ops import KernelOps
 
-__all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register"]
+__all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register", "unregister"]
 
 
 @dataclass(frozen=True)
@@ -300,6 +300,11 @@ def register(variant: Variant) -> Variant:
         raise InputError("variant", f"{variant.id!r} is a built-in variant id")
     _USER[variant.id] = variant
     return variant
+
+
+def unregister(vid: str) -> None:
+    """Forget a user-defined variant."""
+    _USER.pop(vid, None)
 
 
 def variant_ids() -> list[str]:

@@ -1,0 +1,115 @@
+"""The checker's commands: verdicts, exit codes, JSON, files, minimal counterexamples, user variants."""
+
+import json
+
+from click.testing import CliRunner
+
+from modelcheck.cli import cli
+from modelcheck.geometry import get_geometry
+from modelcheck.matrix import run_matrix
+from modelcheck.search import check, diff
+from modelcheck.semantics import evaluate
+from modelcheck.variants import Call, Decision, Variant, get_variant, progress_pmc, register, unregister
+
+X86 = get_geometry("x86_64-4level")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_check_holds_json():
+    r = run("check", "--variant", "v6.7", "--property", "no-source-collateral", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {k: out[k] for k in ("variant", "property", "geometry", "verdict", "vacuous", "vmas_bound")} == {
+        "variant": "v6.7", "property": "no-source-collateral", "geometry": "x86_64-4level",
+        "verdict": "holds", "vacuous": False, "vmas_bound": 4}
+    assert out["counterexample"] is None and isinstance(out["seconds"], float)
+
+
+def test_check_violated_minimal_counterexample(tmp_path):
+    # v3 sweeps its own VMA: the smallest such move is one page, from a VMA's last page just
+    # below a PMD boundary, with a one-page VMA at mmap_min_addr as the "prev" v3 insists on.
+    r = run("check", "--variant", "v3", "--property", "no-source-collateral", "--json", "--out", str(tmp_path))
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    cx = out["counterexample"]
+    assert cx["move"]["len"] == "0x1000"
+    assert [(v["start"], v["end"]) for v in cx["vmas"]][:2] == [("0x10000", "0x11000"), ("0x201000", "0x400000")]
+    assert cx["move"]["old_addr"] == "0x3ff000"
+    path = out["files"]["scenario"]
+    assert path.endswith("x86_64-4level/v3/no-source-collateral.json")
+    again = run("eval", path, "--variant", "v3", "--json")  # the saved file replays as is
+    assert json.loads(again.output)["results"][0]["properties"]["no-source-collateral"] == "violated"
+
+
+def test_check_unknown_is_never_holds():
+    r = run("check", "--variant", "v6.7", "--property", "no-warn", "--rlimit", "1", "--json")
+    assert r.exit_code == 3
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "unknown" and "rlimit 1" in out["reason"]
+
+
+def test_check_vacuous():
+    r = run("check", "--variant", "never", "--property", "no-dest-clobber")
+    assert r.exit_code == 0 and "vacuous" in r.output
+
+
+def test_check_bad_input():
+    assert run("check", "--variant", "v9", "--property", "no-warn").exit_code == 2
+    assert run("check", "--variant", "v3", "--property", "nonsense").exit_code == 2
+    assert run("check", "--variant", "v3", "--property", "no-warn", "--geometry", "vax").exit_code == 2
+
+
+def test_matrix_parallel_equals_serial():
+    args = (["v3", "v6.7", "never"], ["no-source-collateral", "return-value"], ["i386-pae"])
+    serial = run_matrix(*args, jobs=1)
+    parallel = run_matrix(*args, jobs=2)
+    assert [r.to_json() | {"seconds": 0} for r in serial] == [r.to_json() | {"seconds": 0} for r in parallel]
+
+
+def test_matrix_cli(tmp_path):
+    r = run("matrix", "--variants", "v2,v6.12", "--properties", "return-value", "--geometries", "i386-pae",
+            "--jobs", "1", "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output  # v2's 32-bit return-value bug is expected
+    results = json.loads(r.stdout)["results"]
+    assert [(x["variant"], x["verdict"]) for x in results] == [("v2", "violated"), ("v6.12", "holds")]
+    assert (tmp_path / "i386-pae" / "v2" / "return-value.json").exists()
+
+
+def test_missed_optimization():
+    assert check(get_variant("always"), "missed-optimization", X86).verdict == "holds"
+    r = check(get_variant("never"), "missed-optimization", X86)
+    assert r.verdict == "violated"
+    assert evaluate(r.counterexample, get_variant("always")).realigned
+
+
+def test_diff_linus_against_merged():
+    cases, gave_up = diff(get_variant("linus"), get_variant("v6.7"), X86)
+    assert not gave_up
+    unsafe = {c.property for c in cases if c.kind == "unsafe" and c.realigns == "linus"}
+    # Linus's predicate realigns from inside a VMA (no start-of-VMA rule) where v6.7 declines
+    assert {"no-source-collateral", "equivalence"} <= unsafe
+    for c in cases:
+        assert evaluate(c.scenario, get_variant(c.realigns)).realigned
+        assert not evaluate(c.scenario, get_variant(c.declines)).realigned
+
+
+def test_user_variant():
+    # A patch under review, as a user would write it: v6.7's decision, but never for the stack.
+    merged = get_variant("v6.7")
+
+    def decide(k, c: Call, level: str) -> Decision:
+        d = merged.decide(k, c, level)
+        realign = k.and_(d.realign, k.not_(c.for_stack))
+        return Decision(realign, k.ite(realign, d.old_addr, c.old_addr), k.ite(realign, d.new_addr, c.new_addr))
+
+    mine = register(Variant("no-stack", "v6.7 without the stack exception", "test", decide, progress_pmc))
+    try:
+        assert check(mine, "no-source-collateral", X86).verdict == "holds"
+        r = check(mine, "no-warn", X86)  # without realignment the overlapping stack move WARNs again
+        assert r.verdict == "violated" and r.counterexample.move.for_stack
+        assert run_matrix(["no-stack"], ["no-dest-clobber"], ["i386-pae"])[0].verdict == "holds"
+    finally:
+        unregister("no-stack")
