@@ -56,7 +56,29 @@ def _coerce(x: Any, like: Any) -> Any:
     return x
 
 
-class BvOps:
+class _Logic:
+    """The boolean part of KernelOps, shared by the solver backends."""
+
+    def and_(self, *bs: Any) -> z3.BoolRef:
+        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
+
+    def or_(self, *bs: Any) -> z3.BoolRef:
+        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
+
+    def not_(self, b: Any) -> z3.BoolRef:
+        return z3.Not(_bool(b))
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        raise NotImplementedError
+
+    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
+        out = default
+        for guard, value in reversed(list(cases)):
+            out = self.ite(guard, value, out)
+        return _bool(out) if isinstance(out, bool) else out
+
+
+class BvOps(_Logic):
     """KernelOps on Z3 terms over a symbolic layout of sorted VMAs; refs are 8-bit indexes (NULL = 0xff)."""
 
     null = -1
@@ -88,26 +110,11 @@ class BvOps:
     def ne(self, a: Any, b: Any) -> z3.BoolRef:
         return a != b
 
-    def and_(self, *bs: Any) -> z3.BoolRef:
-        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
-
-    def or_(self, *bs: Any) -> z3.BoolRef:
-        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
-
-    def not_(self, b: Any) -> z3.BoolRef:
-        return z3.Not(_bool(b))
-
     def ite(self, c: Any, a: Any, b: Any) -> Any:
         if isinstance(c, bool):
             return a if c else b
         like = a if not isinstance(a, (bool, int)) else b
         return z3.If(c, _coerce(a, like), _coerce(b, like))
-
-    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
-        out = default
-        for guard, value in reversed(list(cases)):
-            out = self.ite(guard, value, out)
-        return _bool(out) if isinstance(out, bool) else out
 
     def to_int(self, w: Any) -> z3.BitVecRef:
         return z3.Extract(self.geometry.int_bits - 1, 0, w)
@@ -257,7 +264,7 @@ def _t(x: Any) -> Any:
     return x.t if isinstance(x, IntWord) else x
 
 
-class IntOps:
+class IntOps(_Logic):
     """KernelOps on integer terms over a symbolic layout of sorted VMAs; refs are Ints (-1 = NULL)."""
 
     null = -1
@@ -302,15 +309,6 @@ class IntOps:
         x, y = self._pair(a, b)
         return x != y
 
-    def and_(self, *bs: Any) -> z3.BoolRef:
-        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
-
-    def or_(self, *bs: Any) -> z3.BoolRef:
-        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
-
-    def not_(self, b: Any) -> z3.BoolRef:
-        return z3.Not(_bool(b))
-
     def ite(self, c: Any, a: Any, b: Any) -> Any:
         if isinstance(c, bool):
             return a if c else b
@@ -321,12 +319,6 @@ class IntOps:
         if isinstance(a, bool) or isinstance(b, bool):
             return z3.If(c, _bool(a), _bool(b))
         return z3.If(c, a, b)
-
-    def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any:
-        out = default
-        for guard, value in reversed(list(cases)):
-            out = self.ite(guard, value, out)
-        return _bool(out) if isinstance(out, bool) else out
 
     def to_int(self, w: Any) -> IntWord:
         ib = self.geometry.int_bits
