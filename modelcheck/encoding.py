@@ -11,9 +11,10 @@ checks that derivation.
 Words are exact: an ``unsigned long`` is an integer term kept in [0, 2^W) — every ``+``/``-``
 is reduced modulo 2^W, ``&`` takes the PAGE/PMD/PUD-style constant masks the kernel code uses,
 a C ``int`` is the low bits read as two's complement — and every comparison is between those
-values, i.e. unsigned.  Integer (linear arithmetic) terms solve about a hundred times faster than
-bit-vectors here (docs/performance.md); ``BvOps`` runs the same variants on bit-vectors, and
-tests/test_encoding.py checks that both encodings agree with the concrete semantics.
+values, i.e. unsigned.  Integer (linear arithmetic) terms solved about a hundred times faster than
+bit-vectors here (v6.7 no-source-collateral with 4 VMAs on x86-64: 0.07 s against 3-11 s);
+``BvOps`` runs the same variants on bit-vectors, and tests/test_encoding.py checks that both
+encodings agree with the concrete semantics.
 """
 
 from __future__ import annotations
