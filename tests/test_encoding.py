@@ -12,10 +12,6 @@ from modelcheck.variants import VARIANTS, Call, get_variant
 from test_crossval import scenarios
 
 
-def _ints(k, s):
-    return k.word, lambda r: z3.IntVal(r)
-
-
 def symbolic_decision(s, vid, backend):
     """The decision computed by a solver backend on the scenario's concrete values."""
     g = s.geometry
