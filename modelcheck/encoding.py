@@ -33,9 +33,17 @@ __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision
 
 
 def configure(seed: int = 0) -> None:
-    """Deterministic solving: fixed seeds for every Z3 engine we use."""
+    """Deterministic solving: fixed seeds for every Z3 engine we use, and a fresh Z3 context.
+
+    The solver's choices (and so which model it returns, and how long it takes) depend on the ids
+    of the terms, which depend on every term built before in the same context.  Each check starts a
+    new context, so its answer does not depend on which checks a process ran before it (the matrix's
+    workers take checks in whatever order they finish them).
+    """
     z3.set_param("smt.random_seed", seed)
     z3.set_param("sat.random_seed", seed)
+    # z3.main_ctx() creates a new context on its next call; terms of the old one keep it alive
+    z3.z3._main_ctx = None
 
 
 def _bool(x: Any) -> z3.BoolRef:

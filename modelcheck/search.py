@@ -29,13 +29,16 @@ from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
 from modelcheck.semantics import Evaluation, evaluate
+from modelcheck.simulate import TooLong
 from modelcheck.spec import PROPERTIES, get_property
 from modelcheck.variants import Variant, get_variant
 
-__all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "MISSED", "CHECKS"]
+__all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
 
 DEFAULT_VMAS = 4
 DEFAULT_RLIMIT = 50_000_000
+#: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
+TAME_PMDS = 1024
 #: the precision analysis, reported beside the safety properties
 MISSED = "missed-optimization"
 #: everything ``check`` accepts as a property
@@ -116,6 +119,20 @@ def _shrink(q: _Query) -> z3.ModelRef:
     return model
 
 
+def _tame(q: _Query) -> z3.ModelRef:
+    """The solver's first model, unless its move is longer than ``TAME_PMDS`` PMDs: then one with a
+    move that short if there is one, else one with the shortest move (the replay's loop runs over
+    the whole move, and a first model may move terabytes)."""
+    model = q.solver.model()
+    g, st = q.st.geometry, q.st
+    cap = TAME_PMDS * g.pmd_size
+    if model.eval(st.len, model_completion=True).as_long() <= cap:
+        return model
+    if q.check(st.len <= cap) == z3.sat:
+        return q.solver.model()
+    return _minimize(q, st.len, g.page_size, g.page_size, [], model)[1]
+
+
 def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
           minimal: bool = True) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
@@ -131,7 +148,7 @@ def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label:
                 if r == z3.unknown:
                     gave_up.append(f"{label} n={n}: {q.solver.reason_unknown()}")
                 elif r == z3.sat:
-                    model = _shrink(q) if minimal else q.solver.model()
+                    model = _shrink(q) if minimal else _tame(q)
                     try:
                         return decode(st, model, with_stop=stop)
                     except InputError as e:
@@ -182,7 +199,9 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
     variant declines although realigning would be safe under every property.  With ``minimal``
-    false the counterexample is the solver's first (still replayed), which is faster to find.
+    false the counterexample is the solver's first with a move of at most ``TAME_PMDS`` PMDs if
+    there is one (still replayed), which is faster to find.  A counterexample too long for the
+    simulator to replay makes the verdict unknown.
     """
     if pid != MISSED:
         get_property(pid)
@@ -191,6 +210,17 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     configure()
     t0 = time.perf_counter()
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0)
+    try:
+        return _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0)
+    except TooLong as e:
+        result.verdict, result.counterexample, result.replay = UNKNOWN, None, None
+        result.reason = f"a counterexample was found but cannot be replayed: {e}"
+        result.seconds = time.perf_counter() - t0
+        return result
+
+
+def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
+           minimal: bool, t0: float) -> CheckResult:
     vac = _vacuous(g, variant, level, vmas, rlimit)
     result.vacuous = bool(vac)
     gave_up: list[str] = []
@@ -289,10 +319,13 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
             s = _find(g, vmas, goal, rlimit, gave_up, f"{yes.id} {pid}")
             if s is not None:
-                replay = evaluate(s, yes, level)
-                if replay.properties[pid] != VIOLATED or evaluate(s, no, level).realigned:
-                    raise _unconfirmed(yes, pid, s, replay)
-                cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                try:
+                    replay = evaluate(s, yes, level)
+                    if replay.properties[pid] != VIOLATED or evaluate(s, no, level).realigned:
+                        raise _unconfirmed(yes, pid, s, replay)
+                    cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                except TooLong as e:
+                    gave_up.append(f"{yes.id} {pid}: no replay ({e})")
 
         def safe(st: SymbolicState) -> tuple[list, bool]:
             parts = [split(st)]
@@ -303,8 +336,11 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             return [z3.And(*parts)], False
         s = _find(g, vmas, safe, rlimit, gave_up, f"{yes.id} safe")
         if s is not None:
-            replay = evaluate(s, yes, level)
-            if replay.violated() or not replay.realigned or evaluate(s, no, level).realigned:
-                raise _unconfirmed(yes, "safe realignment", s, replay)
-            cases.append(DiffCase(yes.id, no.id, "missed", None, s))
+            try:
+                replay = evaluate(s, yes, level)
+                if replay.violated() or not replay.realigned or evaluate(s, no, level).realigned:
+                    raise _unconfirmed(yes, "safe realignment", s, replay)
+                cases.append(DiffCase(yes.id, no.id, "missed", None, s))
+            except TooLong as e:
+                gave_up.append(f"{yes.id} safe: no replay ({e})")
     return cases, gave_up

@@ -28,10 +28,15 @@ from dataclasses import dataclass, field
 
 import portion as P
 
+from modelcheck.errors import InputError
 from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
 
-__all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "simulate", "entry_items", "entries_differ"]
+__all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "simulate", "entry_items", "entries_differ",
+           "MAX_STEPS", "TooLong", "loop_steps", "check_steps"]
+
+#: the most loop iterations the simulator runs; a longer move is refused, not run for hours
+MAX_STEPS = 1 << 20
 
 
 def _span(a: int, b: int) -> P.Interval:
@@ -144,9 +149,28 @@ def _get_extent(g: Geometry, size: int, old: int, old_end: int, new: int) -> int
     return min(extent, (((new + size) & mask) - new) & wm)
 
 
+class TooLong(InputError):
+    """A move too long for the simulator (a bad input for ``eval``; an unknown for the checker)."""
+
+
+def loop_steps(g: Geometry, old: int, old_end: int) -> int:
+    """An upper bound on the loop's iterations from ``old`` to ``old_end``: an iteration advances to
+    the next PMD boundary of the old or of the new cursor, so at most two per PMD slot."""
+    return 2 * (-(-max(0, old_end - old) // g.pmd_size)) + 2
+
+
+def check_steps(g: Geometry, old: int, old_end: int) -> None:
+    steps = loop_steps(g, old, old_end)
+    if steps > MAX_STEPS:
+        raise TooLong("move.len", f"{hex(old_end - old)} bytes are up to {steps} iterations of the move loop; "
+                                     f"the simulator runs at most {MAX_STEPS}")
+
+
 def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_end: int,
              stop_at: int | None = None) -> SimResult:
-    """Run move_page_tables()'s loop from the given cursors to ``old_end``."""
+    """Run move_page_tables()'s loop from the given cursors to ``old_end`` (at most ``MAX_STEPS``
+    iterations: see ``check_steps``)."""
+    check_steps(g, old_addr, old_end)
     t = start.copy()
     folded_pmd = g.levels == 2
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from modelcheck.cli import cli
 from modelcheck.geometry import get_geometry
 from modelcheck.matrix import run_matrix
-from modelcheck.search import check, diff
+from modelcheck.search import TAME_PMDS, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.variants import Call, Decision, Variant, get_variant, progress_pmc, register, unregister
 
@@ -113,3 +113,34 @@ def test_user_variant():
         assert run_matrix(["no-stack"], ["no-dest-clobber"], ["i386-pae"])[0].verdict == "holds"
     finally:
         unregister("no-stack")
+
+
+def test_check_does_not_depend_on_earlier_checks():
+    # The matrix's workers take checks in any order; each check starts a fresh Z3 context, so the
+    # counterexample it finds is the same whatever the process solved before.
+    first = check(get_variant("always"), "equivalence", X86, minimal=False)
+    for v in ("v2", "v6.7"):
+        for p in ("no-warn", "no-dest-clobber"):
+            check(get_variant(v), p, X86, minimal=False)
+    again = check(get_variant("always"), "equivalence", X86, minimal=False)
+    assert first.counterexample is not None
+    assert again.counterexample.to_json() == first.counterexample.to_json()
+
+
+def test_first_model_is_tamed():
+    # v6.15 no-warn's first model on x86-64 moves terabytes; the replayed one moves at most TAME_PMDS PMDs
+    r = check(get_variant("v6.15"), "no-warn", X86, minimal=False)
+    assert r.verdict == "violated"
+    assert r.counterexample.move.len <= TAME_PMDS * X86.pmd_size
+
+
+def test_eval_refuses_a_move_too_long_to_simulate(tmp_path):
+    s = {"schema": 1, "geometry": "x86_64-4level",
+         "vmas": [{"start": "0x1000000000", "end": "0x400000000000", "populated": True},
+                  {"start": "0x400000000000", "end": "0x7f0000000000"}],
+         "move": {"old_vma": 0, "new_vma": 1, "old_addr": "0x1000000000", "new_addr": "0x400000000000",
+                  "len": "0x3f0000000000"}}
+    (tmp_path / "big.json").write_text(json.dumps(s))
+    r = run("eval", str(tmp_path / "big.json"))
+    assert r.exit_code == 2 and "move.len" in r.output
+    assert len(r.output.strip().splitlines()) == 1
