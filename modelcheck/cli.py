@@ -16,9 +16,10 @@ from pathlib import Path
 
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
-from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix, save_counterexample
+from modelcheck.gallery import build_gallery, write_entry
+from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
 from modelcheck.report import check_lines, eval_report, matrix_table
-from modelcheck.scenario import load_scenario
+from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
@@ -158,7 +159,8 @@ def _code(results: list[CheckResult]) -> int:
 @click.option("--property", "pid", required=True, type=click.Choice(CHECKS), help="Property (or missed-optimization).")
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME", help="Geometry preset or custom:…")
 @_bound_options
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the counterexample under DIR.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Also save the counterexample (scenario, graph, picture) under DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: int, out: str | None,
               as_json: bool) -> None:
@@ -170,7 +172,7 @@ def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: 
     def run() -> int:
         r = check(get_variant(vid), pid, get_geometry(geometry), level, vmas, rlimit)
         if out and r.counterexample is not None:
-            save_counterexample(Path(out), r)
+            write_entry(Path(out), r)
         if as_json:
             _emit_json(r.to_json())
         else:
@@ -187,11 +189,12 @@ def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: 
               help=f"Comma-separated geometries (default: {','.join(DEFAULT_GEOMETRIES)}).")
 @_bound_options
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel processes (default: number of cores).")
-@click.option("--out", type=click.Path(file_okay=False), default="counterexamples", show_default=True,
-              help="Directory for the counterexamples' scenario files.")
+@click.option("--out", type=click.Path(file_okay=False), default="modelcheck-out", show_default=True,
+              help="Directory for the counterexamples: scenario, graph (GraphML, JSON, DOT), picture (SVG, PNG).")
+@click.option("--pictures/--no-pictures", default=True, show_default=True, help="Draw each counterexample.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
-               vmas: int, rlimit: int, jobs: int | None, out: str, as_json: bool) -> None:
+               vmas: int, rlimit: int, jobs: int | None, out: str, pictures: bool, as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
     With no arguments this is the main job: the built-in variants, all properties and the
@@ -210,14 +213,14 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
                        f"({r.seconds:.2f}s)", err=True)
-        results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress)
-        for r in results:
-            if r.counterexample is not None:
-                save_counterexample(Path(out), r)
+        results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress,
+                             out=Path(out), pictures=pictures)
         if as_json:
             _emit_json({"results": [r.to_json() for r in results]})
         else:
             click.echo(matrix_table(results, vs, ps, gs))
+            if any(r.files for r in results):
+                click.echo(f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}")
         unexpected = [r for r in results if r.verdict == "violated" and not _expected(r)]
         if any(r.verdict == "unknown" for r in results):
             return 3
@@ -262,6 +265,116 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
         if gave_up:
             return 3
         return 1 if cases else 0
+    _run(run)
+
+
+@cli.command("gallery")
+@click.option("--out", type=click.Path(file_okay=False), default="counterexamples", show_default=True,
+              help="The gallery directory (replaced as a whole once the new one is complete).")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel processes (default: number of cores).")
+def gallery_cmd(out: str, jobs: int | None) -> None:
+    """Rebuild the committed gallery: every violated check of the built-in variants on the default
+    geometries, as scenario, graph and picture, with a README table.
+
+    Exit 0 when rebuilt, 3 when a verdict is unknown (the old gallery is kept).
+    """
+    def run() -> int:
+        def progress(r: CheckResult, done: int, total: int) -> None:
+            click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict}", err=True)
+        results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
+        unknown = [r for r in results if r.verdict == "unknown"]
+        for r in unknown:
+            click.echo(f"unknown: {r.geometry} {r.variant} {r.property}: {r.reason}", err=True)
+        if unknown:
+            return 3
+        n = sum(1 for r in results if r.counterexample is not None)
+        click.echo(f"{out}: {n} counterexamples, {out}/README.md")
+        return 0
+    _run(run)
+
+
+def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
+    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
+    if path.endswith(".graphml"):
+        from modelcheck.graph import read_graph_scenario
+        s, attrs = read_graph_scenario(path)
+        recorded = Claim(attrs["variant"], attrs["property"], attrs.get("level", "pmd")) \
+            if "variant" in attrs and "property" in attrs else None
+    else:
+        s = load_scenario(path)
+        recorded = s.claim
+    if recorded is None and not (vid and pid):
+        raise InputError(f"{path}: claim", "the file names no variant and property; give --variant and --property")
+    claim = Claim(vid or recorded.variant, pid or recorded.property,  # type: ignore[union-attr]
+                  level or (recorded.level if recorded else "pmd"))
+    get_variant(claim.variant)
+    if claim.property not in CHECKS:
+        raise InputError(f"{path}: claim.property", f"unknown property {claim.property!r}")
+    return s, claim
+
+
+_CLAIM_OPTIONS = [
+    click.option("--variant", "vid", default=None, metavar="ID", help="Variant to check (default: the file's claim)."),
+    click.option("--property", "pid", default=None, type=click.Choice(CHECKS), help="Default: the file's claim."),
+    click.option("--level", type=click.Choice(LEVELS), default=None, help="Default: the file's claim, else pmd."),
+]
+
+
+def _claim_options(f: Callable) -> Callable:
+    for option in reversed(_CLAIM_OPTIONS):
+        f = option(f)
+    return f
+
+
+@cli.command("replay")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_claim_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, as_json: bool) -> None:
+    """Re-check a saved counterexample (scenario JSON or GraphML) with the current simulator and
+    variant: does it still violate the property?
+
+    Exit 1 when the property is violated on it (the counterexample still stands), 0 when it holds.
+    """
+    def run() -> int:
+        from modelcheck.semantics import judge
+        s, claim = _load_claimed(file, vid, pid, level)
+        violated, ev, alt = judge(s, get_variant(claim.variant), claim.property, claim.level)
+        recorded = s.claim == claim if s.claim else None
+        if as_json:
+            _emit_json({"file": file, **claim.to_json(), "violated": violated,
+                        "details": ev.details.get(claim.property, ""), "evaluation": ev.to_json()})
+        else:
+            state = "still violates" if violated else "no longer violates"
+            if recorded is None or not recorded:
+                state = "violates" if violated else "does not violate"
+            click.echo(f"{claim.variant} {state} {claim.property} on this layout ({claim.level.upper()} realignment)")
+            click.echo(eval_report(s, [ev] + ([alt] if alt is not None and alt.variant != ev.variant else [])), nl=False)
+        return 1 if violated else 0
+    _run(run)
+
+
+@cli.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_claim_options
+@click.option("--out", type=click.Path(dir_okay=False), default=None, metavar="STEM",
+              help="Write STEM.svg and STEM.png (default: beside FILE).")
+def show_cmd(file: str, vid: str | None, pid: str | None, level: str | None, out: str | None) -> None:
+    """Print the /proc/self/maps-style view of a counterexample and write its picture (SVG and PNG)."""
+    def run() -> int:
+        from modelcheck.graph import counterexample_graph
+        from modelcheck.picture import draw
+        from modelcheck.semantics import judge
+        s, claim = _load_claimed(file, vid, pid, level)
+        violated, ev, alt = judge(s, get_variant(claim.variant), claim.property, claim.level)
+        click.echo(eval_report(s, [ev]), nl=False)
+        base = file[: -len(".graphml")] if file.endswith(".graphml") else file.removesuffix(".json")
+        stem = Path(out or base)
+        if stem.parent and not stem.parent.is_dir():
+            raise InputError("--out", f"no directory {stem.parent}")
+        for p in draw(counterexample_graph(s, ev, claim.property, alt), stem):
+            click.echo(f"picture: {p}")
+        return 0
     _run(run)
 
 

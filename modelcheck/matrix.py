@@ -1,30 +1,33 @@
-"""Run many checks (in parallel processes) and save their counterexamples."""
+"""Run many checks (in parallel processes) and save their counterexamples (scenario, graph, picture)."""
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import pickle
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
+from modelcheck.gallery import write_entry
 from modelcheck.geometry import get_geometry
 from modelcheck.search import DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check
 from modelcheck.variants import Variant, get_variant
 
-__all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix", "save_counterexample", "counterexample_path"]
+__all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix"]
 
 #: the main job's geometries: 64-bit x86, 64-bit arm64 with 64K pages, 32-bit x86 with PAE
 DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 
-Job = tuple[Variant, str, str, str, int, int, bool]  # variant, property, geometry, level, vmas, rlimit, minimal
+# variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too
+Job = tuple[Variant, str, str, str, int, int, bool, "Path | None", bool]
 
 
 def _run(job: Job) -> CheckResult:
-    variant, pid, gname, level, vmas, rlimit, minimal = job
-    return check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal)
+    variant, pid, gname, level, vmas, rlimit, minimal, out, pictures = job
+    r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal)
+    if out is not None and r.counterexample is not None:
+        write_entry(out, r, pictures)
+    return r
 
 
 def _picklable(jobs: list[Job]) -> bool:
@@ -38,8 +41,9 @@ def _picklable(jobs: list[Job]) -> bool:
 def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: Iterable[str], level: str = "pmd",
                vmas: int = DEFAULT_VMAS, rlimit: int = DEFAULT_RLIMIT, jobs: int = 1,
                progress: Callable[[CheckResult, int, int], None] | None = None,
-               minimal: bool = True) -> list[CheckResult]:
-    """Every variant × property × geometry; results in that order whatever ``jobs`` is.
+               minimal: bool = True, out: Path | None = None, pictures: bool = True) -> list[CheckResult]:
+    """Every variant × property × geometry; results in that order whatever ``jobs`` is.  With
+    ``out``, each counterexample's files are written there (by the worker that found it).
 
     Workers are fresh processes (spawned: Z3 does not survive a fork of a process using it), so
     a user variant runs in parallel when its functions can be pickled (defined at module level),
@@ -48,8 +52,8 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
     chosen = {v: get_variant(v) for v in variants}  # unknown ids fail here, before any work
     for g in geometries:
         get_geometry(g)
-    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal) for g in geometries for v in variants
-                       for p in properties]
+    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures) for g in geometries
+                       for v in variants for p in properties]
     results: list[CheckResult] = []
     if jobs <= 1 or len(todo) <= 1 or not _picklable(todo):
         for job in todo:
@@ -63,21 +67,3 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
             if progress:
                 progress(r, len(results), len(todo))
     return results
-
-
-def counterexample_path(out: Path, r: CheckResult) -> Path:
-    suffix = "" if r.level == "pmd" else f".{r.level}"
-    return out / r.geometry / r.variant / f"{r.property}{suffix}.json"
-
-
-def save_counterexample(out: Path, r: CheckResult) -> Path:
-    """Write the counterexample's scenario JSON (readable by ``modelcheck eval``) atomically."""
-    assert r.counterexample is not None
-    path = counterexample_path(out, r)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(r.counterexample.dumps())
-    os.replace(tmp, path)
-    r.files["scenario"] = str(path)
-    return path

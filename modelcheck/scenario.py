@@ -9,7 +9,7 @@ from typing import Any
 from modelcheck.errors import InputError
 from modelcheck.geometry import Geometry, get_geometry
 
-__all__ = ["Vma", "Move", "Scenario", "SCHEMA", "load_scenario", "scenario_from_json", "parse_number"]
+__all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "scenario_from_json", "parse_number"]
 
 SCHEMA = 1
 
@@ -61,6 +61,19 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """What a saved counterexample demonstrates: ``variant`` violates ``property`` (realigning to
+    ``level``).  Optional in a scenario file; ``modelcheck replay`` re-checks it."""
+
+    variant: str
+    property: str
+    level: str = "pmd"
+
+    def to_json(self) -> dict:
+        return {"variant": self.variant, "property": self.property, "level": self.level}
+
+
+@dataclass(frozen=True)
 class Scenario:
     """The kernel state at the call of move_page_tables(): VMAs sorted by address, and the move."""
 
@@ -68,6 +81,7 @@ class Scenario:
     vmas: tuple[Vma, ...]
     move: Move
     note: str = field(default="", compare=False)
+    claim: Claim | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -88,6 +102,8 @@ class Scenario:
                              "vmas": [v.to_json() for v in self.vmas], "move": self.move.to_json()}
         if self.note:
             d["note"] = self.note
+        if self.claim:
+            d["claim"] = self.claim.to_json()
         return d
 
     def dumps(self) -> str:
@@ -135,7 +151,7 @@ def _bool(value: Any, where: str) -> bool:
 
 def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     """Build and validate a scenario from parsed JSON; ``geometry`` overrides the file's."""
-    _check_keys(data, "", {"schema", "geometry", "vmas", "move"}, {"note"})
+    _check_keys(data, "", {"schema", "geometry", "vmas", "move"}, {"note", "claim"})
     if data["schema"] != SCHEMA:
         raise InputError("schema", f"unsupported schema {data['schema']!r} (this version reads {SCHEMA})")
     if geometry is None:
@@ -166,7 +182,16 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     note = data.get("note", "")
     if not isinstance(note, str):
         raise InputError("note", "expected a string")
-    return Scenario(geometry, tuple(vmas), move, note)
+    claim = None
+    if "claim" in data:
+        c = _check_keys(data["claim"], "claim", {"variant", "property"}, {"level"})
+        for key in ("variant", "property", "level"):
+            if not isinstance(c.get(key, ""), str):
+                raise InputError(f"claim.{key}", "expected a string")
+        if c.get("level", "pmd") not in ("pmd", "pud"):
+            raise InputError("claim.level", f"expected pmd or pud, got {c['level']!r}")
+        claim = Claim(c["variant"], c["property"], c.get("level", "pmd"))
+    return Scenario(geometry, tuple(vmas), move, note, claim)
 
 
 def load_scenario(path: str, geometry: Geometry | None = None) -> Scenario:

@@ -28,7 +28,7 @@ from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
-from modelcheck.semantics import Evaluation, evaluate
+from modelcheck.semantics import MISSED, Evaluation, evaluate, judge
 from modelcheck.simulate import TooLong
 from modelcheck.spec import PROPERTIES, get_property
 from modelcheck.variants import Variant, get_variant
@@ -39,8 +39,6 @@ DEFAULT_VMAS = 4
 DEFAULT_RLIMIT = 50_000_000
 #: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
 TAME_PMDS = 1024
-#: the precision analysis, reported beside the safety properties
-MISSED = "missed-optimization"
 #: everything ``check`` accepts as a property
 CHECKS = [*PROPERTIES, MISSED]
 
@@ -230,9 +228,8 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             return [z3.And(z3.Not(decision_of(st, variant, level).realign), _safe_realignment(st, level))], False
         scenario = _find(g, vmas, goal, rlimit, gave_up, "missed", minimal)
         if scenario is not None:
-            replay = evaluate(scenario, variant, level)
-            alt = evaluate(scenario, get_variant("always"), level)
-            if replay.realigned or not alt.realigned or alt.violated():
+            confirmed, replay, _ = judge(scenario, variant, pid, level)
+            if not confirmed:
                 raise _unconfirmed(variant, pid, scenario, replay)
             result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
         elif gave_up:

@@ -13,7 +13,10 @@ from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_t
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import Call, Variant
 
-__all__ = ["Evaluation", "evaluate", "decide"]
+__all__ = ["Evaluation", "evaluate", "decide", "judge", "MISSED"]
+
+#: the precision analysis: the variant declines a realignment that would be safe
+MISSED = "missed-optimization"
 
 HOLDS, VIOLATED = "holds", "violated"
 
@@ -34,6 +37,8 @@ class Evaluation:
     warnings: list[LevelMove]
     source_hits: list[tuple[int, int]]  # entries inside S
     dest_hits: list[tuple[int, int]]  # entries inside D
+    differences: list[tuple[int, int]] = field(default_factory=list)  # where the result differs from the plain move
+    refused: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves of the unbroken move (no-warn)
     properties: dict[str, str] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)  # why each violated property is violated
 
@@ -94,6 +99,8 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
         details["no-dest-clobber"] = f"D = [{hex(new_c)}, {hex(mv.new_addr)}) holds entries {_ranges(ev.dest_hits)}"
 
     differ = entries_differ(full.tables.entries, plain.tables.entries)
+    ev.differences = [(a.lower, a.upper) for a in differ if not a.empty]
+    ev.refused = full.warnings
     verdicts["equivalence"] = HOLDS if differ.empty else VIOLATED
     if not differ.empty:
         first = next(a for a in differ if not a.empty)
@@ -118,3 +125,17 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     if list(verdicts) != list(PROPERTIES):
         raise InternalError(f"properties {list(PROPERTIES)} but judged {list(verdicts)}")
     return ev
+
+
+def judge(s: Scenario, variant: Variant, pid: str, level: str = "pmd") -> tuple[bool, Evaluation, Evaluation | None]:
+    """Does ``variant`` violate ``pid`` on ``s``?  Returns (violated, its evaluation, the 'always'
+    baseline's evaluation for missed-optimization, else None).  Missed-optimization is violated when
+    the variant declines and realigning (as 'always' does) is possible and violates nothing."""
+    ev = evaluate(s, variant, level)
+    if pid != MISSED:
+        if pid not in ev.properties:
+            raise InternalError(f"no property {pid!r}")
+        return ev.properties[pid] == VIOLATED, ev, None
+    from modelcheck.variants import get_variant
+    alt = evaluate(s, get_variant("always"), level)
+    return (not ev.realigned and alt.realigned and not alt.violated()), ev, alt

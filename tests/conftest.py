@@ -26,3 +26,18 @@ def scenario_file(name: str) -> Scenario:
 @pytest.fixture
 def load():
     return scenario_file
+
+
+_MATRIX: list = []
+
+
+@pytest.fixture(scope="session")
+def default_matrix():
+    """The main job's checks (every built-in variant × property on the default geometries, minimal
+    counterexamples) run once per session: the verdict pins and the gallery test share them."""
+    if not _MATRIX:
+        from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
+        from modelcheck.search import CHECKS
+        from modelcheck.variants import VARIANTS
+        _MATRIX.extend(run_matrix(list(VARIANTS), CHECKS, DEFAULT_GEOMETRIES, jobs=2))
+    return _MATRIX

@@ -1,0 +1,143 @@
+"""Counterexample files (scenario, graph, picture) and the committed gallery that ``modelcheck gallery`` rebuilds.
+
+An entry is ``GEOMETRY/VARIANT/PROPERTY`` (``PROPERTY.pud`` for PUD realignment) with the suffixes
+``.json`` (the scenario, with its claim, for ``eval``/``replay``), ``.graphml``, ``.graph.json``,
+``.dot`` and ``.svg``/``.png``.  The gallery is every violated check of the built-in variants on
+the default geometries, plus a README.md table linking each picture with a line in kernel terms.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import networkx as nx
+
+from modelcheck.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
+from modelcheck.report import move_call
+from modelcheck.scenario import Claim, Scenario
+from modelcheck.semantics import MISSED, evaluate, judge
+from modelcheck.variants import get_variant
+
+if TYPE_CHECKING:
+    from modelcheck.search import CheckResult
+
+__all__ = ["entry_stem", "entry_graph", "write_entry", "build_gallery", "gallery_readme", "with_claim", "ENTRY_SUFFIXES"]
+
+#: every file of an entry, after its stem
+ENTRY_SUFFIXES = (".json", *GRAPH_SUFFIXES, ".svg", ".png")
+
+
+def entry_stem(out: Path, r: "CheckResult") -> Path:
+    suffix = "" if r.level == "pmd" else f".{r.level}"
+    return out / r.geometry / r.variant / f"{r.property}{suffix}"
+
+
+def with_claim(r: "CheckResult") -> Scenario:
+    assert r.counterexample is not None
+    return replace(r.counterexample, claim=Claim(r.variant, r.property, r.level))
+
+
+def entry_graph(r: "CheckResult") -> nx.MultiDiGraph:
+    """The graph of a violated check, from the replay the checker already ran."""
+    s = with_claim(r)
+    ev = r.replay
+    if ev is None:
+        _, ev, _ = judge(s, get_variant(r.variant), r.property, r.level)
+    alt = evaluate(s, get_variant("always"), r.level) if r.property == MISSED else None
+    return counterexample_graph(s, ev, r.property, alt)
+
+
+def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str, str]:
+    """Write a violated check's scenario, graph and pictures under ``out``; sets and returns ``r.files``.
+
+    Each file is written to a temporary name and renamed, so no half-written file is left behind.
+    """
+    from modelcheck.picture import draw  # matplotlib is slow to import; only pictures need it
+
+    s = with_claim(r)
+    stem = entry_stem(out, r)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=stem.parent, prefix=".tmp-"))
+    try:
+        tstem = tmp / stem.name
+        tstem.with_name(stem.name + ".json").write_text(s.dumps(), encoding="utf-8")
+        G = entry_graph(r)
+        written = [tstem.with_name(stem.name + ".json"), *write_graph(G, tstem)]
+        if pictures:
+            written += draw(G, tstem)
+        files = {}
+        for p in written:
+            final = stem.parent / p.name
+            os.replace(p, final)
+            files[p.name[len(stem.name) + 1:]] = str(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r.files.update({"scenario" if k == "json" else k: v for k, v in files.items()})
+    return r.files
+
+
+def _explain(r: "CheckResult") -> str:
+    s = r.counterexample
+    assert s is not None and r.replay is not None
+    ev = r.replay
+    what = ev.details.get(r.property, "")
+    if r.property == "missed-optimization":
+        what = "declines, although realigning violates nothing"
+    how = f"realigns to {hex(ev.old_addr)} -> {hex(ev.new_addr)}" if ev.realigned else "does not realign"
+    return f"`{move_call(s)}` {how}: {what}"
+
+
+def gallery_readme(results: list["CheckResult"], geometries: list[str]) -> str:
+    lines = ["# Counterexamples", "",
+             "Every violated check of the built-in variants on the default geometries, each replayed by the",
+             "concrete simulator.  `modelcheck gallery` regenerates this directory (tests/test_gallery.py fails",
+             "when it is out of date).  Per entry `GEOMETRY/VARIANT/PROPERTY`: `.json` is the scenario",
+             "(`modelcheck eval`, `modelcheck replay`, `modelcheck show` read it), `.graphml`, `.graph.json`",
+             "(networkx node-link) and `.dot` the graph, `.svg` and `.png` the picture.",
+             "",
+             "Violations of `no-warn` and `missed-optimization` by the merged code are expected: they are",
+             "states the exec stack move and self-merged VMAs can be put in by the checker; whether a",
+             "program can reach them is a separate question.", ""]
+    for g in geometries:
+        lines += [f"## {g}", "", "| variant | property | picture | what happens |", "|---|---|---|---|"]
+        for r in results:
+            if r.geometry == g and r.counterexample is not None:
+                stem = f"{r.geometry}/{r.variant}/{entry_stem(Path(), r).name}"
+                lines.append(f"| {r.variant} | {r.property} | [svg]({stem}.svg) · [png]({stem}.png) · "
+                             f"[json]({stem}.json) | {_explain(r)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def build_gallery(out: Path, jobs: int = 1,
+                  progress: Callable[["CheckResult", int, int], None] | None = None) -> list["CheckResult"]:
+    """Rebuild ``out`` from scratch: run the default matrix, write every violated entry and the
+    README.  The new gallery is built beside ``out`` and swapped in only when complete."""
+    from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
+    from modelcheck.search import CHECKS
+    from modelcheck.variants import VARIANTS
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-new-"))
+    try:
+        results = run_matrix(list(VARIANTS), CHECKS, DEFAULT_GEOMETRIES, jobs=jobs, progress=progress, out=staging)
+        if any(r.verdict == "unknown" for r in results):
+            return results  # the caller reports it; the old gallery stays
+        (staging / "README.md").write_text(gallery_readme(results, DEFAULT_GEOMETRIES), encoding="utf-8")
+        old = out.with_name(f".{out.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+        for r in results:  # the files' final place
+            r.files = {k: str(out / Path(v).relative_to(staging)) for k, v in r.files.items()}
+        return results
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,192 @@
+"""A counterexample as a graph (networkx): the layout, the move, the swept ranges and each violation.
+
+Nodes (every one has ``kind``; addresses are "0x…" strings, as everywhere in the project):
+
+* ``vma<i>``: kind ``vma`` — start, end, populated, role (source, destination, source+destination,
+  stack, other), name;
+* ``requested-source`` / ``requested-destination``: kind ``requested`` — the range the caller asked to
+  move, [old_addr, old_addr + len), and where to, [new_addr, new_addr + len);
+* ``S`` / ``D``: kind ``swept`` — what realignment adds: [old_addr & mask, old_addr) and
+  [new_addr & mask, new_addr);
+* ``pmd@0x…`` / ``pud@0x…``: kind ``boundary`` — the boundaries realignment goes down to, and those
+  of a refused PMD/PUD move;
+* for the violations that are not a range: ``refused<i>`` (kind ``refused-move``: a PMD/PUD move
+  refused because the destination entry is populated — the WARN), ``returned`` (kind ``return``),
+  ``difference<i>`` (kind ``difference``: where the result differs from the plain move),
+  ``missed`` (kind ``missed``: the realignment the variant declined although it is safe).
+
+Edges (each has ``kind``): ``next`` between VMAs in address order; ``within`` from a range or boundary
+to the VMA holding it; ``move`` from the requested source to the destination and from S to D;
+``violation`` (with ``violation=true``, ``property``, and the overlapping ``start``/``end``) from
+what went wrong to the VMA it hit.  The graph's own attributes name the variant, property,
+geometry and level, and carry the scenario as JSON so that ``modelcheck replay`` reads a GraphML
+file back into the exact scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+
+from modelcheck.errors import InputError
+from modelcheck.report import move_call
+from modelcheck.scenario import Scenario, scenario_from_json
+from modelcheck.semantics import MISSED, Evaluation
+
+__all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_SUFFIXES"]
+
+#: the files ``write_graph`` writes next to a counterexample's scenario
+GRAPH_SUFFIXES = (".graphml", ".graph.json", ".dot")
+
+
+def _role(s: Scenario, i: int) -> str:
+    mv = s.move
+    if mv.for_stack and i == mv.old_vma:
+        return "stack"
+    if i == mv.old_vma == mv.new_vma:
+        return "source+destination"
+    return {mv.old_vma: "source", mv.new_vma: "destination"}.get(i, "other")
+
+
+def _vma_label(s: Scenario, i: int) -> str:
+    v = s.vmas[i]
+    return f"vmas[{i}]{' ' + v.name if v.name else ''}"
+
+
+def _overlaps(s: Scenario, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """(VMA index, start, end) of each VMA overlapping [lo, hi), with the overlap."""
+    return [(i, max(lo, v.start), min(hi, v.end)) for i, v in enumerate(s.vmas) if v.start < hi and lo < v.end]
+
+
+def _containing(s: Scenario, addr: int) -> int | None:
+    return next((i for i, v in enumerate(s.vmas) if v.start <= addr < v.end), None)
+
+
+def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation | None = None) -> nx.MultiDiGraph:
+    """The graph of ``s`` as ``ev`` (the variant's evaluation) moves it, with a violation edge for
+    ``pid`` and for every other property the evaluation violates.  ``alt`` is the 'always'
+    baseline's evaluation, needed for missed-optimization."""
+    g, mv = s.geometry, s.move
+    missed = pid == MISSED and alt is not None and not ev.realigned and alt.realigned and not alt.violated()
+    violated_all = ev.violated() + ([MISSED] if missed else [])
+    G = nx.MultiDiGraph(variant=ev.variant, property=pid, geometry=g.name, level=ev.level,
+                        verdict="violated" if pid in violated_all else "holds",
+                        call=move_call(s), scenario=json.dumps(s.to_json(), separators=(",", ":")),
+                        realigned=ev.realigned, violated=" ".join(violated_all),
+                        details=ev.details.get(pid, ""))
+
+    def rng(node: str, kind: str, lo: int, hi: int, label: str, **more: object) -> None:
+        G.add_node(node, kind=kind, start=hex(lo), end=hex(hi), size=hex(hi - lo), label=label, **more)
+        home = _containing(s, lo) if hi > lo else None
+        if home is not None and kind != "vma":
+            G.add_edge(node, f"vma{home}", key="within", kind="within")
+
+    def violation(node: str, prop: str, lo: int, hi: int, why: str) -> None:
+        hits = _overlaps(s, lo, hi) or ([(mv.old_vma, lo, hi)] if prop in ("return-value", MISSED) else [])
+        for i, a, b in hits:
+            G.add_edge(node, f"vma{i}", key=f"violation:{prop}", kind="violation", violation=True, property=prop,
+                       start=hex(a), end=hex(b), label=f"{prop}: {why}")
+
+    for i, v in enumerate(s.vmas):
+        G.add_node(f"vma{i}", kind="vma", start=hex(v.start), end=hex(v.end), size=hex(v.end - v.start),
+                   populated=v.populated, role=_role(s, i), name=v.name, label=_vma_label(s, i))
+        if i:
+            G.add_edge(f"vma{i - 1}", f"vma{i}", key="next", kind="next")
+    rng("requested-source", "requested", mv.old_addr, mv.old_end, "requested source")
+    rng("requested-destination", "requested", mv.new_addr, mv.new_end, "requested destination")
+    G.add_edge("requested-source", "requested-destination", key="move", kind="move", len=hex(mv.len))
+    size = g.level_size(ev.level)
+    for addr in sorted({mv.old_addr - mv.old_addr % size, mv.new_addr - mv.new_addr % size}):
+        rng(f"{ev.level}@{hex(addr)}", "boundary", addr, addr, f"{ev.level.upper()} boundary", level=ev.level,
+            address=hex(addr))
+    if ev.realigned:
+        rng("S", "swept", ev.old_addr, mv.old_addr, "S (swept source)")
+        rng("D", "swept", ev.new_addr, mv.new_addr, "D (swept destination)")
+        G.add_edge("S", "D", key="move", kind="move", len=hex(mv.old_addr - ev.old_addr))
+
+    violated = set(ev.violated())
+    if "no-source-collateral" in violated:
+        for lo, hi in ev.source_hits:
+            violation("S", "no-source-collateral", lo, hi, "entries in S move with the request")
+    if "no-dest-clobber" in violated:
+        for lo, hi in ev.dest_hits:
+            violation("D", "no-dest-clobber", lo, hi, "entries in D are overwritten")
+    if "equivalence" in violated:
+        for k, (lo, hi) in enumerate(ev.differences[:4]):
+            rng(f"difference{k}", "difference", lo, hi, "differs from the plain move")
+            violation(f"difference{k}", "equivalence", lo, hi, "holds other entries than the plain move leaves")
+    if "no-warn" in violated:
+        for k, w in enumerate(ev.refused[:4]):
+            rng(f"refused{k}", "refused-move", w.new, w.new + w.size,
+                f"refused {w.level.upper()} move {hex(w.old)} -> {hex(w.new)}", level=w.level, old=hex(w.old),
+                new=hex(w.new))
+            for addr in (w.new,):
+                G.add_node(f"{w.level}@{hex(addr)}", kind="boundary", start=hex(addr), end=hex(addr), size="0x0",
+                           label=f"{w.level.upper()} boundary", level=w.level, address=hex(addr))
+            violation(f"refused{k}", "no-warn", w.new, w.new + w.size,
+                      f"WARN_ON_ONCE: {w.level.upper()} entry at {hex(w.new)} is populated")
+    if "return-value" in violated:
+        G.add_node("returned", kind="return", returned=hex(ev.returned), label="return value",
+                   start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
+        violation("returned", "return-value", mv.old_addr, mv.old_end, ev.details.get("return-value", ""))
+    if missed:
+        assert alt is not None
+        rng("missed", "missed", alt.old_addr, mv.old_addr,
+            f"declined, though safe: {hex(alt.old_addr)} -> {hex(alt.new_addr)}")
+        violation("missed", MISSED, alt.old_addr, mv.old_addr,
+                  f"realigning to {hex(alt.old_addr)} -> {hex(alt.new_addr)} is safe, {ev.variant} declines")
+    return G
+
+
+def write_graph(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
+    """GraphML, node-link JSON and DOT next to each other: ``STEM.graphml``, ``STEM.graph.json``, ``STEM.dot``."""
+    paths = [stem.with_name(stem.name + suffix) for suffix in GRAPH_SUFFIXES]
+    nx.write_graphml(G, paths[0])
+    paths[1].write_text(json.dumps(nx.node_link_data(G, edges="edges"), indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
+    nx.nx_pydot.write_dot(_dot_safe(G), paths[2])
+    return paths
+
+
+def _dot_safe(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """DOT wants quoted names where ours have ':', '@' or '.'; the label shows the readable text."""
+    H = nx.MultiDiGraph()
+    verb = "violates" if G.graph["verdict"] == "violated" else "does not violate"
+    H.graph["graph"] = {"label": f'"{G.graph["variant"]} {verb} {G.graph["property"]} on {G.graph["geometry"]}"',
+                        "rankdir": "LR"}
+    for n, d in G.nodes(data=True):
+        text = d.get("label", n)
+        if d.get("start") and d.get("kind") != "return":
+            text += f"\\n[{d['start']}, {d['end']})" if d["start"] != d["end"] else f"\\n{d['start']}"
+        H.add_node(f'"{n}"', label=f'"{text}"', kind=f'"{d["kind"]}"',
+                   shape="box" if d["kind"] == "vma" else "ellipse",
+                   color="red" if d["kind"] in ("refused-move", "return", "difference", "missed") else "black")
+    for u, v, k, d in G.edges(keys=True, data=True):
+        attrs = {"kind": f'"{d["kind"]}"'}
+        if d.get("violation"):
+            attrs.update(color="red", label=f'"{d["property"]} [{d["start"]}, {d["end"]})"')
+        elif d["kind"] == "within":
+            attrs.update(style="dotted")
+        H.add_edge(f'"{u}"', f'"{v}"', key=k, **attrs)
+    return H
+
+
+def read_graph_scenario(path: str) -> tuple[Scenario, dict]:
+    """The scenario a GraphML counterexample carries, and the graph's attributes."""
+    try:
+        G = nx.read_graphml(path)
+    except (OSError, ValueError, SyntaxError) as e:  # ElementTree's ParseError is a SyntaxError
+        raise InputError(path, f"not a GraphML file ({e})") from None
+    text = G.graph.get("scenario")
+    if not isinstance(text, str):
+        raise InputError(f"{path}: scenario", "the graph carries no scenario attribute")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: scenario", f"malformed JSON: {e.msg}") from None
+    try:
+        return scenario_from_json(data), dict(G.graph)
+    except InputError as e:
+        raise InputError(f"{path}: scenario.{e.where}", e.message) from None
