@@ -94,7 +94,11 @@ def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
     info = G.graph
     g = get_geometry(info["geometry"])
     nodes = dict(G.nodes(data=True))
-    keys = [a for d in nodes.values() if "start" in d for a in _iv(d)]
+    pid = info["property"]
+    bad_nodes = {u for u, v, e in G.edges(data=True) if e.get("violation") and e["property"] == pid}
+    drawn = {n for n, d in nodes.items() if d["kind"] in ("vma", "requested", "swept", "boundary") or n in bad_nodes}
+    keys = [a for n in drawn if nodes[n]["kind"] != "return" for a in _iv(nodes[n])]
+    keys += [a for _, _, e in G.edges(data=True) if e.get("violation") and e["property"] == pid for a in _iv(e)]
     axis = AddressAxis(keys, g.page_size, 8 * g.pmd_size)
     X = axis.x
 
@@ -112,12 +116,15 @@ def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
             ax.text(min(x0, axis.width * 0.75), y + h / 2 + 0.04, text, ha="left", va="bottom", fontsize=7.5)
 
     # PMD/PUD boundaries of interest, across every row
-    for n, d in nodes.items():
+    levels: dict[str, list[str]] = {}
+    for d in nodes.values():
         if d["kind"] == "boundary":
-            xb = X(int(d["address"], 16))
-            ax.axvline(xb, color="#555555", linestyle="--" if d["level"] == "pmd" else "-.", linewidth=0.8, zorder=0)
-            ax.text(xb, 5.75, f"{d['level'].upper()}\n{d['address']}", ha="center", va="bottom", fontsize=7,
-                    color="#333333")
+            levels.setdefault(d["address"], []).append(d["level"])
+    for address, lv in levels.items():
+        xb = X(int(address, 16))
+        ax.axvline(xb, color="#555555", linestyle="-." if "pud" in lv else "--", linewidth=0.8, zorder=0)
+        ax.text(xb, 5.75, f"{'/'.join(sorted(set(lv), reverse=True)).upper()}\n{address}", ha="center", va="bottom",
+                fontsize=7, color="#333333")
 
     # VMAs, and the overlap each violation hit
     for n, d in nodes.items():
@@ -127,12 +134,9 @@ def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
         state = "populated" if d["populated"] else "empty"
         bar(lo, hi, rows["vma"], f"{d['label']}  {d['role']}, {state}\n[{d['start']}, {d['end']})",
             _ROLE_COLOURS[d["role"]], inside=True, hatch="///" if d["populated"] else None)
-    pid = info["property"]
     victims = []
-    bad_nodes = set()
     for u, v, e in G.edges(data=True):
         if e.get("violation") and e["property"] == pid:
-            bad_nodes.add(u)
             lo, hi = _iv(e)
             ax.add_patch(Rectangle((X(lo), rows["vma"] - h / 2), max(X(hi) - X(lo), 0.15), h, facecolor=_BAD,
                                    alpha=0.55, edgecolor=_BAD, linewidth=1.5))
@@ -156,8 +160,12 @@ def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
                 ha="center", va="center", fontsize=9, style="italic")
 
     # what went wrong beyond S and D
+    shown = set()
     for n, d in nodes.items():
-        if d["kind"] in ("refused-move", "difference", "missed") and n in bad_nodes:
+        if n not in bad_nodes or d["kind"] in shown:
+            continue  # the first of each kind; the title lists every victim
+        shown.add(d["kind"])
+        if d["kind"] in ("refused-move", "difference", "missed"):
             lo, hi = _iv(d)
             bar(lo, hi, rows["wrong"], d["label"], "#fcbba1" if d["kind"] != "missed" else "#c7e9c0")
         elif d["kind"] == "return":
