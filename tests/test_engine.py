@@ -1,6 +1,7 @@
 """The checker's commands: verdicts, exit codes, JSON, files, minimal counterexamples, user variants."""
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -144,3 +145,15 @@ def test_eval_refuses_a_move_too_long_to_simulate(tmp_path):
     r = run("eval", str(tmp_path / "big.json"))
     assert r.exit_code == 2 and "move.len" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_check_out_writes_scenario_graph_and_picture(tmp_path):
+    r = run("check", "--variant", "v3", "--property", "no-source-collateral", "--out", str(tmp_path), "--json")
+    assert r.exit_code == 1, r.output
+    files = json.loads(r.stdout)["files"]
+    assert set(files) == {"scenario", "graphml", "graph.json", "dot", "svg", "png"}
+    for path in files.values():
+        assert Path(path).is_file() and Path(path).parent == tmp_path / "x86_64-4level" / "v3"
+    assert not list(tmp_path.rglob(".tmp-*"))  # nothing half-written left behind
+    text = run("check", "--variant", "v3", "--property", "no-source-collateral", "--out", str(tmp_path))
+    assert f"svg: {files['svg']}" in text.output
