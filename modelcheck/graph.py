@@ -41,15 +41,6 @@ __all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_
 GRAPH_SUFFIXES = (".graphml", ".graph.json", ".dot")
 
 
-def _role(s: Scenario, i: int) -> str:
-    mv = s.move
-    if mv.for_stack and i == mv.old_vma:
-        return "stack"
-    if i == mv.old_vma == mv.new_vma:
-        return "source+destination"
-    return {mv.old_vma: "source", mv.new_vma: "destination"}.get(i, "other")
-
-
 def _vma_label(s: Scenario, i: int) -> str:
     v = s.vmas[i]
     return f"vmas[{i}]{' ' + v.name if v.name else ''}"
@@ -91,7 +82,7 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
 
     for i, v in enumerate(s.vmas):
         G.add_node(f"vma{i}", kind="vma", start=hex(v.start), end=hex(v.end), size=hex(v.end - v.start),
-                   populated=v.populated, role=_role(s, i), name=v.name, label=_vma_label(s, i))
+                   populated=v.populated, role=s.role(i), name=v.name, label=_vma_label(s, i))
         if i:
             G.add_edge(f"vma{i - 1}", f"vma{i}", key="next", kind="next")
     rng("requested-source", "requested", mv.old_addr, mv.old_end, "requested source")

@@ -13,13 +13,12 @@ if TYPE_CHECKING:
 __all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report", "check_lines", "matrix_table"]
 
 
+_SHORT_ROLE = {"source": "src", "destination": "dst", "source+destination": "src=dst", "stack": "stack",
+               "other": ""}
+
+
 def _role(s: Scenario, i: int) -> str:
-    mv = s.move
-    if mv.for_stack and i == mv.old_vma:
-        return "stack"
-    if i == mv.old_vma == mv.new_vma:
-        return "src=dst"
-    return {mv.old_vma: "src", mv.new_vma: "dst"}.get(i, "")
+    return _SHORT_ROLE[s.role(i)]
 
 
 def maps_lines(s: Scenario) -> list[str]:

@@ -94,6 +94,16 @@ class Scenario:
     def new_vma(self) -> Vma:
         return self.vmas[self.move.new_vma]
 
+    def role(self, i: int) -> str:
+        """vmas[i]'s part in the move: source, destination, source+destination (a self-merged
+        VMA), stack (the exec stack move's one VMA) or other."""
+        mv = self.move
+        if mv.for_stack and i == mv.old_vma:
+            return "stack"
+        if i == mv.old_vma == mv.new_vma:
+            return "source+destination"
+        return {mv.old_vma: "source", mv.new_vma: "destination"}.get(i, "other")
+
     def with_move(self, **changes: Any) -> "Scenario":
         return replace(self, move=replace(self.move, **changes))
 
