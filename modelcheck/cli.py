@@ -42,7 +42,36 @@ def _run(fn: Callable[[], int]) -> None:
     except InternalError as e:
         click.echo(f"modelcheck: internal error: {e}", err=True)
         sys.exit(3)
+    finally:  # a command's C variants live as long as the command (tests run many in one process)
+        from modelcheck.variants import unregister
+        while _REGISTERED:
+            unregister(_REGISTERED.pop())
     sys.exit(code)
+
+
+_REGISTERED: list[str] = []
+
+
+def _c_options(f: Callable) -> Callable:
+    f = click.option("--function", default=None, metavar="NAME",
+                     help="The predicate's name in the C file, if not can_align_down/check_addr_in_prev.")(f)
+    f = click.option("--base", default="v6.15", show_default=True, metavar="ID",
+                     help="Built-in variant whose C supplies what the C files leave out.")(f)
+    f = click.option("--c-file", "c_files", multiple=True, type=click.Path(dir_okay=False), metavar="FILE.c",
+                     help="Realignment logic in C (repeatable): linked over --base's C, function by name.")(f)
+    return f
+
+
+def _c_variant(c_files: tuple[str, ...], base: str, function: str | None):
+    """The C files' variant, registered under the first file's name (None without C files)."""
+    if not c_files:
+        return None
+    from modelcheck.cfront import load_c_variant
+    from modelcheck.variants import register, unregister
+    v = load_c_variant(list(c_files), base, function, vid=Path(c_files[0]).stem)
+    unregister(v.id)
+    _REGISTERED.append(v.id)
+    return register(v)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,9 +142,10 @@ def properties_cmd(as_json: bool) -> None:
 @click.option("--level", type=click.Choice(LEVELS), default="pmd", show_default=True,
               help="Realign to the PMD (the kernel) or the PUD boundary.")
 @click.option("--geometry", default=None, metavar="NAME", help="Override the scenario's geometry.")
+@_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry: str | None,
-             as_json: bool) -> None:
+             c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Run variants on one concrete scenario (JSON) and judge every property.
 
     Exit 0 when every property holds for every variant run, 1 when one is violated.
@@ -123,7 +153,11 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     def run() -> int:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
-        chosen = [get_variant(v) for v in (variant_list or variant_ids())]
+        mine = _c_variant(c_files, base, function)
+        chosen = [get_variant(v) for v in variant_list] if variant_list or mine else \
+            [get_variant(v) for v in variant_ids()]
+        if mine is not None and mine not in chosen:
+            chosen.append(mine)
         evs = [evaluate(s, v, level) for v in chosen]
         if as_json:
             _emit_json({"scenario": s.to_json(), "results": [e.to_json() for e in evs]})
@@ -155,22 +189,27 @@ def _code(results: list[CheckResult]) -> int:
 
 
 @cli.command("check")
-@click.option("--variant", "vid", required=True, metavar="ID", help="Variant id (see 'modelcheck variants').")
+@click.option("--variant", "vid", default=None, metavar="ID",
+              help="Variant id (see 'modelcheck variants'); with --c-file, the C files' variant.")
 @click.option("--property", "pid", required=True, type=click.Choice(CHECKS), help="Property (or missed-optimization).")
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME", help="Geometry preset or custom:…")
 @_bound_options
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Also save the counterexample (scenario, graph, picture) under DIR.")
+@_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: int, out: str | None,
-              as_json: bool) -> None:
+def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, rlimit: int, out: str | None,
+              c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
 
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
     def run() -> int:
-        r = check(get_variant(vid), pid, get_geometry(geometry), level, vmas, rlimit)
+        variant = _c_variant(c_files, base, function) or (get_variant(vid) if vid else None)
+        if variant is None:
+            raise InputError("--variant", "give a variant id or --c-file")
+        r = check(variant, pid, get_geometry(geometry), level, vmas, rlimit)
         if out and r.counterexample is not None:
             write_entry(Path(out), r)
         if as_json:
@@ -192,9 +231,11 @@ def check_cmd(vid: str, pid: str, geometry: str, level: str, vmas: int, rlimit: 
 @click.option("--out", type=click.Path(file_okay=False), default="modelcheck-out", show_default=True,
               help="Directory for the counterexamples: scenario, graph (GraphML, JSON, DOT), picture (SVG, PNG).")
 @click.option("--pictures/--no-pictures", default=True, show_default=True, help="Draw each counterexample.")
+@_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
-               vmas: int, rlimit: int, jobs: int | None, out: str, pictures: bool, as_json: bool) -> None:
+               vmas: int, rlimit: int, jobs: int | None, out: str, pictures: bool, c_files: tuple[str, ...],
+               base: str, function: str | None, as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
     With no arguments this is the main job: the built-in variants, all properties and the
@@ -203,7 +244,10 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     violation, 3 on an unknown verdict.
     """
     def run() -> int:
+        mine = _c_variant(c_files, base, function)
         vs = _split(variants, variant_ids())
+        if mine is not None and mine.id not in vs:
+            vs.append(mine.id)
         ps = _split(properties, CHECKS)
         for p in ps:
             if p not in CHECKS:
@@ -239,14 +283,17 @@ def _expected(r: CheckResult) -> bool:
 @click.argument("b")
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME")
 @_bound_options
+@_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, as_json: bool) -> None:
+def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, c_files: tuple[str, ...],
+             base: str, function: str | None, as_json: bool) -> None:
     """Scenarios on which variants A and B decide differently, one minimal scenario per class:
     which side is unsafe under which property, or which side merely misses the optimization.
 
     Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
     """
     def run() -> int:
+        _c_variant(c_files, base, function)  # A or B may name it (the first C file's name)
         va, vb = get_variant(a), get_variant(b)
         g = get_geometry(geometry)
         cases, gave_up = diff(va, vb, g, level, vmas, rlimit)

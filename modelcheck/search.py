@@ -341,3 +341,30 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             except TooLong as e:
                 gave_up.append(f"{yes.id} safe: no replay ({e})")
     return cases, gave_up
+
+
+def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
+               rlimit: int = DEFAULT_RLIMIT) -> tuple[str, Scenario | None]:
+    """Do ``a`` and ``b`` make the same decision (realign, both cursors) on every kernel state with
+    up to ``vmas`` VMAs, and return the same value for every loop end?  ("holds", None),
+    ("violated", a scenario where they differ) or ("unknown", None)."""
+    configure()
+    undecided = False
+    for n in range(1, vmas + 1):
+        st = SymbolicState(g, n)
+        k = st.ops
+        da, db = decision_of(st, a, level), decision_of(st, b, level)
+        cursor = z3.Int("cursor")
+        top = g.word_mask
+        ra = a.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
+        rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
+        differ = z3.Or(da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
+                       k.ne(ra, rb))
+        s = z3.Solver()
+        s.set("rlimit", rlimit)
+        s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= top, differ)
+        r = s.check()
+        if r == z3.sat:
+            return VIOLATED, decode(st, s.model(), with_stop=False)
+        undecided |= r == z3.unknown
+    return (UNKNOWN if undecided else HOLDS), None

@@ -1,0 +1,118 @@
+"""Predicates in C: the built-in variants' C files are equivalent to their definitions, one-token
+patches get the verdicts the checker finds, and unsupported C is refused with FILE:LINE:COL."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from modelcheck.cfront import builtin_c, c_variant, load_c_variant, parse_c
+from modelcheck.cli import cli
+from modelcheck.errors import InputError
+from modelcheck.geometry import PRESETS, get_geometry
+from modelcheck.search import check, prove_same
+from modelcheck.semantics import evaluate
+from modelcheck.variants import VARIANTS, get_variant
+
+C = Path(__file__).parent / "c"
+X86 = get_geometry("x86_64-4level")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("vid", list(VARIANTS))
+def test_builtin_c_is_equivalent_on_every_preset(vid):
+    v = c_variant(parse_c(builtin_c(vid), f"properties/c/{vid}.c"), f"{vid}-c", "", "")
+    for g in PRESETS:
+        verdict, witness = prove_same(v, VARIANTS[vid], get_geometry(g))
+        assert verdict == "holds", f"{vid} on {g}: {witness.dumps() if witness else verdict}"
+
+
+def test_equivalence_check_finds_a_difference():
+    # the proof has teeth: v6.7's C against v6.12's definition differs in the return value only
+    v = c_variant(parse_c(builtin_c("v6.7"), "v6.7.c"), "v6.7-c", "", "")
+    verdict, witness = prove_same(v, VARIANTS["v6.12"], get_geometry("i386-pae"))
+    assert verdict == "violated" and witness is not None
+
+
+def test_lt_instead_of_ne_is_the_same_predicate():
+    # Linus: 'Alternatively, just make that "<" be "!="' -- old_addr lies in its VMA, so
+    # vm_start < addr and vm_start != addr agree; the checker proves the variants identical.
+    v = load_c_variant([str(C / "vm_start-lt.c")])
+    assert prove_same(v, get_variant("v6.15"), X86)[0] == "holds"
+
+
+def test_gt_instead_of_ne_sweeps_the_vma_below():
+    # Minimal counterexample: one self-merged populated VMA [0x10000, 0x400000), a one-page move
+    # 0x1ff000 -> 0x3ff000; "vm_start > addr" lets it realign to 0x0 -> 0x200000, and S =
+    # [0x0, 0x1ff000) carries the VMA's own pages [0x10000, 0x1ff000) along.
+    v = load_c_variant([str(C / "vm_start-gt.c")])
+    r = check(v, "no-source-collateral", X86)
+    assert r.verdict == "violated"
+    s = r.counterexample
+    assert s.move.old_addr > s.old_vma.start and r.replay.realigned and r.replay.source_hits
+
+
+def test_int_masked_truncates_on_64_bit():
+    # Minimal counterexample: a move from 0x801ff000 (the start of its VMA); as an int, the masked
+    # 0x80000000 is negative and compares as 0xffffffff80000000, so find_vma_intersection() is
+    # asked about an empty range, finds nothing, and S = [0x80000000, 0x801ff000) sweeps the
+    # VMA below.  With unsigned long (the merged code) this holds.
+    v = load_c_variant([str(C / "int-masked.c")])
+    r = check(v, "no-source-collateral", X86)
+    assert r.verdict == "violated"
+    assert (r.replay.old_addr >> 31) & 1 == 1  # the masked address has the int's sign bit set
+    assert check(get_variant("v6.15"), "no-source-collateral", X86).verdict == "holds"
+    assert check(v, "no-source-collateral", get_geometry("i386-pae")).verdict == "holds"  # int is the word
+
+
+@pytest.mark.parametrize("body, where, message", [
+    ("\twhile (a)\n\t\ta = a & mask;\n\treturn false;\n", ":4:2", "loops are not supported"),
+    ("\treturn a * 2 == mask;\n", ":4:9", "operator '*' is not supported"),
+    ("\treturn frobnicate(a);\n", ":4:9", "unknown function frobnicate()"),
+    ("\tunsigned long *p = &a;\n\tp[0] = 1;\n\treturn false;\n", ":5:2", "not supported"),
+    ("\treturn a == mask\n", ":5:1", ""),
+])
+def test_unsupported_c_is_refused_with_its_position(tmp_path, body, where, message):
+    f = tmp_path / "bad.c"
+    f.write_text("static bool can_align_down(struct pagetable_move_control *pmc, struct vm_area_struct *vma,\n"
+                 "\t\t\t   unsigned long a, unsigned long mask)\n{\n" + body + "}\n")
+    with pytest.raises(InputError) as e:
+        load_c_variant([str(f)])
+    assert str(e.value).startswith(f"{f}{where}") and message in str(e.value), str(e.value)
+    r = run("check", "--c-file", str(f), "--property", "no-warn")
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+
+
+def test_preprocessor_and_missing_files(tmp_path):
+    f = tmp_path / "m.c"
+    f.write_text('#include <linux/mm.h>\n#define X 1\n')
+    with pytest.raises(InputError, match=r"m.c:2:1: preprocessor"):
+        load_c_variant([str(f)])
+    assert run("check", "--c-file", str(tmp_path / "none.c"), "--property", "no-warn").exit_code == 2
+    r = run("check", "--c-file", str(C / "vm_start-gt.c"), "--function", "nope", "--property", "no-warn")
+    assert r.exit_code == 2 and "--function" in r.output
+
+
+def test_cli_check_and_eval_with_c(tmp_path):
+    r = run("check", "--c-file", str(C / "vm_start-gt.c"), "--property", "no-source-collateral", "--json")
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert out["variant"] == "vm_start-gt" and out["verdict"] == "violated"
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps(out["counterexample"]))
+    r = run("eval", str(scenario), "--c-file", str(C / "vm_start-gt.c"), "--variant", "v6.15")
+    assert r.exit_code == 1 and "vm_start-gt realigns" in r.output and "v6.15   does not realign" in r.output
+
+
+def test_c_variant_runs_concretely_like_the_builtin():
+    s = json.loads((Path(__file__).parent.parent / "counterexamples" / "x86_64-4level" / "v3" /
+                    "no-source-collateral.json").read_text())
+    from modelcheck.scenario import scenario_from_json
+    sc = scenario_from_json(s)
+    for vid in ("v3", "v6.7", "v6.15"):
+        v = c_variant(parse_c(builtin_c(vid), f"{vid}.c"), f"{vid}-c", "", "")
+        assert evaluate(sc, v).to_json() | {"variant": vid} == evaluate(sc, get_variant(vid)).to_json()
