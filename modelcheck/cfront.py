@@ -43,7 +43,7 @@ from modelcheck.errors import InputError
 from modelcheck.ops import KernelOps
 from modelcheck.variants import Call, Decision, Variant
 
-__all__ = ["CUnit", "parse_c", "link", "c_variant", "load_c_variant", "builtin_c", "PRELUDE"]
+__all__ = ["CUnit", "parse_c", "link", "c_variant", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE"]
 
 #: what kernel headers would provide, as far as the subset needs it
 PRELUDE = """\
@@ -669,11 +669,20 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str) -> Variant:
 
 
 def builtin_c(vid: str) -> str:
-    """The C text of a built-in variant (properties/c/VARIANT.c)."""
+    """The C text of a built-in variant's own file (properties/c/VARIANT.c)."""
     try:
         return read_spec(f"c/{vid}.c")
     except FileNotFoundError:
         raise InputError("--base", f"{vid} has no C file") from None
+
+
+def builtin_unit(vid: str) -> CUnit:
+    """A built-in variant's functions: its file, linked over the file it names in a
+    ``modelcheck-base: ID`` line (each version's file holds only what changed)."""
+    text = builtin_c(vid)
+    unit = parse_c(text, f"properties/c/{vid}.c")
+    m = re.search(r"modelcheck-base:\s*(\S+)", text)
+    return link(builtin_unit(m.group(1)), unit) if m else unit
 
 
 def _read(path: str) -> str:
@@ -695,7 +704,7 @@ def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None =
     check_addr_in_prev()); it then replaces the base's."""
     from modelcheck.variants import get_variant
     b = get_variant(base)
-    unit = parse_c(builtin_c(base), f"properties/c/{base}.c")
+    unit = builtin_unit(base)
     for p in paths:
         user = parse_c(_read(p), p)
         if function:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelcheck.cfront import builtin_c, c_variant, load_c_variant, parse_c
+from modelcheck.cfront import builtin_unit, c_variant, load_c_variant
 from modelcheck.cli import cli
 from modelcheck.errors import InputError
 from modelcheck.geometry import PRESETS, get_geometry
@@ -25,7 +25,7 @@ def run(*args):
 
 @pytest.mark.parametrize("vid", list(VARIANTS))
 def test_builtin_c_is_equivalent_on_every_preset(vid):
-    v = c_variant(parse_c(builtin_c(vid), f"properties/c/{vid}.c"), f"{vid}-c", "", "")
+    v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")
     for g in PRESETS:
         verdict, witness = prove_same(v, VARIANTS[vid], get_geometry(g))
         assert verdict == "holds", f"{vid} on {g}: {witness.dumps() if witness else verdict}"
@@ -33,7 +33,7 @@ def test_builtin_c_is_equivalent_on_every_preset(vid):
 
 def test_equivalence_check_finds_a_difference():
     # the proof has teeth: v6.7's C against v6.12's definition differs in the return value only
-    v = c_variant(parse_c(builtin_c("v6.7"), "v6.7.c"), "v6.7-c", "", "")
+    v = c_variant(builtin_unit("v6.7"), "v6.7-c", "", "")
     verdict, witness = prove_same(v, VARIANTS["v6.12"], get_geometry("i386-pae"))
     assert verdict == "violated" and witness is not None
 
@@ -114,5 +114,5 @@ def test_c_variant_runs_concretely_like_the_builtin():
     from modelcheck.scenario import scenario_from_json
     sc = scenario_from_json(s)
     for vid in ("v3", "v6.7", "v6.15"):
-        v = c_variant(parse_c(builtin_c(vid), f"{vid}.c"), f"{vid}-c", "", "")
+        v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")
         assert evaluate(sc, v).to_json() | {"variant": vid} == evaluate(sc, get_variant(vid)).to_json()

@@ -2,38 +2,9 @@
  * v2: [PATCH v2 1/4] (19 May 2023), the version Linus reviewed.  Written for modelcheck from its
  * meaning: the RFC's predicate (still an int), the caller's condition that the move reaches the
  * next PMD boundary, and the "if (len + old_addr < old_end) return 0" guard.
+ *
+ * modelcheck-base: rfc (the functions not defined here are rfc's)
  */
-
-/* True when moving ADDR down to MASK could reach a mapping below VMA (or that cannot be ruled out). */
-static bool check_addr_in_prev(struct vm_area_struct *vma, unsigned long addr,
-			       unsigned long mask)
-{
-	int down = addr & mask;		/* an int, as in the patch: truncated on 64-bit */
-	struct vm_area_struct *below = NULL;
-	struct vm_area_struct *self = find_vma_prev(vma->vm_mm, vma->vm_start, &below);
-
-	if (vma->vm_start <= down)	/* down converts back to unsigned long, sign-extended */
-		return false;
-	if (self == NULL || self != vma || below == NULL)
-		return true;
-	return below->vm_end > down;
-}
-
-/* Realign both addresses down to MASK when they are mutually aligned and nothing is in the way. */
-static void realign_addr(unsigned long *old_addr, struct vm_area_struct *old_vma,
-			 unsigned long *new_addr, struct vm_area_struct *new_vma,
-			 unsigned long mask)
-{
-	unsigned long offset = *old_addr & ~mask;
-
-	if (offset == 0 || offset != (*new_addr & ~mask))
-		return;
-	if (check_addr_in_prev(old_vma, *old_addr, mask) ||
-	    check_addr_in_prev(new_vma, *new_addr, mask))
-		return;
-	*old_addr &= mask;
-	*new_addr &= mask;
-}
 
 /* move_page_tables() before its loop: realign when the move reaches the next PMD boundary. */
 void move_page_tables_start(struct vm_area_struct *vma, unsigned long *old_addr,

@@ -4,6 +4,8 @@
  * sense with an unsigned long masked address; outside the stack case it only refuses when the
  * masked address is still inside VMA, which lets a move from the middle of a VMA sweep the part
  * below it.
+ *
+ * modelcheck-base: v2 (the functions not defined here are v2's)
  */
 
 static bool can_align_down(struct vm_area_struct *vma, unsigned long addr,
@@ -43,13 +45,4 @@ void move_page_tables_start(struct vm_area_struct *vma, unsigned long *old_addr,
 {
 	if (len >= PMD_SIZE - (*old_addr & ~PMD_MASK))
 		realign_addr(old_addr, vma, new_addr, new_vma, PMD_MASK, for_stack);
-}
-
-/* move_page_tables() after its loop: 0 when the loop stopped below the requested start. */
-unsigned long move_page_tables_return(unsigned long old_addr, unsigned long old_end,
-				      unsigned long len)
-{
-	if (len + old_addr < old_end)	/* the sum wraps on 32-bit kernels */
-		return 0;
-	return len + old_addr - old_end;
 }

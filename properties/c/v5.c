@@ -2,6 +2,8 @@
  * v5: [PATCH v5 1/7] + 2/7 (22 Aug 2023).  Written for modelcheck from its meaning: the
  * start-of-VMA rule, and no VMA may intersect [addr & mask, addr) -- up to the address being
  * aligned, which for the exec stack's own VMA is always true: the stack move never realigns.
+ *
+ * modelcheck-base: v4 (the functions not defined here are v4's)
  */
 
 static bool can_align_down(struct vm_area_struct *vma, unsigned long addr,
@@ -37,13 +39,4 @@ void move_page_tables_start(struct vm_area_struct *vma, unsigned long *old_addr,
 {
 	if (len >= PMD_SIZE - (*old_addr & ~PMD_MASK))
 		try_realign_addr(old_addr, vma, new_addr, new_vma, PMD_MASK, for_stack);
-}
-
-/* move_page_tables() after its loop: 0 when the loop stopped below the requested start. */
-unsigned long move_page_tables_return(unsigned long old_addr, unsigned long old_end,
-				      unsigned long len)
-{
-	if (len + old_addr < old_end)	/* the sum wraps on 32-bit kernels */
-		return 0;
-	return len + old_addr - old_end;
 }
