@@ -11,7 +11,7 @@ from modelcheck.ops import ConcreteOps
 from modelcheck.scenario import Scenario
 from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, simulate
 from modelcheck.spec import PROPERTIES
-from modelcheck.variants import Call, Variant
+from modelcheck.variants import Call, Variant, get_variant
 
 __all__ = ["Evaluation", "evaluate", "decide", "judge", "MISSED"]
 
@@ -136,6 +136,5 @@ def judge(s: Scenario, variant: Variant, pid: str, level: str = "pmd") -> tuple[
         if pid not in ev.properties:
             raise InternalError(f"no property {pid!r}")
         return ev.properties[pid] == VIOLATED, ev, None
-    from modelcheck.variants import get_variant
     alt = evaluate(s, get_variant("always"), level)
     return (not ev.realigned and alt.realigned and not alt.violated()), ev, alt
