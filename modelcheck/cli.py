@@ -67,9 +67,8 @@ def _c_variant(c_files: tuple[str, ...], base: str, function: str | None):
     if not c_files:
         return None
     from modelcheck.cfront import load_c_variant
-    from modelcheck.variants import register, unregister
+    from modelcheck.variants import register
     v = load_c_variant(list(c_files), base, function, vid=Path(c_files[0]).stem)
-    unregister(v.id)
     _REGISTERED.append(v.id)
     return register(v)
 
@@ -387,13 +386,13 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
         from modelcheck.semantics import judge
         s, claim = _load_claimed(file, vid, pid, level)
         violated, ev, alt = judge(s, get_variant(claim.variant), claim.property, claim.level)
-        recorded = s.claim == claim if s.claim else None
         if as_json:
             _emit_json({"file": file, **claim.to_json(), "violated": violated,
                         "details": ev.details.get(claim.property, ""), "evaluation": ev.to_json()})
         else:
-            state = "still violates" if violated else "no longer violates"
-            if recorded is None or not recorded:
+            if s.claim == claim:  # re-checking what the file claims
+                state = "still violates" if violated else "no longer violates"
+            else:
                 state = "violates" if violated else "does not violate"
             click.echo(f"{claim.variant} {state} {claim.property} on this layout ({claim.level.upper()} realignment)")
             click.echo(eval_report(s, [ev] + ([alt] if alt is not None and alt.variant != ev.variant else [])), nl=False)

@@ -20,7 +20,7 @@ import networkx as nx
 from modelcheck.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
 from modelcheck.report import move_call
 from modelcheck.scenario import Claim, Scenario
-from modelcheck.semantics import MISSED, evaluate, judge
+from modelcheck.semantics import MISSED, evaluate
 from modelcheck.variants import get_variant
 
 if TYPE_CHECKING:
@@ -45,11 +45,9 @@ def with_claim(r: "CheckResult") -> Scenario:
 def entry_graph(r: "CheckResult") -> nx.MultiDiGraph:
     """The graph of a violated check, from the replay the checker already ran."""
     s = with_claim(r)
-    ev = r.replay
-    if ev is None:
-        _, ev, _ = judge(s, get_variant(r.variant), r.property, r.level)
+    assert r.replay is not None  # check() replays every counterexample it reports
     alt = evaluate(s, get_variant("always"), r.level) if r.property == MISSED else None
-    return counterexample_graph(s, ev, r.property, alt)
+    return counterexample_graph(s, r.replay, r.property, alt)
 
 
 def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str, str]:

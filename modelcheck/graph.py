@@ -113,9 +113,8 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
             rng(f"refused{k}", "refused-move", w.new, w.new + w.size,
                 f"refused {w.level.upper()} move {hex(w.old)} -> {hex(w.new)}", level=w.level, old=hex(w.old),
                 new=hex(w.new))
-            for addr in (w.new,):
-                G.add_node(f"{w.level}@{hex(addr)}", kind="boundary", start=hex(addr), end=hex(addr), size="0x0",
-                           label=f"{w.level.upper()} boundary", level=w.level, address=hex(addr))
+            rng(f"{w.level}@{hex(w.new)}", "boundary", w.new, w.new, f"{w.level.upper()} boundary", level=w.level,
+                address=hex(w.new))
             violation(f"refused{k}", "no-warn", w.new, w.new + w.size,
                       f"WARN_ON_ONCE: {w.level.upper()} entry at {hex(w.new)} is populated")
     if "return-value" in violated:
