@@ -43,7 +43,7 @@ from modelcheck.errors import InputError
 from modelcheck.ops import KernelOps
 from modelcheck.variants import Call, Decision, Variant
 
-__all__ = ["CUnit", "parse_c", "link", "c_variant", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE"]
+__all__ = ["CUnit", "parse_c", "link", "c_variant", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE", "ctype"]
 
 #: what kernel headers would provide, as far as the subset needs it
 PRELUDE = """\
@@ -132,6 +132,36 @@ def _fail(node: c_ast.Node, msg: str) -> InputError:
 
 # --- values ---------------------------------------------------------------------------------
 
+def ctype(node: c_ast.Node, word_bits: int = 64) -> str:
+    """The subset's name of a declared type: int, uint, long, ulong, bool, vma*, pmc*, ulong*, ..."""
+    if isinstance(node, c_ast.Typename) or isinstance(node, c_ast.Decl):
+        return ctype(node.type, word_bits)
+    if isinstance(node, c_ast.TypeDecl):
+        t = node.type
+        if isinstance(t, c_ast.IdentifierType):
+            names = [n for n in t.names if n not in ("const", "volatile", "signed")]
+            names.sort(key=lambda n: n != "unsigned")  # "long unsigned" is "unsigned long"
+            key = " ".join(n for n in names if n != "int") or "int"
+            table = {"int": "int", "unsigned": "uint", "long": "long", "unsigned long": "ulong",
+                     "long long": "long", "unsigned long long": "ulong", "_Bool": "bool", "bool": "bool",
+                     "void": "void"}
+            if key in table and (key not in ("long long", "unsigned long long") or word_bits == 64):
+                return table[key]
+            raise _fail(node, f"type '{' '.join(t.names)}' is not supported")
+        if isinstance(t, c_ast.Struct):
+            return f"struct {t.name}"
+        raise _fail(node, "unsupported type")
+    if isinstance(node, c_ast.PtrDecl):
+        inner = ctype(node.type, word_bits)
+        table = {"struct vm_area_struct": "vma*", "struct mm_struct": "mm*",
+                 "struct pagetable_move_control": "pmc*", "ulong": "ulong*", "long": "long*", "int": "int*",
+                 "uint": "uint*", "bool": "bool*", "vma*": "vma**", "void": "void*"}
+        if inner in table:
+            return table[inner]
+        raise _fail(node, f"pointers to {inner} are not supported")
+    raise _fail(node, "unsupported declaration")
+
+
 SIGNED = {"int": True, "long": True, "uint": False, "ulong": False}
 
 
@@ -195,34 +225,8 @@ class Interp:
                        "PAGE_SIZE": g.page_size, "PAGE_MASK": ~(g.page_size - 1) & g.word_mask}
         self.depth = 0
 
-    # -- types
     def ctype(self, node: c_ast.Node) -> str:
-        if isinstance(node, c_ast.Typename) or isinstance(node, c_ast.Decl):
-            return self.ctype(node.type)
-        if isinstance(node, c_ast.TypeDecl):
-            t = node.type
-            if isinstance(t, c_ast.IdentifierType):
-                names = [n for n in t.names if n not in ("const", "volatile", "signed")]
-                names.sort(key=lambda n: n != "unsigned")  # "long unsigned" is "unsigned long"
-                key = " ".join(n for n in names if n != "int") or "int"
-                table = {"int": "int", "unsigned": "uint", "long": "long", "unsigned long": "ulong",
-                         "long long": "long", "unsigned long long": "ulong", "_Bool": "bool", "bool": "bool",
-                         "void": "void"}
-                if key in table and (key not in ("long long", "unsigned long long") or self.wbits == 64):
-                    return table[key]
-                raise _fail(node, f"type '{' '.join(t.names)}' is not supported")
-            if isinstance(t, c_ast.Struct):
-                return f"struct {t.name}"
-            raise _fail(node, "unsupported type")
-        if isinstance(node, c_ast.PtrDecl):
-            inner = self.ctype(node.type)
-            table = {"struct vm_area_struct": "vma*", "struct mm_struct": "mm*",
-                     "struct pagetable_move_control": "pmc*", "ulong": "ulong*", "long": "long*", "int": "int*",
-                     "uint": "uint*", "bool": "bool*", "vma*": "vma**", "void": "void*"}
-            if inner in table:
-                return table[inner]
-            raise _fail(node, f"pointers to {inner} are not supported")
-        raise _fail(node, "unsupported declaration")
+        return ctype(node, self.wbits)
 
     # -- integers
     def _norm(self, ty: str, w: Any) -> Int:
@@ -612,10 +616,8 @@ class _Frame:
 
 def _params(unit: CUnit, name: str) -> list[str]:
     fn = unit.functions[name]
-    interp = Interp.__new__(Interp)
-    interp.wbits = interp.ibits = 64
     ps = fn.decl.type.args.params if fn.decl.type.args else []
-    return [interp.ctype(p) for p in ps]
+    return [ctype(p) for p in ps]
 
 
 def _check_entry(unit: CUnit) -> tuple[str, str]:
