@@ -23,12 +23,23 @@ def run(*args):
     return CliRunner().invoke(cli, list(args))
 
 
-@pytest.mark.parametrize("vid", list(VARIANTS))
-def test_builtin_c_is_equivalent_on_every_preset(vid):
+def _equivalent_on_every_preset(vid: str, level: str) -> None:
     v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")
     for g in PRESETS:
-        verdict, witness = prove_same(v, VARIANTS[vid], get_geometry(g))
-        assert verdict == "holds", f"{vid} on {g}: {witness.dumps() if witness else verdict}"
+        verdict, witness = prove_same(v, VARIANTS[vid], get_geometry(g), level)
+        assert verdict == "holds", f"{vid} on {g} ({level}): {witness.dumps() if witness else verdict}"
+
+
+@pytest.mark.parametrize("vid", list(VARIANTS))
+def test_builtin_c_is_equivalent_on_every_preset(vid):
+    _equivalent_on_every_preset(vid, "pmd")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("vid", list(VARIANTS))
+def test_builtin_c_is_equivalent_at_pud_level(vid):
+    # PMD_MASK/PMD_SIZE in the C stand for the level's mask and size, as in the built-ins
+    _equivalent_on_every_preset(vid, "pud")
 
 
 def test_equivalence_check_finds_a_difference():
