@@ -23,7 +23,11 @@ with the geometry's widths, integer promotions and the usual arithmetic conversi
 and sign extension, unsigned wrap-around, signed and unsigned comparisons, ``&&``/``||``
 short-circuit, ``?:``, ``if``/``else``, early ``return``, locals, VMA pointers and NULL, the
 helpers' out-parameters (``&prev``), pointer parameters to scalars, ``struct`` field reads and the
-``pagetable_move_control`` fields.  Everything else (loops, ``switch``, ``goto``, unknown
+``pagetable_move_control`` fields, ``find_vma_prev()``/``find_vma_intersection()``/``find_vma()``
+and ``VMA_ITERATOR(vmi, mm, addr)`` with one ``vma_prev(&vmi)``.  Two things on a path are
+recorded with the condition that reaches them, for the properties no-predicate-warn and
+no-null-deref: a ``WARN_ON_ONCE(x)`` (which evaluates to ``x``) whose ``x`` holds, and a field
+read through a NULL VMA pointer (after which the path reads 0, so the run can go on).  Everything else (loops, ``switch``, ``goto``, unknown
 functions, ``* / % | ^ << >>``, writes through other pointers, recursion) is rejected with
 ``FILE:LINE:COL: message``, never approximated.
 """
@@ -59,13 +63,16 @@ struct pagetable_move_control {
 struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr, struct vm_area_struct **pprev);
 struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, unsigned long start, unsigned long end);
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+struct vma_iterator;
+struct vm_area_struct *vma_prev(struct vma_iterator *vmi);
 int WARN_ON_ONCE(int condition);
 long likely(long x);
 long unlikely(long x);
 extern void *const NULL;
 extern const unsigned long PMD_MASK, PMD_SIZE, PUD_MASK, PUD_SIZE, PAGE_MASK, PAGE_SIZE;
 """
-_PRELUDE_NAMES = {"find_vma_prev", "find_vma_intersection", "find_vma", "WARN_ON_ONCE", "likely", "unlikely"}
+_PRELUDE_NAMES = {"find_vma_prev", "find_vma_intersection", "find_vma", "vma_prev", "VMA_ITERATOR", "WARN_ON_ONCE",
+                  "likely", "unlikely"}
 START, RETURN, PMC_RETURN = "move_page_tables_start", "move_page_tables_return", "pmc_progress"
 
 
@@ -190,6 +197,14 @@ class Mm:
 
 
 @dataclass
+class Iter:
+    """A ``struct vma_iterator`` set up by ``VMA_ITERATOR(vmi, mm, addr)`` at ``addr``."""
+
+    addr: Any
+    stepped: bool = False
+
+
+@dataclass
 class Cell:
     ty: str
     v: Any
@@ -224,6 +239,17 @@ class Interp:
                        "PUD_MASK": g.pud_mask, "PUD_SIZE": g.pud_size,
                        "PAGE_SIZE": g.page_size, "PAGE_MASK": ~(g.page_size - 1) & g.word_mask}
         self.depth = 0
+        # what the paths run into: (kind, FILE:LINE:COL, condition), kind "warn" or "oops"
+        self.sites: list[tuple[str, str, Any]] = []
+
+    def fault(self, kind: str, node: c_ast.Node, cond: Any) -> None:
+        """Record that ``kind`` happens at ``node`` when ``cond`` (already guarded by the path) holds."""
+        if cond is not False:
+            self.sites.append((kind, _where(node), cond))
+
+    def happens(self, kind: str) -> Any:
+        conds = [c for kd, _, c in self.sites if kd == kind]
+        return self.k.or_(*conds) if conds else False
 
     def ctype(self, node: c_ast.Node) -> str:
         return ctype(node, self.wbits)
@@ -478,6 +504,7 @@ class Interp:
             if node.type != "->":
                 raise _fail(node, "only '->' field reads are supported")
             if isinstance(base, Ref):
+                self.fault("oops", node, k.and_(g, k.is_null(base.r)))
                 if f == "vm_start":
                     return Int("ulong", k.vm_start(base.r))
                 if f == "vm_end":
@@ -579,7 +606,27 @@ class Interp:
         if name in ("likely", "unlikely"):
             return self.expr(args[0], frame, g)
         if name == "WARN_ON_ONCE":
-            return Bool(k.warn_on_once(self.as_bool(self.expr(args[0], frame, g), args[0])))
+            c = self.as_bool(self.expr(args[0], frame, g), args[0])
+            self.fault("warn", node, k.and_(g, c))
+            return Bool(c)
+        if name == "VMA_ITERATOR":  # the macro declares a struct vma_iterator at an address
+            if len(args) != 3 or not isinstance(args[0], c_ast.ID):
+                raise _fail(node, "VMA_ITERATOR(name, mm, addr) takes a new variable name, an mm and an address")
+            if not isinstance(self.expr(args[1], frame, g), Mm):
+                raise _fail(args[1], "the second argument must be a vma->vm_mm")
+            addr = self.convert(self.expr(args[2], frame, g), "ulong", args[2]).w
+            frame.env[args[0].name] = Cell("vmi", Iter(addr))
+            return None
+        if name == "vma_prev":
+            # mas_prev() on a fresh iterator walks to its index, then returns the previous
+            # non-empty entry: the highest VMA ending at or below addr, find_vma_prev()'s *pprev.
+            it = self.expr(args[0], frame, g) if len(args) == 1 else None
+            if not isinstance(it, Ptr) or not isinstance(it.cell.v, Iter):
+                raise _fail(node, "vma_prev() takes &vmi of a VMA_ITERATOR(vmi, ...)")
+            if it.cell.v.stepped:
+                raise _fail(node, "only one vma_prev() per VMA_ITERATOR is supported")
+            it.cell.v.stepped = True
+            return Ref(k.find_vma_prev(it.cell.v.addr)[1])
         if name in ("find_vma_prev", "find_vma_intersection", "find_vma"):
             want = {"find_vma_prev": 3, "find_vma_intersection": 3, "find_vma": 2}[name]
             if len(args) != want:
@@ -656,7 +703,8 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str) -> Variant:
             interp.call(START, [Ref(c.vma), Ptr(o), Ref(c.new_vma), Ptr(n), Int("ulong", c.len),
                                 Bool(c.for_stack)])
             old, new = o.v.w, n.v.w
-        return Decision(k.or_(k.ne(old, c.old_addr), k.ne(new, c.new_addr)), old, new)
+        return Decision(k.or_(k.ne(old, c.old_addr), k.ne(new, c.new_addr)), old, new,
+                        warn=interp.happens("warn"), oops=interp.happens("oops"), sites=tuple(interp.sites))
 
     def progress(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
         interp = Interp(unit, k, "pmd")

@@ -96,7 +96,6 @@ class BvOps(_Logic):
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
-        self.warnings: list[z3.BoolRef] = []
 
     def word(self, value: int) -> z3.BitVecRef:
         return z3.BitVecVal(value, self.bits)
@@ -169,10 +168,6 @@ class BvOps(_Logic):
         first = self._first([z3.UGT(e, start) for e in self.ends])
         hit = z3.If(z3.And(first != _ref(self.null), z3.ULE(self.vm_start(first), last)), first, _ref(self.null))
         return z3.If(z3.UGT(start, last), _ref(self.null), hit)
-
-    def warn_on_once(self, c: Any) -> z3.BoolRef:
-        self.warnings.append(_bool(c))
-        return _bool(c)
 
 
 class IntWord:
@@ -378,9 +373,6 @@ class IntOps(_Logic):
         first = self._first([e > s for e in self.ends])
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         return z3.If(s > last, -1, hit)
-
-    def warn_on_once(self, c: Any) -> z3.BoolRef:
-        return _bool(c)
 
 
 @dataclass
@@ -625,6 +617,10 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
         # cursors is not encoded, so this part can only prove, and its models must be confirmed.
         mid = z3.And(st.has_stop, st.old_addr < st.stop_at, wrong(st.stop_at))
         return Violation(z3.Or(first, success), z3.BoolVal(True), stop=True, over=mid, cases=[success, first])
+    if pid == "no-predicate-warn":
+        return Violation(_bool(d.warn), z3.BoolVal(True))
+    if pid == "no-null-deref":
+        return Violation(_bool(d.oops), z3.BoolVal(True))
     if pid == "no-warn":
         w_pmd, w_pud = z3.Int("w_pmd"), z3.Int("w_pud")
         cases = _Loop(st, c0, n0).warn(w_pmd, w_pud)

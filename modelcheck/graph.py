@@ -13,7 +13,9 @@ Nodes (every one has ``kind``; addresses are "0x…" strings, as everywhere in t
 * for the violations that are not a range: ``refused<i>`` (kind ``refused-move``: a PMD/PUD move
   refused because the destination entry is populated — the WARN), ``returned`` (kind ``return``),
   ``difference<i>`` (kind ``difference``: where the result differs from the plain move),
-  ``missed`` (kind ``missed``: the realignment the variant declined although it is safe).
+  ``missed`` (kind ``missed``: the realignment the variant declined although it is safe),
+  ``warn<i>`` / ``oops<i>`` (kind ``fault``: a WARN_ON_ONCE() that fires or a NULL VMA pointer
+  dereferenced in the decision; ``where`` is FILE:LINE:COL of the C, or the built-in's function).
 
 Edges (each has ``kind``): ``next`` between VMAs in address order; ``within`` from a range or boundary
 to the VMA holding it; ``move`` from the requested source to the destination and from S to D;
@@ -55,6 +57,10 @@ def _containing(s: Scenario, addr: int) -> int | None:
     return next((i for i, v in enumerate(s.vmas) if v.start <= addr < v.end), None)
 
 
+#: properties about the call as a whole: their violation edges go to the source VMA
+_OF_THE_CALL = ("return-value", MISSED, "no-predicate-warn", "no-null-deref")
+
+
 def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation | None = None) -> nx.MultiDiGraph:
     """The graph of ``s`` as ``ev`` (the variant's evaluation) moves it, with a violation edge for
     ``pid`` and for every other property the evaluation violates.  ``alt`` is the 'always'
@@ -75,7 +81,7 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
             G.add_edge(node, f"vma{home}", key="within", kind="within")
 
     def violation(node: str, prop: str, lo: int, hi: int, why: str) -> None:
-        hits = _overlaps(s, lo, hi) or ([(mv.old_vma, lo, hi)] if prop in ("return-value", MISSED) else [])
+        hits = _overlaps(s, lo, hi) or ([(mv.old_vma, lo, hi)] if prop in _OF_THE_CALL else [])
         for i, a, b in hits:
             G.add_edge(node, f"vma{i}", key=f"violation:{prop}", kind="violation", violation=True, property=prop,
                        start=hex(a), end=hex(b), label=f"{prop}: {why}")
@@ -121,6 +127,13 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
         G.add_node("returned", kind="return", returned=hex(ev.returned), label="return value",
                    start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
         violation("returned", "return-value", mv.old_addr, mv.old_end, ev.details.get("return-value", ""))
+    for prop, kind, what in (("no-predicate-warn", "warn", "WARN_ON_ONCE() fires"),
+                             ("no-null-deref", "oops", "NULL dereference")):
+        if prop in violated:
+            for k, where in enumerate(w for kd, w in ev.faults if kd == kind):
+                G.add_node(f"{kind}{k}", kind="fault", fault=kind, where=where, label=f"{what} at {where}",
+                           start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
+                violation(f"{kind}{k}", prop, mv.old_addr, mv.old_end, f"{what} at {where}")
     if missed:
         assert alt is not None
         rng("missed", "missed", alt.old_addr, mv.old_addr,

@@ -53,7 +53,6 @@ class KernelOps(Protocol):
     def vm_end(self, r: Any) -> Any: ...
     def find_vma_prev(self, addr: Any) -> tuple[Any, Any]: ...
     def find_vma_intersection(self, start: Any, end: Any) -> Any: ...
-    def warn_on_once(self, c: Any) -> Any: ...
 
 
 class Word:
@@ -143,7 +142,6 @@ class ConcreteOps:
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.vmas = [(int(s), int(e)) for s, e in vmas]
-        self.warnings: list[str] = []
 
     # words and booleans
     def word(self, value: int) -> Word:
@@ -221,8 +219,3 @@ class ConcreteOps:
         if s > last:
             return self.null
         return next((i for i, (vs, ve) in enumerate(self.vmas) if ve > s and vs <= last), self.null)
-
-    def warn_on_once(self, c: Any) -> bool:
-        if c:
-            self.warnings.append("WARN_ON_ONCE in the realignment predicate")
-        return bool(c)

@@ -171,6 +171,9 @@ def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
         elif d["kind"] == "return":
             ax.text(axis.width / 2, rows["wrong"] - 0.1, f"returns {d['returned']}", ha="center", va="center",
                     fontsize=9, color=_BAD, fontweight="bold")
+        elif d["kind"] == "fault":  # in the decision, not at an address: the WARN or NULL dereference
+            ax.text(axis.width / 2, rows["wrong"] - 0.1, d["label"], ha="center", va="center",
+                    fontsize=9, color=_BAD, fontweight="bold")
 
     # axis breaks
     for lo, hi, xm in axis.breaks:

@@ -343,10 +343,15 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     return cases, gave_up
 
 
+def _term(b: object) -> z3.BoolRef:
+    return z3.BoolVal(b) if isinstance(b, bool) else b
+
+
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
                rlimit: int = DEFAULT_RLIMIT) -> tuple[str, Scenario | None]:
-    """Do ``a`` and ``b`` make the same decision (realign, both cursors) on every kernel state with
-    up to ``vmas`` VMAs, and return the same value for every loop end?  ("holds", None),
+    """Do ``a`` and ``b`` make the same decision (realign, both cursors, whether a WARN_ON_ONCE()
+    fires or NULL is dereferenced) on every kernel state with up to ``vmas`` VMAs, and return the
+    same value for every loop end?  ("holds", None),
     ("violated", a scenario where they differ) or ("unknown", None)."""
     configure()
     undecided = False
@@ -359,7 +364,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
         ra = a.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         differ = z3.Or(da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
-                       k.ne(ra, rb))
+                       k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops))
         s = z3.Solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= top, differ)

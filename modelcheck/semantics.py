@@ -11,7 +11,7 @@ from modelcheck.ops import ConcreteOps
 from modelcheck.scenario import Scenario
 from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, simulate
 from modelcheck.spec import PROPERTIES
-from modelcheck.variants import Call, Variant, get_variant
+from modelcheck.variants import Call, Decision, Variant, get_variant
 
 __all__ = ["Evaluation", "evaluate", "decide", "judge", "MISSED"]
 
@@ -39,6 +39,7 @@ class Evaluation:
     dest_hits: list[tuple[int, int]]  # entries inside D
     differences: list[tuple[int, int]] = field(default_factory=list)  # where the result differs from the plain move
     refused: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves of the unbroken move (no-warn)
+    faults: list[tuple[str, str]] = field(default_factory=list)  # (warn|oops, where) the decision ran into
     properties: dict[str, str] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)  # why each violated property is violated
 
@@ -50,17 +51,22 @@ class Evaluation:
                 "old_addr": hex(self.old_addr), "new_addr": hex(self.new_addr),
                 "returned": hex(self.returned), "broke": self.broke,
                 "properties": dict(self.properties), "details": dict(self.details),
+                "faults": [{"kind": kind, "where": where} for kind, where in self.faults],
                 "moves": [m.to_json() for m in self.moves],
                 "warnings": [m.to_json() for m in self.warnings]}
 
 
-def decide(s: Scenario, variant: Variant, level: str = "pmd") -> tuple[bool, int, int, ConcreteOps]:
-    """The variant's decision on the scenario: (realigned, old cursor, new cursor, ops)."""
+def _decision(s: Scenario, variant: Variant, level: str) -> tuple[Decision, ConcreteOps]:
     k = ConcreteOps(s.geometry, [(v.start, v.end) for v in s.vmas])
     mv = s.move
     call = Call(vma=mv.old_vma, new_vma=mv.new_vma, old_addr=k.word(mv.old_addr),
                 new_addr=k.word(mv.new_addr), len=k.word(mv.len), for_stack=mv.for_stack)
-    d = variant.decide(k, call, level)
+    return variant.decide(k, call, level), k
+
+
+def decide(s: Scenario, variant: Variant, level: str = "pmd") -> tuple[bool, int, int, ConcreteOps]:
+    """The variant's decision on the scenario: (realigned, old cursor, new cursor, ops)."""
+    d, k = _decision(s, variant, level)
     return bool(d.realign), int(d.old_addr), int(d.new_addr), k
 
 
@@ -77,7 +83,8 @@ def _ranges(runs: list[tuple[int, int]]) -> str:
 
 def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     g, mv = s.geometry, s.move
-    realigned, old_c, new_c, k = decide(s, variant, level)
+    d, k = _decision(s, variant, level)
+    realigned, old_c, new_c = bool(d.realign), int(d.old_addr), int(d.new_addr)
     start = initial_tables(s)
     run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at)
     full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end)
@@ -122,6 +129,15 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
         w = full.warnings[0]
         details["no-warn"] = (f"WARN_ON_ONCE(!{w.level}_none(*new_{w.level})) moving {hex(w.old)} -> "
                               f"{hex(w.new)}: the destination {w.level.upper()} entry is populated")
+    ev.faults = [(kind, where) for kind, where, cond in d.sites if cond]
+    for pid, kind, what in (("no-predicate-warn", "warn", "WARN_ON_ONCE() fires"),
+                            ("no-null-deref", "oops", "a NULL VMA pointer is dereferenced")):
+        fired = [where for kd, where in ev.faults if kd == kind]
+        if bool(d.warn if kind == "warn" else d.oops) != bool(fired):
+            raise InternalError(f"{variant.id}: the decision's {kind} condition disagrees with its sites")
+        verdicts[pid] = VIOLATED if fired else HOLDS
+        if fired:
+            details[pid] = f"in the decision {what} at {', '.join(fired)}"
     if list(verdicts) != list(PROPERTIES):
         raise InternalError(f"properties {list(PROPERTIES)} but judged {list(verdicts)}")
     return ev

@@ -49,11 +49,20 @@ class Call:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether the variant realigned, and the loop cursors it starts from."""
+    """Whether the variant realigned, and the loop cursors it starts from.
+
+    ``warn`` holds when a ``WARN_ON_ONCE()`` on the decision's path fires and ``oops`` when the path
+    dereferences a NULL VMA pointer (both conditions of the state, guarded by the branches and
+    short-circuits that reach them).  ``sites`` names them: (kind, where, condition), kind
+    ``"warn"`` or ``"oops"``, so a report can say which one fired.
+    """
 
     realign: Any
     old_addr: Any
     new_addr: Any
+    warn: Any = False
+    oops: Any = False
+    sites: tuple = ()
 
 
 Decide = Callable[[KernelOps, Call, str], Decision]
@@ -92,9 +101,30 @@ def _level(k: KernelOps, level: str) -> tuple[Any, Any]:
     return k.word(g.level_mask(level)), k.word(g.level_size(level))
 
 
-def _realigned(k: KernelOps, c: Call, mask: Any, realign: Any) -> Decision:
+def _realigned(k: KernelOps, c: Call, mask: Any, realign: Any, warns: tuple = ()) -> Decision:
+    """The decision to realign under ``realign``; ``warns`` are (where, condition) of the
+    WARN_ON_ONCE()s on its path."""
     return Decision(realign, k.ite(realign, c.old_addr & mask, c.old_addr),
-                    k.ite(realign, c.new_addr & mask, c.new_addr))
+                    k.ite(realign, c.new_addr & mask, c.new_addr),
+                    warn=k.or_(*[w for _, w in warns]) if warns else False,
+                    sites=tuple(("warn", where, w) for where, w in warns))
+
+
+def _both(k: KernelOps, c: Call, pre: Any, test: Callable, ok_sense: bool, where: str,
+          args: Callable) -> tuple[Any, tuple]:
+    """``pre && test(vma) && test(new_vma)`` as C evaluates it (with ok_sense=False the tests are
+    negated: ``pre && !test(vma) && !test(new_vma)``).  ``test`` returns (value, its WARN
+    condition); the second test runs only when the first passed.  Returns (result, warns)."""
+    v_old, w_old = test(k, *args(c.vma, c.old_addr))
+    v_new, w_new = test(k, *args(c.new_vma, c.new_addr))
+    pass_old = v_old if ok_sense else k.not_(v_old)
+    pass_new = v_new if ok_sense else k.not_(v_new)
+    warns = []
+    if w_old is not False:
+        warns.append((f"{where}(vma)", k.and_(pre, w_old)))
+    if w_new is not False:
+        warns.append((f"{where}(new_vma)", k.and_(pre, pass_old, w_new)))
+    return k.and_(pre, pass_old, pass_new), tuple(warns)
 
 
 def _mutually_aligned_unaligned(k: KernelOps, c: Call, mask: Any) -> Any:
@@ -132,8 +162,9 @@ def progress_pmc(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
 
 
 # --- RFC and v2: check_addr_in_prev() (true = a mapping is in the way) -------------------------
+# Each predicate returns (its value, the condition under which a WARN_ON_ONCE() in it fires).
 
-def _check_addr_in_prev(k: KernelOps, vma: Any, addr: Any, mask: Any) -> Any:
+def _check_addr_in_prev(k: KernelOps, vma: Any, addr: Any, mask: Any) -> tuple[Any, Any]:
     # int addr_masked = addr & mask;  compared against unsigned long fields, so the truncated
     # int is converted back (sign-extended) by the usual arithmetic conversions.
     addr_masked = k.int_to_ulong(k.to_int(addr & mask))
@@ -142,83 +173,85 @@ def _check_addr_in_prev(k: KernelOps, vma: Any, addr: Any, mask: Any) -> Any:
         (k.ule(k.vm_start(vma), addr_masked), False),
         (k.or_(k.is_null(cur), k.not_(k.same(cur, vma)), k.is_null(prev)), True),
         (k.ugt(k.vm_end(prev), addr_masked), True),
-    ], False)
+    ], False), False
 
 
-def _realign_rfc_v2(k: KernelOps, c: Call, mask: Any, blocked: Callable) -> Any:
-    return k.and_(_mutually_aligned_unaligned(k, c, mask),
-                  k.not_(blocked(k, c.vma, c.old_addr, mask)),
-                  k.not_(blocked(k, c.new_vma, c.new_addr, mask)))
+def _realign_rfc_v2(k: KernelOps, c: Call, mask: Any, pre: Any, blocked: Callable) -> Decision:
+    """realign_addr() of the RFC and v2 behind the caller's condition ``pre``: mutually aligned
+    and unaligned, then ``!blocked(vma) && !blocked(new_vma)``."""
+    realign, warns = _both(k, c, k.and_(pre, _mutually_aligned_unaligned(k, c, mask)), blocked, False,
+                           "check_addr_in_prev", lambda vma, addr: (vma, addr, mask))
+    return _realigned(k, c, mask, realign, warns)
 
 
 def decide_rfc(k: KernelOps, c: Call, level: str) -> Decision:
     mask, size = _level(k, level)
-    return _realigned(k, c, mask, k.and_(k.uge(c.len, size), _realign_rfc_v2(k, c, mask, _check_addr_in_prev)))
+    return _realign_rfc_v2(k, c, mask, k.uge(c.len, size), _check_addr_in_prev)
 
 
 def decide_v2(k: KernelOps, c: Call, level: str) -> Decision:
     mask, size = _level(k, level)
-    return _realigned(k, c, mask, k.and_(_reaches_boundary(k, c, mask, size),
-                                         _realign_rfc_v2(k, c, mask, _check_addr_in_prev)))
+    return _realign_rfc_v2(k, c, mask, _reaches_boundary(k, c, mask, size), _check_addr_in_prev)
 
 
-def _linus_blocked(k: KernelOps, vma: Any, addr: Any, mask: Any) -> Any:
+def _linus_blocked(k: KernelOps, vma: Any, addr: Any, mask: Any) -> tuple[Any, Any]:
     # v2's declaration stays: int addr_masked = addr & mask;
     addr_masked = k.int_to_ulong(k.to_int(addr & mask))
     cur, prev = k.find_vma_prev(k.vm_start(vma))
-    return k.cond([(k.warn_on_once(k.not_(k.same(cur, vma))), True)],
-                  k.and_(k.not_(k.is_null(prev)), k.ugt(k.vm_end(prev), addr_masked)))
+    warn = k.not_(k.same(cur, vma))  # if (WARN_ON_ONCE(cur != vma)) return true;
+    return k.cond([(warn, True)], k.and_(k.not_(k.is_null(prev)), k.ugt(k.vm_end(prev), addr_masked))), warn
 
 
 def decide_linus(k: KernelOps, c: Call, level: str) -> Decision:
     mask, size = _level(k, level)
-    return _realigned(k, c, mask, k.and_(_reaches_boundary(k, c, mask, size),
-                                         _realign_rfc_v2(k, c, mask, _linus_blocked)))
+    return _realign_rfc_v2(k, c, mask, _reaches_boundary(k, c, mask, size), _linus_blocked)
 
 
 # --- v3 .. v6.15: can_align_down() (true = realignment allowed) -------------------------------
 
-def _can_align_down_v3(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+def _can_align_down_v3(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> tuple[Any, Any]:
     addr_masked = addr & mask  # unsigned long since v3
     cur, prev = k.find_vma_prev(k.vm_start(vma))
     return k.cond([
         (k.and_(k.not_(for_stack), k.ule(k.vm_start(vma), addr_masked)), False),
         (k.or_(k.is_null(cur), k.not_(k.same(cur, vma)), k.is_null(prev)), False),
         (k.ugt(k.vm_end(prev), addr_masked), False),
-    ], True)
+    ], True), False
 
 
-def _can_align_down_v4(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+def _can_align_down_v4(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> tuple[Any, Any]:
     addr_masked = addr & mask
     cur, prev = k.find_vma_prev(k.vm_start(vma))
+    inside = k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr))
+    warn = k.not_(k.same(cur, vma))  # if (WARN_ON_ONCE(cur != vma)) return false;
     return k.cond([
-        (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
-        (k.warn_on_once(k.not_(k.same(cur, vma))), False),
-    ], k.or_(k.is_null(prev), k.ule(k.vm_end(prev), addr_masked)))
+        (inside, False),
+        (warn, False),
+    ], k.or_(k.is_null(prev), k.ule(k.vm_end(prev), addr_masked))), k.and_(k.not_(inside), warn)
 
 
-def _can_align_down_v5(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+def _can_align_down_v5(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> tuple[Any, Any]:
     addr_masked = addr & mask
     return k.cond([
         (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
-    ], k.is_null(k.find_vma_intersection(addr_masked, addr)))
+    ], k.is_null(k.find_vma_intersection(addr_masked, addr))), False
 
 
-def _can_align_down_v67(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> Any:
+def _can_align_down_v67(k: KernelOps, vma: Any, addr: Any, mask: Any, for_stack: Any) -> tuple[Any, Any]:
     addr_masked = addr & mask
     return k.cond([
         (k.and_(k.not_(for_stack), k.ne(k.vm_start(vma), addr)), False),
         (k.and_(for_stack, k.uge(addr_masked, k.vm_start(vma))), True),
-    ], k.is_null(k.find_vma_intersection(addr_masked, k.vm_start(vma))))
+    ], k.is_null(k.find_vma_intersection(addr_masked, k.vm_start(vma)))), False
 
 
 def _try_realign(k: KernelOps, c: Call, level: str, can_align_down: Callable) -> Decision:
     """The v3 .. v6.14 caller and realign_addr()/try_realign_addr() (same conditions, same order)."""
     mask, size = _level(k, level)
-    realign = k.and_(_reaches_boundary(k, c, mask, size), _mutually_aligned_unaligned(k, c, mask),
-                     can_align_down(k, c.vma, c.old_addr, mask, c.for_stack),
-                     can_align_down(k, c.new_vma, c.new_addr, mask, c.for_stack))
-    return _realigned(k, c, mask, realign)
+    pre = k.and_(_reaches_boundary(k, c, mask, size), _mutually_aligned_unaligned(k, c, mask))
+    realign, warns = _both(k, c, pre, can_align_down, True, "can_align_down",
+                           lambda vma, addr: (vma, addr, mask, c.for_stack))
+    return _realigned(k, c, mask, realign, warns)
 
 
 def decide_v3(k: KernelOps, c: Call, level: str) -> Decision:
@@ -245,14 +278,10 @@ def decide_v615(k: KernelOps, c: Call, level: str) -> Decision:
     new_align = c.new_addr & align_mask
     pagetable_size = align_mask + 1
     old_align_next = pagetable_size - old_align
-    realign = k.cond([
-        (k.ult(c.len, old_align_next), False),
-        (k.eq(old_align, 0), False),
-        (k.ne(old_align, new_align), False),
-        (k.or_(k.not_(_can_align_down_v67(k, c.vma, c.old_addr, pagetable_mask, c.for_stack)),
-               k.not_(_can_align_down_v67(k, c.new_vma, c.new_addr, pagetable_mask, c.for_stack))), False),
-    ], True)
-    return _realigned(k, c, pagetable_mask, realign)
+    pre = k.not_(k.or_(k.ult(c.len, old_align_next), k.eq(old_align, 0), k.ne(old_align, new_align)))
+    realign, warns = _both(k, c, pre, _can_align_down_v67, True, "can_align_down",
+                           lambda vma, addr: (vma, addr, pagetable_mask, c.for_stack))
+    return _realigned(k, c, pagetable_mask, realign, warns)
 
 
 def decide_always(k: KernelOps, c: Call, level: str) -> Decision:

@@ -11,7 +11,7 @@ from modelcheck.cfront import builtin_unit, c_variant, load_c_variant
 from modelcheck.cli import cli
 from modelcheck.errors import InputError
 from modelcheck.geometry import PRESETS, get_geometry
-from modelcheck.search import check, prove_same
+from modelcheck.search import check, diff, prove_same
 from modelcheck.semantics import evaluate
 from modelcheck.variants import VARIANTS, get_variant
 
@@ -80,12 +80,65 @@ def test_int_masked_truncates_on_64_bit():
     assert check(v, "no-source-collateral", get_geometry("i386-pae")).verdict == "holds"  # int is the word
 
 
+def test_missing_prev_check_dereferences_null():
+    # Minimal counterexample: one VMA [0x1ff000, 0x400000) with nothing below it, a one-page move
+    # 0x1ff000 -> 0x3ff000 inside it (self-merged): both calls pass the start-of-VMA rule, find no
+    # prev, and read below->vm_end through NULL (no-prev-check.c:14).  v4 itself holds.
+    v = load_c_variant([str(C / "no-prev-check.c")], base="v4")
+    r = check(v, "no-null-deref", X86)
+    assert r.verdict == "violated"
+    s = r.counterexample
+    assert len(s.vmas) == 1 and s.move.old_addr == s.vmas[0].start
+    assert r.replay.faults == [("oops", f"{C / 'no-prev-check.c'}:14:9")]
+    assert check(get_variant("v4"), "no-null-deref", X86).verdict == "holds"
+
+
+def test_lt_instead_of_le_only_misses_the_optimization():
+    # "below->vm_end < down" for "<=": never less safe than v4 (the proof below), and the diff's
+    # minimal case is a destination VMA [0x3ff000, 0x400000) right above one ending at the
+    # boundary 0x200000, where v4 realigns safely and the mutant declines.
+    v = load_c_variant([str(C / "prev-end-lt.c")], base="v4")
+    for pid in ("no-source-collateral", "no-dest-clobber"):
+        assert check(v, pid, X86).verdict == "holds"
+    found, gave_up = diff(get_variant("v4"), v, X86)
+    cases = [c for c in found if c.kind == "missed"]
+    assert not gave_up
+    assert cases and cases[0].realigns == "v4"
+    s = cases[0].scenario
+    below = [x for x in s.vmas if x.end <= s.move.new_addr]
+    assert below and below[-1].end == s.move.new_addr & ~(X86.pmd_size - 1)
+
+
+def test_reachable_warn_is_a_violation():
+    # Minimal counterexample: a self-merged VMA [0x10000, 0x400000) moving one page 0x1ff000 ->
+    # 0x3ff000, from inside the VMA: the WARN_ON_ONCE() at warn-start.c:8 fires.  It is the only
+    # difference from v6.15, and the equivalence proof finds it.
+    v = load_c_variant([str(C / "warn-start.c")])
+    r = check(v, "no-predicate-warn", X86)
+    assert r.verdict == "violated" and r.counterexample.move.old_addr > r.counterexample.old_vma.start
+    assert [kind for kind, _ in r.replay.faults] == ["warn"] and r.replay.faults[0][1].endswith("warn-start.c:8:6")
+    for pid in ("no-source-collateral", "no-dest-clobber", "equivalence"):
+        assert check(v, pid, X86).verdict == "holds"
+    verdict, witness = prove_same(v, get_variant("v6.15"), X86)
+    assert verdict == "violated" and evaluate(witness, v).faults and not evaluate(witness, get_variant("v6.15")).faults
+
+
+def test_vma_prev_reads_the_vma_below():
+    # VMA_ITERATOR(vmi, mm, vma->vm_start); vma_prev(&vmi) is find_vma_prev()'s prev: proved identical to v4
+    v = load_c_variant([str(C / "vma-prev.c")], base="v4")
+    for g in ("x86_64-4level", "i386-pae", "toy-8"):
+        assert prove_same(v, get_variant("v4"), get_geometry(g))[0] == "holds"
+
+
 @pytest.mark.parametrize("body, where, message", [
     ("\twhile (a)\n\t\ta = a & mask;\n\treturn false;\n", ":4:2", "loops are not supported"),
     ("\treturn a * 2 == mask;\n", ":4:9", "operator '*' is not supported"),
     ("\treturn frobnicate(a);\n", ":4:9", "unknown function frobnicate()"),
     ("\tunsigned long *p = &a;\n\tp[0] = 1;\n\treturn false;\n", ":5:2", "not supported"),
     ("\treturn a == mask\n", ":5:1", ""),
+    ("\tVMA_ITERATOR(vmi, vma->vm_mm, a);\n\tvma_prev(&vmi);\n\treturn vma_prev(&vmi) == NULL;\n", ":6:9",
+     "only one vma_prev()"),
+    ("\treturn vma_prev(vma) == NULL;\n", ":4:9", "takes &vmi"),
 ])
 def test_unsupported_c_is_refused_with_its_position(tmp_path, body, where, message):
     f = tmp_path / "bad.c"
