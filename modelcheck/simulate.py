@@ -166,10 +166,55 @@ def check_steps(g: Geometry, old: int, old_end: int) -> None:
                                      f"the simulator runs at most {MAX_STEPS}")
 
 
+def _run_end(iv: P.Interval, x: int) -> int:
+    """The end of the run of ``iv`` that starts at or covers ``x`` (``x`` itself if ``x`` is not in ``iv``)."""
+    for lo, hi in _atoms(iv):
+        if lo <= x < hi:
+            return hi
+    return x
+
+
+def _next_start(iv: P.Interval, x: int) -> int | None:
+    """The lowest address at or above ``x`` in ``iv`` (None if there is none)."""
+    for lo, hi in _atoms(iv):
+        if hi > x:
+            return max(lo, x)
+    return None
+
+
+def _pmd_run(g: Geometry, t: PageTables, old: int, new: int, old_end: int, stop_at: int | None) -> int:
+    """How many of the iterations right after a PMD-level move at (old - PMD_SIZE, new - PMD_SIZE)
+    are PMD-level moves whose outcome does not depend on their order, so they can be made at once.
+
+    Iteration i moves the slot old + i*PMD_SIZE to new + i*PMD_SIZE.  Taken together they are the
+    same as one by one when: each is a whole PMD (old_end far enough), old stays in its PUD slot and
+    new in its (so the PUD stage sees the same present PUD entry, makes no PUD move, and
+    alloc_new_pmd() populates the same PUD entry), no cursor equals stop_at (no allocation
+    failure), every source slot has a PTE table and no destination slot has one (no WARN).  The
+    last two also keep sources and destinations apart, so no iteration sees another's result: a
+    destination slot that is also a later source slot has a table, and a source slot that is also
+    an earlier destination slot was a destination without one.
+    """
+    pmd, pud = g.pmd_size, g.pud_size
+    if pmd == pud:
+        return 0
+    prev_old, prev_new = old - pmd, new - pmd  # the move just made: stay in its PUD slots
+    n = min((old_end - old) // pmd,
+            (prev_old - prev_old % pud + pud - old) // pmd, (prev_new - prev_new % pud + pud - new) // pmd,
+            (_run_end(t.pte_tables, old) - old) // pmd)
+    dest = _next_start(t.pte_tables, new)
+    if dest is not None:
+        n = min(n, (dest - new) // pmd)
+    if stop_at is not None and old <= stop_at < old + n * pmd and (stop_at - old) % pmd == 0:
+        n = (stop_at - old) // pmd
+    return max(n, 0)
+
+
 def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_end: int,
-             stop_at: int | None = None) -> SimResult:
+             stop_at: int | None = None, batch: bool = True) -> SimResult:
     """Run move_page_tables()'s loop from the given cursors to ``old_end`` (at most ``MAX_STEPS``
-    iterations: see ``check_steps``)."""
+    iterations: see ``check_steps``).  With ``batch`` a stretch of PMD-level moves that cannot
+    affect each other is made at once (``_pmd_run``); the result is the same as without."""
     check_steps(g, old_addr, old_end)
     t = start.copy()
     folded_pmd = g.levels == 2
@@ -234,6 +279,14 @@ def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_e
                 move_tables(old, new, extent)
                 res.moves.append(LevelMove("pmd", old, new, extent))
                 old, new = old + extent, new + extent
+                run = _pmd_run(g, t, old, new, old_end, stop_at) if batch else 0
+                if run:
+                    relocate(old, new, run * extent)
+                    move_tables(old, new, run * extent)
+                    for i in range(run):
+                        res.alloc_points.append(old + i * extent)
+                        res.moves.append(LevelMove("pmd", old + i * extent, new + i * extent, extent))
+                    old, new = old + run * extent, new + run * extent
                 continue
         # pte_alloc() at new, then move_ptes() over [old, old + extent)
         slot = new - new % g.pmd_size

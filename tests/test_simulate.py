@@ -1,7 +1,10 @@
 """The page-table simulator against hand-worked kernel behaviour and a plain-move specification."""
 
+from pathlib import Path
+
 import portion as P
-from hypothesis import given, settings, strategies as st
+import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 from modelcheck.simulate import LevelMove, entry_items, initial_tables, simulate
 
@@ -99,3 +102,99 @@ def test_plain_mremap_moves_exactly_the_range_and_never_warns(s):
     r = plain(s)
     assert entry_items(r.tables.entries) == entry_items(want)
     assert not r.warnings and not r.overwritten and r.cursor == m.old_end
+
+
+def _outcome(r):
+    overwritten = P.empty()
+    for lo, hi in r.overwritten:
+        overwritten |= P.closedopen(lo, hi)
+    return (entry_items(r.tables.entries), r.tables.pte_tables, r.tables.pmd_tables, r.cursor, r.new_cursor,
+            r.broke, r.moves, r.warnings, r.alloc_points, overwritten)
+
+
+@st.composite
+def coarse_mremaps(draw):
+    """Like mremaps(), with VMA bounds, cursors and lengths mostly whole PMDs and the source
+    populated, so that runs of whole-PMD moves are common."""
+    n = draw(st.integers(1, 4))
+    fine = st.sampled_from([0, 0, 0, 0x100, 0x300])
+    grain = st.tuples(st.integers(1, 0x2F), fine)
+    points = sorted((a << 10) + b for a, b in draw(st.lists(grain, min_size=2 * n, max_size=2 * n,
+                                                            unique_by=lambda t: (t[0] << 10) + t[1])))
+    i, j = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+    vmas = [(points[2 * k], points[2 * k + 1], k == i or draw(st.booleans())) for k in range(n)]
+    (si, ei), (sj, ej) = vmas[i][:2], vmas[j][:2]
+    length = min(ei - si, ej - sj, (draw(st.integers(1, 0x20)) << 10) + draw(fine))
+    old = si + min(ei - si - length, (draw(st.integers(0, 8)) << 10) + draw(fine))
+    new = sj + min(ej - sj - length, (draw(st.integers(0, 8)) << 10) + draw(fine))
+    assume(length > 0 and (old + length <= new or new + length <= old))
+    return build("toy-16", vmas, i, j, old, new, length)
+
+
+@st.composite
+def stack_moves(draw):
+    """exec's stack shift on toy-16: the stack VMA [new, old_end) moves [old, old_end) down to
+    new; source and destination overlap when the shift is less than the length."""
+    fine = st.sampled_from([0, 0, 0x100, 0x300])
+    new = (draw(st.integers(1, 0x10)) << 10) + draw(fine)
+    old = new + (draw(st.integers(0, 8)) << 10) + draw(fine)
+    end = old + (draw(st.integers(0, 0x10)) << 10) + draw(fine)
+    assume(new < old < end <= 0xC000)
+    vmas = [(new, end, True)]
+    if draw(st.booleans()):  # a populated VMA below, sharing the stack's first PMD or PUD slot
+        top = new - (draw(st.integers(0, 4)) << 8)
+        bottom = top - (draw(st.integers(1, 4)) << 8)
+        assume(bottom >= 0x100)
+        vmas.insert(0, (bottom, top, True))
+    stack = len(vmas) - 1
+    return build("toy-16", vmas, stack, stack, old, new, end - old, for_stack=True)
+
+
+@st.composite
+def realigned_runs(draw):
+    """An mremap-shaped scenario with the cursors moved down to a PMD or PUD boundary (as some
+    decision might) and maybe an allocation failure, on toy-16 (four PMDs per PUD)."""
+    s = draw(st.one_of(mremaps(), coarse_mremaps(), coarse_mremaps(), stack_moves()))
+    g, m = s.geometry, s.move
+    size = draw(st.sampled_from([g.page_size, g.pmd_size, g.pud_size]))
+    back = m.old_addr % size if m.old_addr % size == m.new_addr % size else 0
+    old, new = m.old_addr - back, m.new_addr - back
+    stop = draw(st.one_of(st.none(), st.none(), st.integers(old, m.old_end - 1).map(lambda a: a - a % g.page_size)))
+    return s, old, new, stop
+
+
+@settings(max_examples=1000, deadline=None)
+@given(realigned_runs())
+def test_batched_pmd_moves_are_the_same_as_one_by_one(run):
+    # simulate() makes a stretch of independent PMD-level moves at once (the speed of replaying
+    # terabyte moves); every observable of the loop is the same as iterating one PMD at a time.
+    s, old, new, stop = run
+    args = (s.geometry, initial_tables(s), old, new, s.move.old_end, stop)
+    assert _outcome(simulate(*args, batch=True)) == _outcome(simulate(*args, batch=False))
+
+
+def test_a_terabyte_stack_move_is_replayed_in_one_batch_per_pud():
+    # arm64 64K pages: a stack shifted down by one 4 TiB PUD is 8193 PMD moves and one refused PUD
+    # move; batched and one by one agree.
+    s = build("arm64-64k-48", [(0x3FFFFFF0000, 0xC0000000000)], 0, 0, 0x7FFFFFF0000, 0x3FFFFFF0000,
+              0x40000010000, for_stack=True)
+    args = (s.geometry, initial_tables(s), 0x7FFE0000000, 0x3FFE0000000, s.move.old_end)  # realigned to the PMD
+    fast = simulate(*args)
+    assert len(fast.moves) == 8193 and [w.level for w in fast.warnings] == ["pud"]
+    assert _outcome(fast) == _outcome(simulate(*args, batch=False))
+
+
+@pytest.mark.slow
+def test_batched_replay_of_every_gallery_counterexample():
+    # the committed counterexamples, from the cursors their variants choose, batched and not
+    from modelcheck.scenario import load_scenario
+    from modelcheck.semantics import decide
+    from modelcheck.variants import get_variant
+    files = sorted((Path(__file__).parent.parent / "counterexamples").glob("*/*/*.json"))
+    files = [f for f in files if not f.name.endswith(".graph.json")]
+    assert len(files) > 100
+    for f in files:
+        s = load_scenario(str(f))
+        _, old, new, _ = decide(s, get_variant(s.claim.variant), s.claim.level)
+        args = (s.geometry, initial_tables(s), old, new, s.move.old_end, s.move.stop_at)
+        assert _outcome(simulate(*args)) == _outcome(simulate(*args, batch=False)), f
