@@ -273,10 +273,13 @@ class IntOps(_Logic):
 
     null = -1
 
-    def __init__(self, geometry: Geometry, starts: Sequence[Any], ends: Sequence[Any]) -> None:
+    def __init__(self, geometry: Geometry, starts: Sequence[Any], ends: Sequence[Any], count: Any = None) -> None:
+        """``count``: an integer term, the number of VMAs that exist (the first ``count`` of the
+        lists); None when all of them do."""
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
+        self.count = count
 
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
@@ -358,14 +361,16 @@ class IntOps(_Logic):
     def _first(self, preds: Sequence[z3.BoolRef]) -> Any:
         out: Any = z3.IntVal(-1)
         for i in reversed(range(len(preds))):
-            out = z3.If(preds[i], z3.IntVal(i), out)
+            p = preds[i] if self.count is None or i == 0 else z3.And(self.count > i, preds[i])
+            out = z3.If(p, z3.IntVal(i), out)
         return out
 
     def find_vma_prev(self, addr: Any) -> tuple[Any, Any]:
         """Sorted VMAs: "vm_end > addr" is false then true along the list; prev is the VMA before."""
         a = _t(addr)
         vma = self._first([e > a for e in self.ends])
-        return vma, z3.If(vma == -1, len(self.ends) - 1, vma - 1)
+        last = len(self.ends) - 1 if self.count is None else self.count - 1
+        return vma, z3.If(vma == -1, last, vma - 1)
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
@@ -385,18 +390,22 @@ class SymbolicState:
     geometry: Geometry
     n: int
     tag: str = ""
+    upto: bool = False  # any number of VMAs from 1 to n (``count``), not exactly n
 
     def __post_init__(self) -> None:
         g, t = self.geometry, self.tag
         self.starts = [self._address(f"{t}start{i}") for i in range(self.n)]
         self.ends = [self._address(f"{t}end{i}") for i in range(self.n)]
         self.populated = [z3.Bool(f"{t}populated{i}") for i in range(self.n)]
+        self.count = z3.Int(f"{t}count") if self.upto else None
+        # VMA i exists: all of them, or the first ``count``
+        self.exists = [z3.BoolVal(True) if not self.upto or i == 0 else self.count > i for i in range(self.n)]
         self.old_vma, self.new_vma = z3.Int(f"{t}old_vma"), z3.Int(f"{t}new_vma")
         self.old_addr, self.new_addr = self._address(f"{t}old_addr"), self._address(f"{t}new_addr")
         self.len = self._address(f"{t}len")
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack"), z3.Bool(f"{t}has_stop")
         self.stop_at = self._address(f"{t}stop_at")
-        self.ops = IntOps(g, self.starts, self.ends)
+        self.ops = IntOps(g, self.starts, self.ends, self.count)
         self.constraints = self._scenario_constraints()
 
     def _address(self, name: str) -> Any:
@@ -422,10 +431,16 @@ class SymbolicState:
         c: list = []
         for i in range(self.n):
             s, e = self.starts[i], self.ends[i]
-            c += [s < e, s >= g.mmap_min_addr, e <= g.task_size]
+            valid = [s < e, s >= g.mmap_min_addr, e <= g.task_size]
             # sorted and disjoint, for every pair (redundant, but it saves deriving transitive facts)
-            c += [self.ends[j] <= s for j in range(i)]
-        c += [0 <= m.old_vma, m.old_vma < self.n, 0 <= m.new_vma, m.new_vma < self.n]
+            valid += [self.ends[j] <= s for j in range(i)]
+            # a VMA that does not exist is pinned, so that it adds no freedom
+            c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
+                                                               z3.And(s == 0, e == 0, z3.Not(self.populated[i])))]
+        top = self.n if not self.upto else self.count
+        if self.upto:
+            c += [1 <= self.count, self.count <= self.n]
+        c += [0 <= m.old_vma, m.old_vma < top, 0 <= m.new_vma, m.new_vma < top]
         c += [m.old_addr >= 0, m.new_addr >= 0, m.len > 0]
         c += [self.vm_start(m.old_vma) <= m.old_addr, m.old_end <= self.vm_end(m.old_vma),
               self.vm_start(m.new_vma) <= m.new_addr, m.new_end <= self.vm_end(m.new_vma)]
@@ -447,7 +462,7 @@ class SymbolicState:
             first = z3.If(z3.And(self.for_stack, self.old_vma == i), self.old_addr, self.starts[i])
             jlo, jhi = _max(first, lo), _min(self.ends[i], hi)
             inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
-            hits.append(z3.And(self.populated[i], jlo < jhi, z3.Not(inside_dst)))
+            hits.append(z3.And(self.populated[i], jlo < jhi, z3.Not(inside_dst)))  # (none if it does not exist)
         return z3.Or(*hits) if hits else z3.BoolVal(False)
 
     def slot_has_entries(self, x: Any, size: int) -> z3.BoolRef:
@@ -638,7 +653,8 @@ def decode(st: SymbolicState, model: z3.ModelRef, with_stop: bool) -> Scenario:
     def truth(x: Any) -> bool:
         return z3.is_true(model.eval(x, model_completion=True))
 
-    vmas = tuple(Vma(val(s), val(e), truth(p)) for s, e, p in zip(st.starts, st.ends, st.populated))
+    n = st.n if st.count is None else val(st.count)
+    vmas = tuple(Vma(val(s), val(e), truth(p)) for s, e, p in list(zip(st.starts, st.ends, st.populated))[:n])
     stop = val(st.stop_at) if with_stop and truth(st.has_stop) else None
     move = Move(val(st.old_vma), val(st.new_vma), val(st.old_addr), val(st.new_addr), val(st.len),
                 truth(st.for_stack), stop)

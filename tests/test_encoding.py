@@ -15,8 +15,12 @@ from test_crossval import scenarios
 def symbolic_decision(s, vid, backend):
     """The decision computed by a solver backend on the scenario's concrete values."""
     g = s.geometry
-    if backend == "int":
-        k = IntOps(g, [z3.IntVal(v.start) for v in s.vmas], [z3.IntVal(v.end) for v in s.vmas])
+    if backend in ("int", "int-upto"):
+        starts, ends = [z3.IntVal(v.start) for v in s.vmas], [z3.IntVal(v.end) for v in s.vmas]
+        count = None
+        if backend == "int-upto":  # two more slots that do not exist (as the solver pins them)
+            starts, ends, count = starts + [z3.IntVal(0)] * 2, ends + [z3.IntVal(0)] * 2, z3.IntVal(len(s.vmas))
+        k = IntOps(g, starts, ends, count)
         ref, word = z3.IntVal, lambda x: IntWord(z3.IntVal(x), g.word_bits)
         val = lambda t: z3.simplify(t.t if isinstance(t, IntWord) else t)
     else:
@@ -31,7 +35,7 @@ def symbolic_decision(s, vid, backend):
 
 
 @pytest.mark.parametrize("geometry", ["toy-16", "toy-8"])
-@pytest.mark.parametrize("backend", ["int", "bv"])
+@pytest.mark.parametrize("backend", ["int", "int-upto", "bv"])
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_backends_agree_with_concrete(geometry, backend, data):
@@ -43,7 +47,7 @@ def test_backends_agree_with_concrete(geometry, backend, data):
         assert symbolic_decision(s, vid, backend) == (realigned, old_c, new_c), (vid, s.dumps())
 
 
-@pytest.mark.parametrize("backend", ["int", "bv"])
+@pytest.mark.parametrize("backend", ["int", "int-upto", "bv"])
 def test_backends_on_the_truncation_case(backend):
     # The 64-bit int truncation (test_variants.test_int_addr_masked_truncation) in both encodings.
     from test_variants import _guarded_pmd
@@ -87,3 +91,34 @@ def test_int_words_are_exact():
         x & 0xF0F0  # not a page-table mask: refused, not approximated
     with pytest.raises(TypeError):
         x < a
+
+
+@pytest.mark.parametrize("pid", ["no-source-collateral", "no-dest-clobber", "equivalence", "return-value", "no-warn"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_state_of_up_to_n_vmas_is_the_state_of_its_count(pid, data):
+    # SymbolicState(upto=True) with count = k describes exactly the states of k VMAs: pinned to a
+    # scenario, every property's negation has the same truth value as in the exact state.
+    from modelcheck.encoding import SymbolicState, decision_of, property_violation
+    s = data.draw(scenarios("toy-16"))
+    if s is None:
+        return
+    v = get_variant(data.draw(st.sampled_from(list(VARIANTS))))
+    truths = []
+    for st_ in (SymbolicState(s.geometry, len(s.vmas)), SymbolicState(s.geometry, len(s.vmas) + 2, upto=True)):
+        m = s.move
+        pin = [st_.old_vma == m.old_vma, st_.new_vma == m.new_vma, st_.old_addr == m.old_addr,
+               st_.new_addr == m.new_addr, st_.len == m.len, st_.for_stack == m.for_stack, z3.Not(st_.has_stop)]
+        for i, x in enumerate(s.vmas):
+            pin += [st_.starts[i] == x.start, st_.ends[i] == x.end, st_.populated[i] == x.populated]
+        if st_.count is not None:
+            pin.append(st_.count == len(s.vmas))
+        viol = property_violation(pid, st_, v, decision_of(st_, v, "pmd"))
+        answers = []
+        for goal in (z3.BoolVal(True), viol.assumption, z3.And(viol.assumption, viol.condition)):
+            solver = z3.Solver()
+            solver.add(*st_.constraints, *pin, goal)
+            answers.append(solver.check())
+        assert answers[0] == z3.sat
+        truths.append(answers)
+    assert truths[0] == truths[1]
