@@ -3,12 +3,13 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
 from modelcheck.geometry import get_geometry
 from modelcheck.matrix import run_matrix
-from modelcheck.search import TAME_PMDS, check, diff
+from modelcheck.search import CHECKS, TAME_PMDS, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.variants import Call, Decision, Variant, get_variant, progress_pmc, register, unregister
 
@@ -157,3 +158,16 @@ def test_check_out_writes_scenario_graph_and_picture(tmp_path):
     assert not list(tmp_path.rglob(".tmp-*"))  # nothing half-written left behind
     text = run("check", "--variant", "v3", "--property", "no-source-collateral", "--out", str(tmp_path))
     assert f"svg: {files['svg']}" in text.output
+
+
+@pytest.mark.parametrize("vid", ["v3", "v6.15", "never"])
+def test_one_query_up_to_the_bound_answers_as_the_numbers_one_by_one(vid, monkeypatch):
+    # after EXACT_FIRST VMAs, one query over any number up to the bound replaces one per number;
+    # verdicts and least counterexamples are those of asking for each number in turn
+    from modelcheck import search
+    g = get_geometry("x86_64-4level")
+    one_query = [check(get_variant(vid), pid, g, vmas=4) for pid in CHECKS]
+    monkeypatch.setattr(search, "EXACT_FIRST", 10**6)
+    each = [check(get_variant(vid), pid, g, vmas=4) for pid in CHECKS]
+    for a, b in zip(one_query, each):
+        assert (a.verdict, a.vacuous, a.counterexample) == (b.verdict, b.vacuous, b.counterexample), a.property
