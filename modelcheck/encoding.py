@@ -29,7 +29,18 @@ from modelcheck.scenario import Move, Scenario, Vma
 from modelcheck.variants import Call, Decision, Variant
 
 __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "property_violation", "decode",
-           "configure"]
+           "configure", "OPTIONS"]
+
+
+#: Encoding choices, all exact (the benchmark, ``python -m modelcheck.bench encodings``, measures
+#: them; docs/performance.md has the numbers):
+#: ``sorted``: "pairwise" (every pair of VMAs ordered) or "adjacent" (each after the one before);
+#: ``none``: how "find_vma_intersection() == NULL" is stated: "direct" (no VMA meets the range) or
+#: "lookup" (the lookup's result is -1);
+#: ``overlap``: has_entries() as "logic" (comparisons) or "minmax" (max/min terms);
+#: ``named``: the bounds of the call's two VMAs as variables of their own ("named") or selected
+#: from the list by index wherever they are used ("select").
+OPTIONS = {"sorted": "pairwise", "none": "direct", "overlap": "logic", "named": "named"}
 
 
 def configure(seed: int = 0) -> None:
@@ -280,6 +291,8 @@ class IntOps(_Logic):
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
         self.count = count
+        self._none: dict[int, Any] = {}  # term id of a lookup's result -> "it is NULL", stated directly
+        self._named: dict[int, tuple] = {}  # term id of a VMA index -> the variables of its bounds
 
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
@@ -341,12 +354,26 @@ class IntOps(_Logic):
         return IntWord(z3.If(i.t >= sign, i.t + ((1 << self.bits) - (1 << i.bits)), i.t), self.bits)
 
     def is_null(self, r: Any) -> z3.BoolRef:
+        if z3.is_expr(r) and r.get_id() in self._none:
+            return self._none[r.get_id()]
         return r == -1
 
     def same(self, r1: Any, r2: Any) -> z3.BoolRef:
         return r1 == r2
 
+    def _exists(self, i: int) -> Any:
+        return True if self.count is None or i == 0 else self.count > i
+
+    def name(self, r: Any, start: Any, end: Any) -> list:
+        """Let ``start``/``end`` stand for vm_start(r)/vm_end(r) (r a VMA index term such as the
+        call's old_vma); returns the constraints that say so."""
+        self._named[r.get_id()] = (start, end)
+        return [z3.Implies(r == i, z3.And(start == b, end == e)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]
+
     def _select(self, r: Any, values: Sequence[Any]) -> IntWord:
+        if z3.is_expr(r) and r.get_id() in self._named and OPTIONS["named"] == "named":
+            start, end = self._named[r.get_id()]
+            return IntWord(start if values is self.starts else end, self.bits, 0, self.geometry.task_size)
         out: Any = z3.IntVal(0)
         for i in reversed(range(len(values))):
             out = z3.If(r == i, values[i], out)
@@ -377,7 +404,13 @@ class IntOps(_Logic):
         s, last = _t(start), _t(end - 1)
         first = self._first([e > s for e in self.ends])
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
-        return z3.If(s > last, -1, hit)
+        found = z3.If(s > last, -1, hit)
+        # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
+        # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
+        if OPTIONS["none"] == "direct":
+            self._none[found.get_id()] = z3.Or(s > last, z3.And(*[
+                z3.Not(z3.And(self._exists(i), e > s, b <= last)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]))
+        return found
 
 
 @dataclass
@@ -406,7 +439,11 @@ class SymbolicState:
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack"), z3.Bool(f"{t}has_stop")
         self.stop_at = self._address(f"{t}stop_at")
         self.ops = IntOps(g, self.starts, self.ends, self.count)
-        self.constraints = self._scenario_constraints()
+        self.constraints = []
+        if OPTIONS["named"] == "named":  # the call's VMAs' bounds as variables of their own
+            for r, tag in ((self.old_vma, "old"), (self.new_vma, "new")):
+                self.constraints += self.ops.name(r, z3.Int(f"{t}{tag}_vm_start"), z3.Int(f"{t}{tag}_vm_end"))
+        self.constraints += self._scenario_constraints()
 
     def _address(self, name: str) -> Any:
         return z3.Int(name) * self.geometry.page_size
@@ -432,8 +469,9 @@ class SymbolicState:
         for i in range(self.n):
             s, e = self.starts[i], self.ends[i]
             valid = [s < e, s >= g.mmap_min_addr, e <= g.task_size]
-            # sorted and disjoint, for every pair (redundant, but it saves deriving transitive facts)
-            valid += [self.ends[j] <= s for j in range(i)]
+            # sorted and disjoint: every pair, or each VMA after the one before
+            below = range(i) if OPTIONS["sorted"] == "pairwise" else range(max(i - 1, 0), i)
+            valid += [self.ends[j] <= s for j in below]
             # a VMA that does not exist is pinned, so that it adds no freedom
             c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
                                                                z3.And(s == 0, e == 0, z3.Not(self.populated[i])))]
@@ -460,9 +498,18 @@ class SymbolicState:
         hits = []
         for i in range(self.n):
             first = z3.If(z3.And(self.for_stack, self.old_vma == i), self.old_addr, self.starts[i])
-            jlo, jhi = _max(first, lo), _min(self.ends[i], hi)
-            inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
-            hits.append(z3.And(self.populated[i], jlo < jhi, z3.Not(inside_dst)))  # (none if it does not exist)
+            end = self.ends[i]
+            # [max(first, lo), min(end, hi)) is not empty (first < end always) and, for an
+            # mremap, does not lie inside the destination, written without max/min terms
+            if OPTIONS["overlap"] == "logic":
+                meets = z3.And(first < hi, lo < end, lo < hi)
+                inside_dst = z3.And(z3.Not(self.for_stack), z3.Or(first >= self.new_addr, lo >= self.new_addr),
+                                    z3.Or(end <= self.new_end, hi <= self.new_end))
+            else:
+                jlo, jhi = _max(first, lo), _min(end, hi)
+                meets = jlo < jhi
+                inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
+            hits.append(z3.And(self.populated[i], meets, z3.Not(inside_dst)))  # (none if it does not exist)
         return z3.Or(*hits) if hits else z3.BoolVal(False)
 
     def slot_has_entries(self, x: Any, size: int) -> z3.BoolRef:

@@ -54,16 +54,18 @@ class CheckResult:
     verdict: str
     vacuous: bool
     vmas_bound: int
-    seconds: float
+    seconds: float  # the whole check: building terms, solving, shrinking, replaying
     counterexample: Scenario | None = None
     replay: Evaluation | None = None
     reason: str = ""
     files: dict = field(default_factory=dict)
+    solver_seconds: float = 0.0  # of which inside the solver
 
     def to_json(self) -> dict:
         return {"variant": self.variant, "property": self.property, "geometry": self.geometry,
                 "level": self.level, "verdict": self.verdict, "vacuous": self.vacuous,
                 "vmas_bound": self.vmas_bound, "seconds": round(self.seconds, 3),
+                "solver_seconds": round(self.solver_seconds, 3),
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
                 "reason": self.reason, "files": dict(self.files)}
 
@@ -71,19 +73,62 @@ class CheckResult:
 Goal = Callable[[SymbolicState], tuple[list, bool]]  # (alternative conditions, may carry stop_at)
 
 
-class _Query:
-    """One symbolic state with n VMAs and one condition on it."""
+#: how a query is solved: "smt" (Z3's default solver), or a tactic pipeline ending in "smt" or
+#: "qflia" (see docs/performance.md for the measurements behind the choice)
+SOLVERS = {
+    "smt": lambda: z3.Solver(),
+    "qflia": lambda: z3.SolverFor("QF_LIA"),
+    "pre+smt": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "smt").solver(),
+    "pre+qflia": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "qflia").solver(),
+}
+SOLVER = "qflia"
+#: the queries about one state share a solver (the state's constraints added once, each condition
+#: in a push/pop scope) instead of one solver each
+INCREMENTAL = False
 
-    def __init__(self, st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int) -> None:
+
+def new_solver() -> z3.Solver:
+    return SOLVERS[SOLVER]()
+
+
+class _Query:
+    """One symbolic state with n VMAs and one condition on it (in a scope of ``shared``, a solver
+    that already holds the state's constraints, if given: call ``close()`` when done)."""
+
+    def __init__(self, st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int,
+                 shared: z3.Solver | None = None) -> None:
         self.st, self.stop = st, stop
-        self.solver = z3.Solver()
+        if shared is not None:
+            self.solver = shared
+            shared.push()
+            shared.add(condition)
+            if not stop:
+                shared.add(z3.Not(st.has_stop))
+            return
+        self.solver = new_solver()
         self.solver.set("rlimit", rlimit)
         self.solver.add(*st.constraints, condition)
         if not stop:
             self.solver.add(z3.Not(st.has_stop))
 
+    def close(self) -> None:
+        if self.solver.num_scopes():
+            self.solver.pop()
+
     def check(self, *more: Any) -> z3.CheckSatResult:
-        return self.solver.check(*more)
+        return _solve(self.solver, *more)
+
+
+#: seconds spent inside the solver since the current check() began
+_clock = [0.0]
+
+
+def _solve(solver: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
+    t = time.perf_counter()
+    try:
+        return solver.check(*assumptions)
+    finally:
+        _clock[0] += time.perf_counter() - t
 
 
 def _minimize(q: _Query, value: Any, lo: int, step: int, fixed: list, model: z3.ModelRef) -> tuple[list, z3.ModelRef]:
@@ -104,7 +149,8 @@ def _minimize(q: _Query, value: Any, lo: int, step: int, fixed: list, model: z3.
 
 
 def _shrink(q: _Query) -> z3.ModelRef:
-    """Smallest move first, then the lowest layout: len, the top address, then each bound in turn.
+    """Smallest move first, then the lowest layout: len, the top address, then each bound in turn,
+    then the fewest populated VMAs.
 
     Every model found satisfies all values fixed before it, so the last one is the answer."""
     st, g = q.st, q.st.geometry
@@ -114,6 +160,14 @@ def _shrink(q: _Query) -> z3.ModelRef:
     fixed: list = []
     for term in terms:
         fixed, model = _minimize(q, term, page if term is st.len else 0, page, fixed, model)
+    # then as few populated VMAs as possible, lowest first: the solver's free choices for the
+    # rest would otherwise show up in the counterexample
+    for populated in st.populated:
+        if q.check(*fixed, z3.Not(populated)) == z3.sat:
+            model = q.solver.model()
+            fixed.append(z3.Not(populated))
+        else:
+            fixed.append(populated)
     return model
 
 
@@ -147,11 +201,18 @@ def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label:
     the search on, number by number."""
     def queries(st: SymbolicState) -> Iterator[tuple[_Query, bool]]:
         alternatives, stop = goal(st)
+        shared = None
+        if INCREMENTAL:
+            shared = new_solver()
+            shared.set("rlimit", rlimit)
+            shared.add(*st.constraints)
         for condition in alternatives:
             if z3.is_false(condition):
                 continue
             for caller in (z3.Not(st.for_stack), st.for_stack):
-                yield _Query(st, z3.And(condition, caller), stop, rlimit), stop
+                q = _Query(st, z3.And(condition, caller), stop, rlimit, shared)
+                yield q, stop
+                q.close()
 
     for n in range(1, vmas + 1):
         if upto and n == EXACT_FIRST + 1 and vmas > EXACT_FIRST + 1:
@@ -177,10 +238,10 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int)
     undecided = False
     for n in range(1, n_max + 1):
         st = SymbolicState(g, n)
-        s = z3.Solver()
+        s = new_solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
-        r = s.check(decision_of(st, variant, level).realign)
+        r = _solve(s, decision_of(st, variant, level).realign)
         if r == z3.sat:
             return False
         undecided |= r == z3.unknown
@@ -230,14 +291,16 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         raise InputError("--vmas", "needs at least one VMA")
     configure()
     t0 = time.perf_counter()
+    _clock[0] = 0.0
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0)
     try:
-        return _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0)
+        result = _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0)
     except TooLong as e:
         result.verdict, result.counterexample, result.replay = UNKNOWN, None, None
         result.reason = f"a counterexample was found but cannot be replayed: {e}"
         result.seconds = time.perf_counter() - t0
-        return result
+    result.solver_seconds = _clock[0]
+    return result
 
 
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
@@ -401,7 +464,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         differ = z3.Or(da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
                        k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops))
-        s = z3.Solver()
+        s = new_solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= top, differ)
         r = s.check()
