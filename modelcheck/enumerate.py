@@ -1,4 +1,5 @@
-"""Exhaustive enumeration of small kernel states, for cross-validating the Z3 verdicts."""
+"""Exhaustive enumeration of small kernel states: the explicit-state baseline that the solver is
+cross-validated against (tests/test_exhaustive.py) and measured against (modelcheck.bench)."""
 
 from __future__ import annotations
 

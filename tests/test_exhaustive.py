@@ -8,13 +8,12 @@ enumerated violation; a "violated" must have one (its own counterexample is repl
 
 import pytest
 
+from modelcheck.enumerate import scenarios
 from modelcheck.geometry import get_geometry
 from modelcheck.search import check
 from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import VARIANTS, get_variant
-
-from enumerate import scenarios
 
 TINY = get_geometry("custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x30,min=0x4")
 

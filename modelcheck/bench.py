@@ -1,0 +1,468 @@
+"""Benchmarks: how fast the checker is, how its cost grows, which encoding is fastest, and how it
+compares with explicit enumeration.
+
+    python -m modelcheck.bench [SECTION ...] [--out DIR] [--repeat R] [--quick]
+
+Sections (default: all): ``matrix`` (the main job, whole process), ``checks`` (every built-in
+check at N = 16 VMAs on x86_64-4level), ``vmas`` (cost against the VMA bound N = 2 .. 64),
+``words`` (against the word size, 16 .. 64 bits), ``encodings`` (the choices of
+``modelcheck.encoding.OPTIONS`` and ``modelcheck.search.SOLVER``/``INCREMENTAL``, and bit-vectors
+against integers), ``enumeration`` (Z3 against the concrete simulator run on every state of toy
+geometries).  Each timing is the median of ``--repeat`` runs in this one process, so machine
+noise cancels in the ratios.  Results go to DIR/bench.json and DIR/bench.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import z3
+
+from modelcheck import encoding, search
+from modelcheck.encoding import BvOps, SymbolicState, configure
+from modelcheck.enumerate import scenarios
+from modelcheck.geometry import Geometry, get_geometry
+from modelcheck.search import CHECKS, check
+from modelcheck.semantics import evaluate
+from modelcheck.spec import PROPERTIES
+from modelcheck.variants import VARIANTS, Call, get_variant
+
+SECTIONS = ("matrix", "checks", "vmas", "words", "encodings", "enumeration")
+X86 = "x86_64-4level"
+#: the checks whose cost is followed as N and the word size grow: the merged code's proofs and
+#: missed-optimization, and v3's refuted no-source-collateral
+FOLLOWED = [("v6.15", p) for p in CHECKS] + [("v3", "no-source-collateral")]
+TARGET_CHECK_SECONDS = 0.2
+TARGET_MATRIX_SECONDS = 30.0
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _timed_check(vid: str, pid: str, g: Geometry, vmas: int, repeat: int) -> dict:
+    runs = [check(get_variant(vid), pid, g, vmas=vmas) for _ in range(repeat)]
+    return {"variant": vid, "property": pid, "geometry": g.name, "vmas": vmas, "verdict": runs[0].verdict,
+            "seconds": _median([r.seconds for r in runs]), "solver_seconds": _median([r.solver_seconds for r in runs])}
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+def bench_matrix(repeat: int, quick: bool) -> dict:
+    """The main job as a user runs it: ``modelcheck matrix`` in a fresh process, pictures included."""
+    walls = []
+    for _ in range(1 if quick else repeat):
+        with tempfile.TemporaryDirectory() as out:
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "modelcheck", "matrix", "--out", out],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            walls.append(time.perf_counter() - t)
+        if done.returncode != 0:
+            raise RuntimeError(f"modelcheck matrix exited {done.returncode}")
+        _log(f"matrix: {walls[-1]:.1f} s")
+    return {"wall_seconds": walls, "median": _median(walls), "jobs": os.cpu_count(),
+            "target": TARGET_MATRIX_SECONDS}
+
+
+def bench_checks(repeat: int, quick: bool) -> dict:
+    """Every built-in variant × check at N = 16 on x86_64-4level."""
+    g = get_geometry(X86)
+    rows = []
+    for vid in VARIANTS:
+        for pid in CHECKS:
+            rows.append(_timed_check(vid, pid, g, 16, 1 if quick else repeat))
+            _log(f"checks: {vid} {pid} {rows[-1]['verdict']} {rows[-1]['solver_seconds']:.3f} s")
+    solver = [r["solver_seconds"] for r in rows]
+    return {"vmas": 16, "geometry": X86, "rows": rows, "median_solver_seconds": _median(solver),
+            "max_solver_seconds": max(solver), "within_target": sum(x <= TARGET_CHECK_SECONDS for x in solver),
+            "target": TARGET_CHECK_SECONDS}
+
+
+def _growth(xs: list[float], ys: list[float]) -> float:
+    """The least-squares slope of log y against log x: y ~ x^slope."""
+    lx, ly = [math.log(x) for x in xs], [math.log(max(y, 1e-4)) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def bench_vmas(repeat: int, quick: bool) -> dict:
+    """Solver time against the VMA bound N for the FOLLOWED checks on x86_64-4level."""
+    g = get_geometry(X86)
+    ns = [2, 4, 8, 16] if quick else [2, 4, 8, 16, 32, 64]
+    series = {}
+    for vid, pid in FOLLOWED:
+        pts = []
+        for n in ns:
+            pts.append(_timed_check(vid, pid, g, n, 1 if quick or n > 16 else repeat))
+            _log(f"vmas: {vid} {pid} N={n} {pts[-1]['solver_seconds']:.3f} s")
+        series[f"{vid} {pid}"] = pts
+    total = [sum(s[i]["solver_seconds"] for s in series.values()) for i in range(len(ns))]
+    tail = [i for i, n in enumerate(ns) if n >= 8]
+    return {"vmas": ns, "series": series, "total_solver_seconds": total,
+            "growth_exponent": _growth([ns[i] for i in tail], [total[i] for i in tail]) if len(tail) > 1 else None}
+
+
+def word_geometry(w: int) -> Geometry:
+    """A 4-level LP64-shaped geometry with ``w``-bit words: 4K pages, 2M PMDs and 1G PUDs where
+    the word allows, user space the lower three quarters."""
+    page, pmd, pud = (12, 21, 30) if w >= 40 else (8, 12, 16) if w >= 24 else (4, 7, 10)
+    task = (3 << (w - 2)) - (1 << page)
+    return get_geometry(f"custom:word={w},int={min(32, w // 2)},page={page},pmd={pmd},pud={pud},"
+                        f"levels=4,task={hex(task)},min={hex(1 << page)}")
+
+
+def bench_words(repeat: int, quick: bool) -> dict:
+    """Solver time against the word size for the FOLLOWED checks with N = 4."""
+    widths = [16, 32, 64] if quick else [16, 24, 32, 40, 48, 56, 64]
+    series = {}
+    for vid, pid in FOLLOWED:
+        pts = []
+        for w in widths:
+            pts.append(_timed_check(vid, pid, word_geometry(w), 4, 1 if quick else repeat))
+            _log(f"words: {vid} {pid} W={w} {pts[-1]['solver_seconds']:.3f} s")
+        series[f"{vid} {pid}"] = pts
+    total = [sum(s[i]["solver_seconds"] for s in series.values()) for i in range(len(widths))]
+    return {"word_bits": widths, "vmas": 4, "series": series, "total_solver_seconds": total,
+            "growth_exponent": _growth(widths, total)}
+
+
+# --- encodings --------------------------------------------------------------------------------
+
+def _workload(quick: bool) -> list[tuple[str, str, str, int]]:
+    """Every built-in check on x86_64-4level with N = 4, and the merged code's at N = 16."""
+    work = [(vid, pid, X86, 4) for vid in VARIANTS for pid in CHECKS]
+    if not quick:
+        work += [("v6.15", pid, X86, 16) for pid in CHECKS]
+    return work
+
+
+def _run_workload(work: list, repeat: int) -> tuple[float, float, list]:
+    solver, wall, answers = [], [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        results = [check(get_variant(v), p, get_geometry(g), vmas=n) for v, p, g, n in work]
+        wall.append(time.perf_counter() - t)
+        solver.append(sum(r.solver_seconds for r in results))
+        answers = [(r.verdict, r.counterexample) for r in results]
+    return _median(solver), _median(wall), answers
+
+
+def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
+    """No-source-collateral for ``vid`` with n VMAs, with bit-vector words (BvOps): the same
+    scenario rules and the same has_entries() as SymbolicState, written on bit-vectors."""
+    W, page = g.word_bits, g.page_size
+    bv = lambda name: z3.BitVec(name, W)  # noqa: E731
+    starts, ends = [bv(f"s{i}") for i in range(n)], [bv(f"e{i}") for i in range(n)]
+    populated = [z3.Bool(f"p{i}") for i in range(n)]
+    old_vma, new_vma = z3.BitVec("ov", 8), z3.BitVec("nv", 8)
+    old, new, length, stack = bv("old"), bv("new"), bv("len"), z3.Bool("stack")
+    k = BvOps(g, starts, ends)
+    c = []
+    for x in starts + ends + [old, new, length]:
+        c.append(x & (page - 1) == 0)
+    for i in range(n):
+        c += [z3.ULT(starts[i], ends[i]), z3.UGE(starts[i], g.mmap_min_addr), z3.ULE(ends[i], g.task_size)]
+        c += [z3.ULE(ends[j], starts[i]) for j in range(i)]
+    c += [z3.ULT(old_vma, n), z3.ULT(new_vma, n), z3.UGT(length, 0), z3.ULE(length, g.task_size),
+          z3.ULE(old, g.task_size), z3.ULE(new, g.task_size)]
+    old_end, new_end = old + length, new + length
+    c += [z3.ULE(k.vm_start(old_vma), old), z3.ULE(old_end, k.vm_end(old_vma)),
+          z3.ULE(k.vm_start(new_vma), new), z3.ULE(new_end, k.vm_end(new_vma))]
+    c.append(z3.If(stack, z3.And(old_vma == new_vma, new == k.vm_start(old_vma), old_end == k.vm_end(old_vma),
+                                 z3.ULT(new, old)),
+                   z3.Or(z3.ULE(old_end, new), z3.ULE(new_end, old))))
+    d = get_variant(vid).decide(k, Call(old_vma, new_vma, old, new, length, stack), "pmd")
+    lo, hi = d.old_addr, old
+    hits = []
+    for i in range(n):
+        first = z3.If(z3.And(stack, old_vma == i), old, starts[i])
+        meets = z3.And(z3.ULT(first, hi), z3.ULT(lo, ends[i]), z3.ULT(lo, hi))
+        inside = z3.And(z3.Not(stack), z3.Or(z3.UGE(first, new), z3.UGE(lo, new)),
+                        z3.Or(z3.ULE(ends[i], new_end), z3.ULE(hi, new_end)))
+        hits.append(z3.And(populated[i], meets, z3.Not(inside)))
+    return [[*c, z3.Or(*hits), caller] for caller in (z3.Not(stack), stack)]
+
+
+def _int_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
+    st = SymbolicState(g, n)
+    v = search._violation(st, get_variant(vid), "no-source-collateral", "pmd")
+    return [[*st.constraints, v.assumption, v.condition, caller, z3.Not(st.has_stop)]
+            for caller in (z3.Not(st.for_stack), st.for_stack)]
+
+
+def _solve_all(queries: list[list], rlimit: int) -> tuple[float, list[str]]:
+    total, answers = 0.0, []
+    for q in queries:
+        s = search.new_solver()
+        s.set("rlimit", rlimit)
+        s.add(*q)
+        t = time.perf_counter()
+        answers.append(str(s.check()))
+        total += time.perf_counter() - t
+    return total, answers
+
+
+def bench_bitvectors(repeat: int, quick: bool) -> dict:
+    """Integer terms against bit-vectors: no-source-collateral, each variant, n = 1 .. 3 VMAs."""
+    g = get_geometry(X86)
+    rows = []
+    for vid in (["v3", "v6.15"] if quick else list(VARIANTS)):
+        for n in (1, 2, 3):
+            row: dict[str, Any] = {"variant": vid, "vmas": n}
+            for name, build in (("int", _int_collateral_queries), ("bitvector", _bv_collateral_queries)):
+                times, answers = [], []
+                for _ in range(1 if quick else repeat):
+                    configure()
+                    secs, answers = _solve_all(build(g, vid, n), 4 * search.DEFAULT_RLIMIT)
+                    times.append(secs)
+                row[name] = _median(times)
+                row[name + "_answers"] = answers
+            row["agree"] = row["int_answers"] == row["bitvector_answers"]
+            rows.append(row)
+            _log(f"bitvectors: {vid} n={n} int {row['int']:.3f} s, bv {row['bitvector']:.3f} s")
+    return {"rows": rows, "int_seconds": sum(r["int"] for r in rows),
+            "bitvector_seconds": sum(r["bitvector"] for r in rows)}
+
+
+#: one choice changed at a time from the default
+def _choices() -> list[tuple[str, Callable[[], None]]]:
+    def set_option(key: str, value: str) -> Callable[[], None]:
+        return lambda: encoding.OPTIONS.__setitem__(key, value)
+
+    def set_search(name: str, value: Any) -> Callable[[], None]:
+        return lambda: setattr(search, name, value)
+
+    out = [("default", lambda: None)]
+    for solver in search.SOLVERS:
+        if solver != search.SOLVER:
+            out.append((f"solver={solver}", set_search("SOLVER", solver)))
+    out.append((f"incremental={not search.INCREMENTAL}", set_search("INCREMENTAL", not search.INCREMENTAL)))
+    alternatives = {"sorted": ["pairwise", "adjacent"], "none": ["direct", "lookup"], "overlap": ["logic", "minmax"]}
+    for key, values in alternatives.items():
+        for value in values:
+            if value != encoding.OPTIONS[key]:
+                out.append((f"{key}={value}", set_option(key, value)))
+    out.append(("exact-first=all", set_search("EXACT_FIRST", 10**6)))
+    return out
+
+
+def bench_encodings(repeat: int, quick: bool) -> dict:
+    work = _workload(quick)
+    saved = (dict(encoding.OPTIONS), search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST)
+    rows, reference = [], None
+    try:
+        for name, apply in _choices():
+            encoding.OPTIONS.clear()
+            encoding.OPTIONS.update(saved[0])
+            search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST = saved[1:]
+            apply()
+            solver, wall, answers = _run_workload(work, 1 if quick else repeat)
+            if reference is None:
+                reference = answers
+            rows.append({"choice": name, "solver_seconds": solver, "wall_seconds": wall,
+                         "same_results": answers == reference,
+                         "unknown": sum(v == "unknown" for v, _ in answers)})
+            _log(f"encodings: {name}: solver {solver:.2f} s, wall {wall:.2f} s, same {answers == reference}")
+    finally:
+        encoding.OPTIONS.clear()
+        encoding.OPTIONS.update(saved[0])
+        search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST = saved[1:]
+    return {"workload": f"{len(work)} checks (every built-in check at N=4 on {X86}"
+                        + ("" if quick else ", v6.15's at N=16") + ")",
+            "defaults": {"solver": saved[1], "incremental": saved[2], "exact_first": saved[3], **saved[0]},
+            "rows": rows, "bitvectors": bench_bitvectors(repeat, quick)}
+
+
+# --- enumeration ------------------------------------------------------------------------------
+
+def toy_geometry(pages: int) -> Geometry:
+    """A toy with ``pages`` pages of user space (4-byte pages, 2-page PMDs, 4-page PUDs, 16-bit words)."""
+    return get_geometry(f"custom:word=16,int=8,page=2,pmd=3,pud=4,levels=4,task={hex(4 * (pages + 1))},min=0x4")
+
+
+def _enumerate(g: Geometry, vid: str, vmas: int, budget: float) -> tuple[float | None, dict]:
+    """Judge every state: the seconds it took (None past ``budget``) and the properties violated."""
+    v = get_variant(vid)
+    found: dict[str, bool] = {}
+    t = time.perf_counter()
+    for s in scenarios(g, vmas):
+        for pid in evaluate(s, v).violated():
+            found[pid] = True
+        if time.perf_counter() - t > budget:
+            return None, found
+    return time.perf_counter() - t, found
+
+
+def bench_enumeration(repeat: int, quick: bool) -> dict:
+    """For v6.15 and v3 with up to 2 VMAs: every property by Z3 and by enumerating every state
+    of toy geometries of growing size, until each passes the time budget."""
+    budget = 10.0 if quick else 60.0
+    rows = []
+    for vid in ("v6.15", "v3"):
+        pages, enum_done, z3_done = 4, True, True
+        while enum_done or z3_done:
+            g = toy_geometry(pages)
+            row: dict[str, Any] = {"variant": vid, "pages": pages, "geometry": g.name}
+            if z3_done:
+                t = time.perf_counter()
+                verdicts = {pid: check(get_variant(vid), pid, g, vmas=2).verdict for pid in PROPERTIES}
+                row["z3_seconds"] = time.perf_counter() - t
+                row["z3_violated"] = sorted(p for p, v in verdicts.items() if v == "violated")
+                z3_done = row["z3_seconds"] <= budget and pages < 4096
+            if enum_done:
+                secs, found = _enumerate(g, vid, 2, budget)
+                row["enumeration_seconds"] = secs
+                row["enumeration_violated"] = sorted(found) if secs is not None else None
+                enum_done = secs is not None
+            if row.get("enumeration_seconds") and row.get("z3_seconds"):
+                row["ratio"] = row["enumeration_seconds"] / row["z3_seconds"]
+                row["agree"] = row["enumeration_violated"] == row["z3_violated"]
+            rows.append(row)
+            _log(f"enumeration: {vid} {pages} pages: z3 {row.get('z3_seconds')}, enumeration "
+                 f"{row.get('enumeration_seconds')}")
+            pages *= 2
+    largest = {}
+    for vid in ("v6.15", "v3"):
+        mine = [r for r in rows if r["variant"] == vid]
+        largest[vid] = {
+            "z3": max((r["pages"] for r in mine if r.get("z3_seconds") is not None and r["z3_seconds"] <= budget),
+                      default=None),
+            "enumeration": max((r["pages"] for r in mine if r.get("enumeration_seconds") is not None), default=None)}
+    return {"budget_seconds": budget, "vmas": 2, "rows": rows, "largest_within_budget": largest}
+
+
+# --- output -----------------------------------------------------------------------------------
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [k for k in ("vmas", "words", "enumeration") if k in results]
+    if not panels:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, key in zip(axes[0], panels):
+        r = results[key]
+        if key in ("vmas", "words"):
+            xs = r["vmas"] if key == "vmas" else r["word_bits"]
+            for name, pts in r["series"].items():
+                ax.plot(xs, [max(p["solver_seconds"], 1e-4) for p in pts], marker="o", linewidth=1, label=name)
+            ax.plot(xs, [max(t, 1e-4) for t in r["total_solver_seconds"]], color="black", linewidth=2.5,
+                    label="total")
+            if key == "vmas":
+                ax.set_xscale("log", base=2)
+                ref = r["total_solver_seconds"][0]
+                ax.plot(xs, [ref * (x / xs[0]) ** 2 for x in xs], linestyle=":", color="grey", label="~N²")
+            ax.set_yscale("log")
+            ax.set_xlabel("VMA bound N" if key == "vmas" else "word size (bits), N = 4")
+            ax.set_ylabel("solver seconds (median)")
+            ax.set_title("cost against N (x86_64-4level)" if key == "vmas" else "cost against word size")
+            ax.legend(fontsize=6)
+        else:
+            for vid in ("v6.15", "v3"):
+                rows = [x for x in r["rows"] if x["variant"] == vid]
+                ax.plot([x["pages"] for x in rows if x.get("z3_seconds") is not None],
+                        [x["z3_seconds"] for x in rows if x.get("z3_seconds") is not None], marker="o",
+                        label=f"Z3 {vid}")
+                done = [x for x in rows if x.get("enumeration_seconds") is not None]
+                ax.plot([x["pages"] for x in done], [x["enumeration_seconds"] for x in done], marker="s",
+                        linestyle="--", label=f"enumeration {vid}")
+            ax.axhline(r["budget_seconds"], color="grey", linestyle=":", label="budget")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("pages of user space (toy geometry, up to 2 VMAs)")
+            ax.set_ylabel("seconds, every property")
+            ax.set_title("Z3 against explicit enumeration")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, metadata={"Software": "modelcheck"})
+    plt.close(fig)
+
+
+RUNNERS: dict[str, Callable[[int, bool], dict]] = {
+    "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "words": bench_words,
+    "encodings": bench_encodings, "enumeration": bench_enumeration,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m modelcheck.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("sections", nargs="*", metavar="SECTION",
+                    help=f"what to measure: {', '.join(SECTIONS)} (default: all)")
+    ap.add_argument("--out", default="bench-out", help="directory for bench.json and bench.png")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is reported")
+    ap.add_argument("--quick", action="store_true", help="fewer sizes and one run each (a smoke run)")
+    args = ap.parse_args(argv)
+    unknown = [x for x in args.sections if x not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section {unknown[0]!r} (known: {', '.join(SECTIONS)})")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "z3": z3.get_version_string(),
+                                           "cpus": os.cpu_count(), "platform": platform.platform()},
+                               "command": " ".join(["python -m modelcheck.bench", *sys.argv[1:]]),
+                               "date": time.strftime("%Y-%m-%d")}
+    for section in args.sections or SECTIONS:
+        t = time.perf_counter()
+        results[section] = RUNNERS[section](args.repeat, args.quick)
+        results[section]["section_seconds"] = time.perf_counter() - t
+    (out / "bench.json").write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    plot(results, out / "bench.png")
+    print(summary(results))
+    print(f"wrote {out / 'bench.json'}, {out / 'bench.png'}")
+    return 0
+
+
+def summary(results: dict) -> str:
+    lines = []
+    if "matrix" in results:
+        m = results["matrix"]
+        lines.append(f"matrix: {m['median']:.1f} s wall (target {m['target']:.0f} s, {m['jobs']} cores)")
+    if "checks" in results:
+        c = results["checks"]
+        lines.append(f"checks at N=16: median solver {c['median_solver_seconds']:.3f} s, max "
+                     f"{c['max_solver_seconds']:.3f} s, {c['within_target']}/{len(c['rows'])} within "
+                     f"{c['target']} s")
+    if "vmas" in results:
+        v = results["vmas"]
+        lines.append("solver seconds by N: " + ", ".join(f"{n}: {t:.2f}" for n, t in
+                                                         zip(v["vmas"], v["total_solver_seconds"]))
+                     + (f" (growth ~N^{v['growth_exponent']:.2f} for N >= 8)" if v["growth_exponent"] else ""))
+    if "words" in results:
+        w = results["words"]
+        lines.append("solver seconds by word size: " + ", ".join(f"{b}: {t:.2f}" for b, t in
+                                                                 zip(w["word_bits"], w["total_solver_seconds"])))
+    if "encodings" in results:
+        e = results["encodings"]
+        for r in e["rows"]:
+            lines.append(f"  {r['choice']:<22} solver {r['solver_seconds']:7.2f} s  wall {r['wall_seconds']:7.2f} s"
+                         f"  {'same results' if r['same_results'] else 'DIFFERENT results'}")
+        b = e["bitvectors"]
+        lines.append(f"  no-source-collateral, n=1..3: integers {b['int_seconds']:.2f} s, bit-vectors "
+                     f"{b['bitvector_seconds']:.2f} s")
+    if "enumeration" in results:
+        n = results["enumeration"]
+        for vid, best in n["largest_within_budget"].items():
+            lines.append(f"largest toy within {n['budget_seconds']:.0f} s for {vid}: Z3 {best['z3']} pages, "
+                         f"enumeration {best['enumeration']} pages")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
