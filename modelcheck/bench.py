@@ -55,9 +55,15 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def rlimit_for(vmas: int) -> int:
+    """The default resource limit, grown with N² past the default bound (a query's size grows so)."""
+    return search.DEFAULT_RLIMIT * max(1, (vmas * vmas) // (search.DEFAULT_VMAS * search.DEFAULT_VMAS))
+
+
 def _timed_check(vid: str, pid: str, g: Geometry, vmas: int, repeat: int) -> dict:
-    runs = [check(get_variant(vid), pid, g, vmas=vmas) for _ in range(repeat)]
+    runs = [check(get_variant(vid), pid, g, vmas=vmas, rlimit=rlimit_for(vmas)) for _ in range(repeat)]
     return {"variant": vid, "property": pid, "geometry": g.name, "vmas": vmas, "verdict": runs[0].verdict,
+            "rlimit": rlimit_for(vmas), "reason": runs[0].reason,
             "seconds": _median([r.seconds for r in runs]), "solver_seconds": _median([r.solver_seconds for r in runs])}
 
 
@@ -155,7 +161,7 @@ def _run_workload(work: list, repeat: int) -> tuple[float, float, list]:
     solver, wall, answers = [], [], None
     for _ in range(repeat):
         t = time.perf_counter()
-        results = [check(get_variant(v), p, get_geometry(g), vmas=n) for v, p, g, n in work]
+        results = [check(get_variant(v), p, get_geometry(g), vmas=n, rlimit=rlimit_for(n)) for v, p, g, n in work]
         wall.append(time.perf_counter() - t)
         solver.append(sum(r.solver_seconds for r in results))
         answers = [(r.verdict, r.counterexample) for r in results]

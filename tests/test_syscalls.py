@@ -1,0 +1,174 @@
+"""The system-call simulator on the shapes of the kernel's mremap selftests
+(tools/testing/selftests/mm/mremap_test.c, reference §3) and on Joel's self-merge observation:
+the state it hands to move_page_tables() is the one the reference derives for the kernel."""
+
+import pytest
+
+from modelcheck.geometry import get_geometry
+from modelcheck.semantics import evaluate
+from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MREMAP_DONTUNMAP,
+                                 MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
+                                 exec_stack)
+from modelcheck.variants import get_variant
+
+X86 = get_geometry("x86_64-4level")
+MB = 1 << 20
+ANON = MAP_PRIVATE | MAP_ANONYMOUS
+SHARED = MAP_SHARED | MAP_ANONYMOUS
+MOVE = MREMAP_MAYMOVE | MREMAP_FIXED
+
+
+def layout(s):
+    return [(hex(v.start), hex(v.end), v.populated) for v in s.vmas]
+
+
+def test_unfaulted_anonymous_vma_merges_with_itself():
+    # Joel, <CAEXW_YT1qr9F1QaABthUx6qxWPYYom-oW7XMVExzrHLWdhUGKg@mail.gmail.com>: 1 MiB moved within
+    # a 10 MiB anonymous range; move_page_tables() got vma == new_vma == (7f1f985f7000,7f1f98ff7000)
+    mm = AddressSpace(X86)
+    a = mm.mmap(0x7F1F985F7000, 10 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.touch(a, 10 * MB, write=False)  # zero-page entries; no anon_vma
+    s = mm.mremap(a + 2 * MB, MB, MB, MOVE, a + 5 * MB)
+    assert layout(s) == [("0x7f1f985f7000", "0x7f1f98ff7000", True)]
+    assert (s.move.old_vma, s.move.new_vma) == (0, 0)
+    assert (s.move.old_addr, s.move.new_addr, s.move.len) == (0x7F1F987F7000, 0x7F1F98AF7000, MB)
+    assert evaluate(s, get_variant("v3")).violated() == []  # Joel's concern: v2's predicate on it
+    assert "no-source-collateral" not in evaluate(s, get_variant("v6.15")).violated()
+
+
+def test_a_written_vma_is_not_merged_with_itself():
+    # the anon_vma exists after a write, so copy_vma() keeps the source's pgoff: no merge
+    mm = AddressSpace(X86)
+    a = mm.mmap(0x7F1F985F7000, 10 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.touch(a, 10 * MB)
+    s = mm.mremap(a + 2 * MB, MB, MB, MOVE, a + 5 * MB)
+    assert layout(s) == [(hex(a), hex(a + 5 * MB), True), (hex(a + 5 * MB), hex(a + 6 * MB), False),
+                         (hex(a + 6 * MB), hex(a + 10 * MB), True)]
+    assert (s.move.old_vma, s.move.new_vma) == (0, 1)
+
+
+def test_mremap_move_within_range():
+    # 85a22845b094: |DDDDddddSSSSssss| in one written 20 MiB mapping; the FIXED do_munmap() of
+    # [dest + 1M, src) splits it and the source VMA starts at src, not at old_addr = src + 1M
+    mm = AddressSpace(X86)
+    ptr = mm.mmap(0, 20 * MB, "rw", ANON)
+    mm.touch(ptr, 20 * MB)
+    src = (ptr + 6 * MB) & ~(2 * MB - 1)
+    dest = src - 2 * MB
+    s = mm.mremap(src + MB, MB, MB, MOVE, dest + MB)
+    assert layout(s) == [(hex(ptr), hex(src - MB), True), (hex(src - MB), hex(src), False),
+                         (hex(src), hex(ptr + 20 * MB), True)]
+    assert (s.move.old_vma, s.move.new_vma) == (2, 1)
+    # the length and mutual-alignment preconditions hold; only the start-of-VMA rule saves it
+    assert not evaluate(s, get_variant("v6.15")).realigned
+    assert "no-source-collateral" in evaluate(s, get_variant("v2")).violated()
+
+
+def test_mremap_move_1mb_from_start():
+    # 7b709f38dc0f with the reference's vector: source 0x2e40000, dest 0x3840000 (6 MiB shared
+    # anonymous each), the first 1 MiB of dest unmapped, then 1 MiB moved 0x2f40000 -> 0x3940000
+    # (the test program's own text, a non-PIE binary at 0x400000, lies below)
+    mm = AddressSpace(X86)
+    mm.mmap(0x400000, 0x1000, "r", ANON | MAP_FIXED_NOREPLACE)
+    src = mm.mmap(0x2E40000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    dest = mm.mmap(0x3840000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.touch(src, 6 * MB)
+    mm.munmap(dest, MB)
+    s = mm.mremap(src + MB, MB, MB, MOVE, dest + MB)
+    assert layout(s)[1:] == [("0x2e40000", "0x3440000", True), ("0x3940000", "0x3a40000", False),
+                             ("0x3a40000", "0x3e40000", False)]
+    assert (s.move.old_vma, s.move.new_vma) == (1, 2)  # shmem objects differ: no merge with dest's rest
+    assert "no-source-collateral" in evaluate(s, get_variant("v3")).violated()
+    assert not evaluate(s, get_variant("v6.7")).realigned
+
+
+def test_a_partly_written_vma_is_not_a_scenario():
+    # the selftest writes only the first 2 MiB of the 6 MiB source: the schema cannot say that
+    mm = AddressSpace(X86)
+    src = mm.mmap(0x2E40000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.mmap(0x3840000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.touch(src, 2 * MB)
+    with pytest.raises(Unrepresentable):
+        mm.mremap(src + MB, MB, MB, MOVE, 0x3940000)
+
+
+def test_dest_preamble():
+    # test_cases[14]: 5 MiB, both 1 MiB into their PMD, a 40 MiB mapping right below the
+    # destination: nobody realigns (the preamble ends above the masked destination)
+    mm = AddressSpace(X86)
+    src = mm.mmap(0x10000000 + MB, 5 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.touch(src, 5 * MB)
+    dest = 0x20000000 + MB
+    pre = mm.mmap(dest - 40 * MB, 40 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.touch(pre, 40 * MB)
+    s = mm.mremap(src, 5 * MB, 5 * MB, MOVE, dest)
+    assert layout(s) == [(hex(src), hex(src + 5 * MB), True), (hex(pre), hex(dest), True),
+                         (hex(dest), hex(dest + 5 * MB), False)]
+    for vid in ("rfc", "v3", "v6.7", "v6.15"):
+        assert not evaluate(s, get_variant(vid)).realigned
+
+
+@pytest.mark.parametrize("src, dest, why", [
+    (0x10000000, 0x10000000, "EINVAL"),  # test_cases[0]: overlapping
+    (0x10000000, 0x20000400, "EINVAL"),  # test_cases[1]: destination 1 KiB aligned
+])
+def test_expected_failures(src, dest, why):
+    mm = AddressSpace(X86)
+    mm.mmap(src, 0x1000, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    with pytest.raises(SyscallError) as e:
+        mm.mremap(src, 0x1000, 0x1000, MOVE, dest)
+    assert e.value.errno == why
+
+
+def test_misaligned_source_mapping_fails():
+    # test_cases[2]: mmap() of a 1 KiB-aligned source fails ("Failed to map source region")
+    with pytest.raises(SyscallError, match="EINVAL"):
+        AddressSpace(X86).mmap(0x10000400, 0x1000, "rw", SHARED | MAP_FIXED_NOREPLACE)
+
+
+def test_map_fixed_noreplace_and_mprotect_merge():
+    mm = AddressSpace(X86)
+    a = mm.mmap(0x10000000, 3 * 0x1000, "rw", ANON | MAP_FIXED_NOREPLACE)
+    with pytest.raises(SyscallError, match="EEXIST"):
+        mm.mmap(a + 0x1000, 0x1000, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.mprotect(a + 0x1000, 0x1000, "r")
+    assert [(x.start, x.end, x.prot) for x in mm.areas] == [(a, a + 0x1000, "rw"), (a + 0x1000, a + 0x2000, "r"),
+                                                            (a + 0x2000, a + 0x3000, "rw")]
+    mm.mprotect(a + 0x1000, 0x1000, "rw")  # vma_modify_flags() merges the three again
+    assert [(x.start, x.end) for x in mm.areas] == [(a, a + 0x3000)]
+    b = mm.mmap(a + 0x3000, 0x1000, "rw", ANON | MAP_FIXED_NOREPLACE)  # adjacent, pgoff continuous
+    assert b == a + 0x3000 and [(x.start, x.end) for x in mm.areas] == [(a, a + 0x4000)]
+    with pytest.raises(SyscallError, match="SIGSEGV"):
+        mm.touch(a + 0x4000, 0x1000)
+
+
+def test_dontunmap_keeps_the_source_vma():
+    mm = AddressSpace(X86)
+    a = mm.mmap(0x10000000, 0x2000, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.touch(a, 0x2000)
+    mm.mremap(a, 0x2000, 0x2000, MOVE | MREMAP_DONTUNMAP, 0x20000000)
+    assert [(x.start, x.end) for x in mm.areas] == [(a, a + 0x2000), (0x20000000, 0x20002000)]
+    assert mm.area_at(a) is not None and a not in mm.entries and 0x20000000 in mm.entries
+    shared = mm.mmap(0x30000000, 0x1000, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    with pytest.raises(SyscallError, match="EINVAL"):
+        mm.mremap(shared, 0x1000, 0x1000, MOVE | MREMAP_DONTUNMAP, 0x40000000)
+
+
+def test_exec_stack_move():
+    # fs/exec.c setup_arg_pages(): a fresh mm with only the stack, shifted down from
+    # STACK_TOP_MAX.  On i386 (top 0xc0000000, PMD aligned) a 2 MiB shift is mutually aligned
+    # and the merged code realigns; on x86-64 the top is 2^47 - 4K, so the move never reaches
+    # the next PMD boundary (len < PMD_SIZE - offset) and nothing realigns.
+    i386 = get_geometry("i386-pae")
+    _, s = exec_stack(i386, 0x3000, 2 * MB)
+    assert layout(s) == [(hex(0xC0000000 - 0x3000 - 2 * MB), "0xc0000000", True)]
+    assert s.move.for_stack and (s.move.old_addr, s.move.new_addr, s.move.len) == (0xBFFFD000, 0xBFDFD000, 0x3000)
+    assert evaluate(s, get_variant("v6.15")).realigned
+    _, s = exec_stack(X86, 0x3000, 2 * MB)
+    top = X86.task_size
+    assert (s.move.old_addr, s.move.new_addr, s.move.len) == (top - 0x3000, top - 0x3000 - 2 * MB, 0x3000)
+    assert not evaluate(s, get_variant("always")).realigned
+    with pytest.raises(SyscallError):
+        exec_stack(X86, 0x3000, 32 << 30)  # more than randomize_stack_top() moves it (16 GiB)
+    with pytest.raises(SyscallError):
+        exec_stack(X86, 64 << 20, 2 * MB)  # more arguments than exec accepts
