@@ -20,6 +20,7 @@ from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
 from modelcheck.report import check_lines, eval_report, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
+from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
@@ -167,6 +168,9 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
 
 
 def _bound_options(f: Callable) -> Callable:
+    f = click.option("--reachable", is_flag=True,
+                     help="Count only states user space can bring the kernel to (exec's stack move as exec "
+                          "makes it; an mremap counterexample needs a recipe of system calls).")(f)
     f = click.option("--rlimit", type=click.IntRange(1), default=DEFAULT_RLIMIT, show_default=True,
                      help="Z3 resource limit per query (deterministic); reaching it makes the verdict unknown.")(f)
     f = click.option("--vmas", type=click.IntRange(1, 12), default=DEFAULT_VMAS, show_default=True,
@@ -197,8 +201,8 @@ def _code(results: list[CheckResult]) -> int:
               help="Also save the counterexample (scenario, graph, picture) under DIR.")
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, rlimit: int, out: str | None,
-              c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
+def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, rlimit: int, reachable: bool,
+              out: str | None, c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
 
@@ -208,7 +212,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
         variant = _c_variant(c_files, base, function) or (get_variant(vid) if vid else None)
         if variant is None:
             raise InputError("--variant", "give a variant id or --c-file")
-        r = check(variant, pid, get_geometry(geometry), level, vmas, rlimit)
+        r = check(variant, pid, get_geometry(geometry), level, vmas, rlimit, reachable=reachable)
         if out and r.counterexample is not None:
             write_entry(Path(out), r)
         if as_json:
@@ -233,8 +237,8 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
-               vmas: int, rlimit: int, jobs: int | None, out: str, pictures: bool, c_files: tuple[str, ...],
-               base: str, function: str | None, as_json: bool) -> None:
+               vmas: int, rlimit: int, reachable: bool, jobs: int | None, out: str, pictures: bool,
+               c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
     With no arguments this is the main job: the built-in variants, all properties and the
@@ -257,7 +261,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
                        f"({r.seconds:.2f}s)", err=True)
         results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress,
-                             out=Path(out), pictures=pictures)
+                             out=Path(out), pictures=pictures, reachable=reachable)
         if as_json:
             _emit_json({"results": [r.to_json() for r in results]})
         else:
@@ -339,16 +343,22 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
     _run(run)
 
 
-def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
-    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
+def _load_any(path: str) -> Scenario:
+    """A scenario from a JSON scenario file or a counterexample's GraphML (its claim, if any, kept)."""
     if path.endswith(".graphml"):
         from modelcheck.graph import read_graph_scenario
         s, attrs = read_graph_scenario(path)
-        recorded = Claim(attrs["variant"], attrs["property"], attrs.get("level", "pmd")) \
-            if "variant" in attrs and "property" in attrs else None
-    else:
-        s = load_scenario(path)
-        recorded = s.claim
+        if "variant" in attrs and "property" in attrs:
+            from dataclasses import replace
+            s = replace(s, claim=Claim(attrs["variant"], attrs["property"], attrs.get("level", "pmd")))
+        return s
+    return load_scenario(path)
+
+
+def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
+    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
+    s = _load_any(path)
+    recorded = s.claim
     if recorded is None and not (vid and pid):
         raise InputError(f"{path}: claim", "the file names no variant and property; give --variant and --property")
     claim = Claim(vid or recorded.variant, pid or recorded.property,  # type: ignore[union-attr]
@@ -370,6 +380,26 @@ def _claim_options(f: Callable) -> Callable:
     for option in reversed(_CLAIM_OPTIONS):
         f = option(f)
     return f
+
+
+@cli.command("recipe")
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def recipe_cmd(scenario_file: str, as_json: bool) -> None:
+    """The system calls that bring the kernel to SCENARIO_FILE's move_page_tables() call (JSON or
+    GraphML), confirmed by the system-call simulator, or why none was found.
+
+    Exit 0 with a recipe, 1 without, 2 bad input.
+    """
+    def run() -> int:
+        s = _load_any(scenario_file)
+        r = find_recipe(s)
+        if as_json:
+            _emit_json(r.to_json())
+        else:
+            click.echo("\n".join(r.lines()))
+        return 0 if r.reachable else 1
+    _run(run)
 
 
 @cli.command("replay")

@@ -488,6 +488,19 @@ class SymbolicState:
         c += [m.stop_at >= m.old_addr - m.old_addr % g.pud_size, m.stop_at < m.old_end]
         return c
 
+    def exec_reachable(self) -> z3.BoolRef:
+        """A stack move is one exec can make (modelcheck.syscalls.exec_stack): the mm holds only
+        the stack, which ends at STACK_TOP_MAX, holds at most MAX_ARG_BYTES of arguments in
+        written pages and moves down by at most the stack randomization."""
+        from modelcheck.syscalls import MAX_ARG_BYTES, STACK_RANDOM
+        g = self.geometry
+        rnd = next((r for k, r in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
+        most_shift = (rnd >> max(0, g.page_shift - 12)) << g.page_shift
+        only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1)
+        return z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
+                                                 self.len <= -(-MAX_ARG_BYTES // g.page_size) * g.page_size,
+                                                 self.old_addr - self.new_addr <= most_shift))
+
     def call(self) -> Call:
         w, top = self.ops.wrap, self.geometry.task_size
         return Call(vma=self.old_vma, new_vma=self.new_vma, old_addr=w(self.old_addr, top),

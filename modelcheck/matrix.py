@@ -18,13 +18,14 @@ __all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix"]
 #: the main job's geometries: 64-bit x86, 64-bit arm64 with 64K pages, 32-bit x86 with PAE
 DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 
-# variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too
-Job = tuple[Variant, str, str, str, int, int, bool, "Path | None", bool]
+# variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too,
+# reachable states only
+Job = tuple[Variant, str, str, str, int, int, bool, "Path | None", bool, bool]
 
 
 def _run(job: Job) -> CheckResult:
-    variant, pid, gname, level, vmas, rlimit, minimal, out, pictures = job
-    r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal)
+    variant, pid, gname, level, vmas, rlimit, minimal, out, pictures, reachable = job
+    r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal, reachable)
     if out is not None and r.counterexample is not None:
         write_entry(out, r, pictures)
     return r
@@ -41,7 +42,8 @@ def _picklable(jobs: list[Job]) -> bool:
 def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: Iterable[str], level: str = "pmd",
                vmas: int = DEFAULT_VMAS, rlimit: int = DEFAULT_RLIMIT, jobs: int = 1,
                progress: Callable[[CheckResult, int, int], None] | None = None,
-               minimal: bool = True, out: Path | None = None, pictures: bool = True) -> list[CheckResult]:
+               minimal: bool = True, out: Path | None = None, pictures: bool = True,
+               reachable: bool = False) -> list[CheckResult]:
     """Every variant × property × geometry; results in that order whatever ``jobs`` is.  With
     ``out``, each counterexample's files are written there (by the worker that found it).
 
@@ -52,8 +54,8 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
     chosen = {v: get_variant(v) for v in variants}  # unknown ids fail here, before any work
     for g in geometries:
         get_geometry(g)
-    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures) for g in geometries
-                       for v in variants for p in properties]
+    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures, reachable)
+                       for g in geometries for v in variants for p in properties]
     results: list[CheckResult] = []
     if jobs <= 1 or len(todo) <= 1 or not _picklable(todo):
         for job in todo:

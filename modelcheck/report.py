@@ -99,6 +99,12 @@ def check_lines(r: "CheckResult") -> list[str]:
     if r.counterexample is not None and r.replay is not None:
         out.append("  counterexample (replayed by the simulator):")
         out += ["    " + line for line in eval_report(r.counterexample, [r.replay]).splitlines()]
+    if r.reachability is not None:
+        if r.reachability.reachable:
+            out.append("  reachable from user space (the system-call simulator confirms):")
+            out += ["    " + line for line in r.reachability.lines()]
+        else:
+            out.append(f"  not reachable from user space: {r.reachability.reason}")
     for kind, path in r.files.items():
         out.append(f"  {kind}: {path}")
     return out
@@ -120,9 +126,15 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
             for p in properties:
                 r = by[(g, v, p)]
                 cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
+                if r.reachability is not None and not r.reachability.reachable:
+                    cell += "†"
                 cells.append(f"{cell:>{width}}")
             lines.append(f"  {v:<8}" + "".join(cells))
         lines.append("")
     lines.append("* vacuous: the variant never realigns.  missed-optimization VIOLATED: the variant declines "
                  "some realignment that is safe.")
+    if any(r.reachability is not None and not r.reachability.reachable for r in results):
+        lines.append("† the counterexample is not a state user space can reach (--reachable counts only those).")
+    if any(r.reachable_only for r in results):
+        lines.append("Only states user space can reach were searched (--reachable).")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
+from modelcheck.recipe import Reachability, find_recipe
 from modelcheck.semantics import MISSED, Evaluation, evaluate, judge
 from modelcheck.simulate import TooLong
 from modelcheck.spec import PROPERTIES, get_property
@@ -60,12 +61,15 @@ class CheckResult:
     reason: str = ""
     files: dict = field(default_factory=dict)
     solver_seconds: float = 0.0  # of which inside the solver
+    reachability: Reachability | None = None  # of the counterexample
+    reachable_only: bool = False  # the search counted only states user space can reach
 
     def to_json(self) -> dict:
         return {"variant": self.variant, "property": self.property, "geometry": self.geometry,
                 "level": self.level, "verdict": self.verdict, "vacuous": self.vacuous,
                 "vmas_bound": self.vmas_bound, "seconds": round(self.seconds, 3),
-                "solver_seconds": round(self.solver_seconds, 3),
+                "solver_seconds": round(self.solver_seconds, 3), "reachable_only": self.reachable_only,
+                "reachability": self.reachability.to_json() if self.reachability else None,
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
                 "reason": self.reason, "files": dict(self.files)}
 
@@ -185,13 +189,13 @@ def _tame(q: _Query) -> z3.ModelRef:
     return _minimize(q, st.len, g.page_size, g.page_size, [], model)[1]
 
 
-#: _find() looks at exactly 1, 2, ... VMAs up to this many, then asks once about any number up to
+#: _search() looks at exactly 1, 2, ... VMAs up to this many, then asks once about any number up to
 #: the bound; only if that has a model does it go on one number at a time (to find the least)
 EXACT_FIRST = 2
 
 
-def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
-          minimal: bool = True, upto: bool = True) -> Scenario | None:
+def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
+            minimal: bool = True, upto: bool = True) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
     separately, is a query of its own: a disjunction is much harder for the solver than its parts.
@@ -233,7 +237,8 @@ def _find(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label:
     return None
 
 
-def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int) -> bool | None:
+def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
+             reachable: bool = False) -> bool | None:
     """True if no state with up to n_max VMAs reaches the realignment branch (None: undecided)."""
     undecided = False
     for n in range(1, n_max + 1):
@@ -241,6 +246,8 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int)
         s = new_solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
+        if reachable:
+            s.add(st.exec_reachable())
         r = _solve(s, decision_of(st, variant, level).realign)
         if r == z3.sat:
             return False
@@ -276,7 +283,7 @@ def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluat
 
 
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True) -> CheckResult:
+          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True, reachable: bool = False) -> CheckResult:
     """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
@@ -284,6 +291,11 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     false the counterexample is the solver's first with a move of at most ``TAME_PMDS`` PMDs if
     there is one (still replayed), which is faster to find.  A counterexample too long for the
     simulator to replay makes the verdict unknown.
+
+    Every counterexample carries whether user space can reach it (``reachability``: a recipe of
+    system calls, modelcheck.recipe).  With ``reachable`` only such states count: a stack move
+    must be one exec makes, and an mremap's counterexample without a recipe makes the verdict
+    unknown.
     """
     if pid != MISSED:
         get_property(pid)
@@ -292,9 +304,16 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     configure()
     t0 = time.perf_counter()
     _clock[0] = 0.0
-    result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0)
+    result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0, reachable_only=reachable)
     try:
-        result = _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0)
+        result = _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0, reachable)
+        if result.counterexample is not None:
+            result.reachability = find_recipe(result.counterexample)
+            if reachable and not result.reachability.reachable:
+                result.verdict = UNKNOWN
+                result.reason = ("a counterexample was found but no recipe reaches it: "
+                                 f"{result.reachability.reason}\n{result.counterexample.dumps()}")
+                result.counterexample = result.replay = None
     except TooLong as e:
         result.verdict, result.counterexample, result.replay = UNKNOWN, None, None
         result.reason = f"a counterexample was found but cannot be replayed: {e}"
@@ -303,11 +322,23 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     return result
 
 
+def _reachable_only(goal: Goal) -> Goal:
+    """The goal among states a program can get the kernel into (for a stack move, exactly what
+    exec can do; an mremap's counterexample is then confirmed by a recipe)."""
+    def restricted(st: SymbolicState) -> tuple[list, bool]:
+        alternatives, stop = goal(st)
+        return [z3.And(a, st.exec_reachable()) for a in alternatives], stop
+    return restricted
+
+
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
-           minimal: bool, t0: float) -> CheckResult:
-    vac = _vacuous(g, variant, level, vmas, rlimit)
+           minimal: bool, t0: float, reachable: bool = False) -> CheckResult:
+    vac = _vacuous(g, variant, level, vmas, rlimit, reachable)
     result.vacuous = bool(vac)
     gave_up: list[str] = []
+
+    def find(goal: Goal, label: str) -> Scenario | None:
+        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal)
 
     if pid == MISSED:
         def goal(properties: Iterable[str]) -> Goal:
@@ -319,9 +350,9 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
         # First with the cheap properties only (about a hundred times faster to solve).  Their
         # scenarios include all of the full goal's, so a least one the simulator confirms is also
         # the least of the full goal, and none means the full goal has none either.
-        scenario = _find(g, vmas, goal(_CHEAP), rlimit, gave_up, "missed", minimal)
+        scenario = find(goal(_CHEAP), "missed")
         if scenario is not None and not judge(scenario, variant, pid, level)[0]:
-            scenario = _find(g, vmas, goal(PROPERTIES), rlimit, gave_up, "missed", minimal)
+            scenario = find(goal(PROPERTIES), "missed")
         if scenario is not None:
             confirmed, replay, _ = judge(scenario, variant, pid, level)
             if not confirmed:
@@ -346,13 +377,13 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
         v = _violation(st, variant, pid, level)
         return ([] if z3.is_true(v.assumption) else [z3.Not(v.assumption)]), v.stop
 
-    scenario = _find(g, vmas, exact, rlimit, gave_up, "exact", minimal)
+    scenario = find(exact, "exact")
     if scenario is not None:
         replay = evaluate(scenario, variant, level)
         if replay.properties[pid] != VIOLATED:
             raise _unconfirmed(variant, pid, scenario, replay)
         result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
-    elif (scenario := _find(g, vmas, over, rlimit, gave_up, "over", minimal)) is not None:
+    elif (scenario := find(over, "over")) is not None:
         replay = evaluate(scenario, variant, level)
         if replay.properties[pid] == VIOLATED:
             result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
@@ -360,7 +391,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             result.verdict = UNKNOWN
             result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
                              "but that cursor is not shown to be reachable")
-    elif (scenario := _find(g, vmas, outside, rlimit, gave_up, "outside", minimal)) is not None:
+    elif (scenario := find(outside, "outside")) is not None:
         st = SymbolicState(g, 1)
         why = _violation(st, variant, pid, level).why_assumed
         result.verdict = UNKNOWN
@@ -413,7 +444,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
                 v = _violation(st, yes, pid, level)
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
-            s = _find(g, vmas, goal, rlimit, gave_up, f"{yes.id} {pid}")
+            s = _search(g, vmas, goal, rlimit, gave_up, f"{yes.id} {pid}")
             if s is not None:
                 try:
                     replay = evaluate(s, yes, level)
@@ -430,7 +461,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 v = property_violation(pid, st, yes, d)
                 parts += [v.assumption, z3.Not(v.condition)]
             return [z3.And(*parts)], False
-        s = _find(g, vmas, safe, rlimit, gave_up, f"{yes.id} safe")
+        s = _search(g, vmas, safe, rlimit, gave_up, f"{yes.id} safe")
         if s is not None:
             try:
                 replay = evaluate(s, yes, level)

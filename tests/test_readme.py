@@ -19,3 +19,14 @@ def test_user_variant_example():
         unregister("mine")
     # that predicate is v6.7's without the stack exception: it never sweeps the source side
     assert out.getvalue().strip() == "holds"
+
+
+def test_recipe_example():
+    # the README's `modelcheck recipe` transcript is what the command prints
+    from click.testing import CliRunner
+
+    from modelcheck.cli import cli
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    m = re.search(r"```\n\$ modelcheck recipe (\S+)\n(.*?)```", text, re.S)
+    r = CliRunner().invoke(cli, ["recipe", str(Path(__file__).parent.parent / m.group(1))])
+    assert r.exit_code == 0 and r.output == m.group(2)

@@ -1,0 +1,194 @@
+"""From a scenario (the state at move_page_tables()) back to system calls a program can make.
+
+``find_recipe()`` builds a sequence of calls from an address space that holds nothing at the
+addresses involved, replays it through the system-call simulator (``modelcheck.syscalls``) and
+accepts it only if the simulator arrives at exactly the scenario.  The construction follows the
+three ways the kernel gets to the call (reference §2.2, §2.3):
+
+* an mremap into a fresh VMA: every VMA is shared anonymous memory (a shmem object of its own,
+  so nothing merges), populated VMAs are written, then ``mremap(MREMAP_MAYMOVE|MREMAP_FIXED)``;
+* an mremap whose new VMA merged with its neighbours (``new_vma`` larger than the destination):
+  the source and the destination's neighbours are private anonymous and never written (read
+  faults populate them with zero-page entries and leave anon_vma NULL), so copy_vma() resets the
+  page offset and vma_merge_new_range() joins them; when the merged VMA holds the source too,
+  this is Joel's ``vma == new_vma``;
+* exec's stack relocation: a fresh mm whose only VMA is the stack, ending at STACK_TOP_MAX, at
+  most MAX_ARG_BYTES long, shifted down by at most the stack randomization.
+
+The recipe is short (one mmap per VMA, one fault per populated VMA, the mremap) but not searched
+for, so "no recipe" names the rule the construction could not satisfy; for the stack it is an
+exact condition of the kernel.  An allocation failure (``stop_at``) is reachable only with fault
+injection (CONFIG_FAIL_PAGE_ALLOC), which the recipe says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modelcheck.errors import InputError
+from modelcheck.scenario import Scenario, Vma
+from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAX_ARG_BYTES,
+                                 MREMAP_FIXED, MREMAP_MAYMOVE, STACK_RANDOM, AddressSpace, SyscallError, exec_stack)
+
+__all__ = ["Step", "Reachability", "find_recipe", "replay_steps"]
+
+#: the argument bytes exec takes under the default 8 MiB stack rlimit (a quarter of it)
+DEFAULT_ARG_BYTES = 2 << 20
+
+
+@dataclass(frozen=True)
+class Step:
+    """One call: ``op`` is mmap, touch, mremap or exec; ``args`` its arguments as in syscalls."""
+
+    op: str
+    args: tuple
+
+    def c(self) -> str:
+        a = self.args
+        if self.op == "mmap":
+            addr, length, prot, flags = a
+            kind = "MAP_SHARED" if flags & MAP_SHARED else "MAP_PRIVATE"
+            return (f"mmap({hex(addr)}, {hex(length)}, PROT_READ|PROT_WRITE, "
+                    f"{kind}|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)")
+        if self.op == "touch":
+            addr, length, write = a
+            if write:
+                return f"memset((void *){hex(addr)}, 0x5a, {hex(length)})"
+            return f"read one byte of every page in [{hex(addr)}, {hex(addr + length)})"
+        if self.op == "mremap":
+            old, length, new = a
+            return f"mremap({hex(old)}, {hex(length)}, {hex(length)}, MREMAP_MAYMOVE|MREMAP_FIXED, {hex(new)})"
+        arg_bytes, shift = a
+        return f"execve() with {hex(arg_bytes)} bytes of arguments, the stack top randomized {hex(shift)} down"
+
+    def to_json(self) -> dict:
+        return {"op": self.op, "args": [hex(x) if isinstance(x, int) and not isinstance(x, bool) else x
+                                        for x in self.args], "c": self.c()}
+
+
+@dataclass
+class Reachability:
+    """Whether a program can bring the kernel to the scenario, and how (``steps``), or why not."""
+
+    reachable: bool
+    steps: list[Step] = field(default_factory=list)
+    reason: str = ""
+    needs: str = ""  # what the program cannot do by itself (an allocation failure)
+
+    def to_json(self) -> dict:
+        return {"reachable": self.reachable, "steps": [s.to_json() for s in self.steps], "reason": self.reason,
+                "needs": self.needs}
+
+    def lines(self) -> list[str]:
+        if not self.reachable:
+            return [f"no recipe: {self.reason}"]
+        out = [f"{i}. {s.c()}" for i, s in enumerate(self.steps, 1)]
+        if self.needs:
+            out.append(f"and {self.needs}")
+        return out
+
+
+def replay_steps(s: Scenario, steps: list[Step]) -> Scenario:
+    """Run the steps in the simulator; the last one (mremap or exec) gives the call."""
+    mm = AddressSpace(s.geometry)
+    call = None
+    for st in steps:
+        if st.op == "mmap":
+            mm.mmap(*st.args)
+        elif st.op == "touch":
+            mm.touch(*st.args)
+        elif st.op == "mremap":
+            old, length, new = st.args
+            call = mm.mremap(old, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, new)
+        elif st.op == "exec":
+            _, call = exec_stack(s.geometry, *st.args)
+        else:
+            raise InputError("recipe", f"unknown step {st.op!r}")
+    if call is None:
+        raise InputError("recipe", "the steps make no move_page_tables() call")
+    return call
+
+
+def _same(a: Scenario, b: Scenario) -> bool:
+    strip = lambda vs: tuple(Vma(v.start, v.end, v.populated) for v in vs)  # noqa: E731
+    mv_a, mv_b = a.move, b.move
+    return strip(a.vmas) == strip(b.vmas) and (mv_a.old_vma, mv_a.new_vma, mv_a.old_addr, mv_a.new_addr, mv_a.len,
+                                               mv_a.for_stack) == (mv_b.old_vma, mv_b.new_vma, mv_b.old_addr,
+                                                                   mv_b.new_addr, mv_b.len, mv_b.for_stack)
+
+
+def _stack(s: Scenario) -> Reachability:
+    g, mv = s.geometry, s.move
+    v = s.vmas[mv.old_vma]
+    rnd = next((r for k, r in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
+    most_shift = (rnd >> max(0, g.page_shift - 12)) << g.page_shift
+    shift = mv.old_addr - mv.new_addr
+    why = []
+    if len(s.vmas) > 1:
+        why.append(f"exec moves the stack in a new mm that holds only the stack, not {len(s.vmas)} VMAs")
+    if v.end != g.task_size:
+        why.append(f"the stack ends at STACK_TOP_MAX {hex(g.task_size)}, not {hex(v.end)}")
+    if mv.len > -(-MAX_ARG_BYTES // g.page_size) * g.page_size:
+        why.append(f"exec copies at most {hex(MAX_ARG_BYTES)} bytes of arguments, the stack holds {hex(mv.len)}")
+    if shift > most_shift:
+        why.append(f"randomize_stack_top() moves the stack down by at most {hex(most_shift)}, not {hex(shift)}")
+    if not v.populated:
+        why.append("the arguments are written to every page of the stack, which is unpopulated here")
+    if why:
+        return Reachability(False, reason="; ".join(why))
+    needs = ""
+    if mv.len > DEFAULT_ARG_BYTES:  # bprm_stack_limits(): a quarter of the stack rlimit
+        needs = f"a stack rlimit of at least {hex(4 * mv.len)} (ulimit -s) for {hex(mv.len)} bytes of arguments"
+    return Reachability(True, [Step("exec", (mv.len, shift))], needs=needs)
+
+
+def _mmap(v: Vma, shared: bool) -> list[Step]:
+    flags = (MAP_SHARED if shared else MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
+    steps = [Step("mmap", (v.start, v.end - v.start, "rw", flags))]
+    if v.populated:  # private memory is only read, so that it keeps anon_vma NULL
+        steps.append(Step("touch", (v.start, v.end - v.start, shared)))
+    return steps
+
+
+def _mremap(s: Scenario) -> Reachability:
+    mv = s.move
+    new_end = mv.new_addr + mv.len
+    dst = s.vmas[mv.new_vma]
+    steps: list[Step] = []
+    if mv.old_vma != mv.new_vma and (dst.start, dst.end) == (mv.new_addr, new_end):
+        # a fresh VMA: nothing merges, every VMA is shmem of its own
+        for i, v in enumerate(s.vmas):
+            if i != mv.new_vma:
+                steps += _mmap(v, shared=True)
+    else:
+        # the new VMA merged: the source and the destination's neighbours are private anonymous
+        # and unwritten; in the target they are the merged VMA (and the source, if apart)
+        private = {mv.new_vma, mv.old_vma}
+        for i, v in enumerate(s.vmas):
+            if i == mv.new_vma and i != mv.old_vma:
+                pieces = [Vma(v.start, mv.new_addr, v.populated), Vma(new_end, v.end, v.populated)]
+                for p in pieces:
+                    if p.start < p.end:
+                        steps += _mmap(p, shared=False)
+            else:
+                steps += _mmap(v, shared=i not in private)
+    steps.append(Step("mremap", (mv.old_addr, mv.len, mv.new_addr)))
+    return Reachability(True, steps)
+
+
+def find_recipe(s: Scenario) -> Reachability:
+    """A recipe the simulator confirms, or why none was found (see the module's description)."""
+    r = _stack(s) if s.move.for_stack else _mremap(s)
+    if not r.reachable:
+        return r
+    try:
+        got = replay_steps(s, r.steps)
+    except SyscallError as e:
+        return Reachability(False, reason=f"the constructed calls fail: {e}")
+    if not _same(got, s):
+        return Reachability(False, reason="the constructed calls lead elsewhere (VMAs the kernel would merge, or "
+                                          f"split differently):\n{got.dumps()}")
+    if s.move.stop_at is not None:
+        r.needs = (f"{r.needs}; " if r.needs else "") + (f"an allocation failure at {hex(s.move.stop_at)} (the first page-table allocation there; "
+                   "fault injection, e.g. CONFIG_FAIL_PAGE_ALLOC)")
+    return r
