@@ -22,7 +22,7 @@ from modelcheck.report import check_lines, eval_report, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
-from modelcheck.semantics import evaluate
+from modelcheck.semantics import evaluate, judge
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import get_variant, variant_ids
 
@@ -399,6 +399,44 @@ def recipe_cmd(scenario_file: str, as_json: bool) -> None:
         else:
             click.echo("\n".join(r.lines()))
         return 0 if r.reachable else 1
+    _run(run)
+
+
+@cli.command("reproduce")
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the C program here (default: standard output).")
+def reproduce_cmd(scenario_file: str, output: str | None) -> None:
+    """A standalone C program (kselftest style, TAP output, libc only) that performs the recipe
+    of SCENARIO_FILE at its fixed addresses, does the mremap and checks every page: the pages
+    outside the moved range unchanged, the moved range intact.  It compiles with
+    gcc -static -Wall -Werror.
+
+    Exit 0 written, 1 no recipe reaches the scenario, 2 bad input.
+    """
+    def run() -> int:
+        from modelcheck.reproduce import relocated, relocation, reproducer
+        s = _load_any(scenario_file)
+        delta = relocation(s)
+        if delta and s.claim is not None:  # the moved scenario must still show the bug
+            moved = relocated(s, delta)
+            if not judge(moved, get_variant(s.claim.variant), s.claim.property, s.claim.level)[0]:
+                delta = 0
+        if delta:
+            s = relocated(s, delta)
+        r = find_recipe(s)
+        if not r.reachable:
+            click.echo(f"modelcheck: no recipe reaches {scenario_file}: {r.reason}", err=True)
+            return 1
+        text = reproducer(s, r, Path(scenario_file).name, delta)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            tmp = Path(output).with_name(Path(output).name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(output)
+            click.echo(f"wrote {output}")
+        return 0
     _run(run)
 
 

@@ -1,0 +1,278 @@
+"""A standalone C reproducer for a reachable counterexample, in the style of the kernel's mm
+selftests: TAP output, pass/fail/skip exit codes (0, 1, 4), nothing beyond libc.
+
+The program performs the recipe at its fixed addresses (MAP_FIXED_NOREPLACE; an address that is
+taken, or a kernel that ignores the flag, makes it skip; a 64-bit scenario in the low 4 GiB is
+moved up by 2^32 when the bug survives the move, else the program's own text is linked above it), gives every written mapping its own
+byte pattern, does the mremap and then checks, for every page of every mapping, that what a
+correct move leaves there is there: the pages outside the moved range unchanged, the moved range
+intact at the destination.  Mappings the recipe only reads (private memory that must keep its
+anon_vma NULL, so that copy_vma() can merge) hold the zero page, whose bytes cannot show a wrong
+move; for them the program compares the present bits of /proc/self/pagemap before and after.
+
+Only mremap recipes have reproducers: an exec stack move depends on the randomized stack top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from modelcheck.errors import InputError
+from modelcheck.recipe import Reachability
+from modelcheck.report import move_call
+from modelcheck.scenario import Scenario
+from modelcheck.syscalls import MAP_SHARED
+
+__all__ = ["reproducer", "relocation", "relocated", "build_command"]
+
+_PRELUDE = r"""#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define KSFT_PASS 0
+#define KSFT_FAIL 1
+#define KSFT_SKIP 4
+
+struct region {
+	unsigned long start, len;
+	int shared;	/* MAP_SHARED, else MAP_PRIVATE */
+	int fill;	/* FILL_WRITE: a pattern of its own; FILL_READ: read only (zero page); FILL_NONE */
+};
+
+enum { FILL_NONE, FILL_READ, FILL_WRITE };
+"""
+
+_BODY = r"""
+#define NREGIONS (sizeof(regions) / sizeof(regions[0]))
+
+static unsigned long page_size;
+static int pagemap_fd = -1;
+static int tests_run, tests_failed;
+
+static unsigned char pattern(unsigned int region, unsigned long offset)
+{
+	return (unsigned char)(region * 37 + (offset / page_size) * 13 + offset % 251 + 1);
+}
+
+static void skip_all(const char *why)
+{
+	printf("ok 1 # SKIP %s\n", why);
+	exit(KSFT_SKIP);
+}
+
+/* 1 present, 0 not present, -1 unknown (no /proc/self/pagemap) */
+static int present(unsigned long addr)
+{
+	uint64_t entry;
+
+	if (pagemap_fd < 0 ||
+	    pread(pagemap_fd, &entry, sizeof(entry), (off_t)(addr / page_size * sizeof(entry))) != sizeof(entry))
+		return -1;
+	return (int)(entry >> 63);
+}
+
+static void report(int ok, const char *what)
+{
+	tests_run++;
+	if (!ok)
+		tests_failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
+}
+
+/* where the page at addr is after a correct move; 0 if the move's destination unmapping dropped it */
+static unsigned long after_move(unsigned long addr)
+{
+	if (addr >= old_addr && addr < old_addr + move_len)
+		return addr - old_addr + new_addr;
+	if (addr >= new_addr && addr < new_addr + move_len)
+		return 0;
+	return addr;
+}
+
+int main(void)
+{
+	static int before[MAX_PAGES];
+	unsigned int i;
+	unsigned long off, bad_bytes = 0, bad_pages = 0, checked = 0, with_entry = 0;
+	void *p;
+
+	page_size = (unsigned long)sysconf(_SC_PAGESIZE);
+	printf("TAP version 13\n");
+	printf("1..2\n");
+	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
+		skip_all("the recipe is for another page size or word size");
+	for (i = 0; i < NREGIONS; i++) {
+		p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
+			 (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
+			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
+			skip_all("an address of the recipe is taken or not allowed here");
+		}
+		if (p == MAP_FAILED) {
+			printf("# mmap(%#lx): %s\n", regions[i].start, strerror(errno));
+			return KSFT_FAIL;
+		}
+		if ((unsigned long)p != regions[i].start)
+			skip_all("MAP_FIXED_NOREPLACE is not honoured by this kernel");
+	}
+	for (i = 0; i < NREGIONS; i++) {
+		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
+
+		for (off = 0; off < regions[i].len; off++) {
+			if (regions[i].fill == FILL_WRITE)
+				b[off] = pattern(i, off);
+			else if (regions[i].fill == FILL_READ && off % page_size == 0)
+				(void)b[off];
+		}
+	}
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	for (i = 0, off = 0; i < NREGIONS; i++) {
+		unsigned long a;
+
+		for (a = regions[i].start; a < regions[i].start + regions[i].len; a += page_size) {
+			before[off] = present(a);
+			with_entry += before[off++] == 1;
+		}
+	}
+
+	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
+	if (p != (void *)new_addr) {
+		printf("# mremap: %s\n", strerror(errno));
+		return KSFT_FAIL;
+	}
+
+	/* page-table entries first (reading the bytes would fault pages back in) */
+	for (i = 0, off = 0; i < NREGIONS; i++) {
+		unsigned long a;
+
+		for (a = regions[i].start; a < regions[i].start + regions[i].len; a += page_size, off++) {
+			unsigned long to = after_move(a);
+			int now;
+
+			if (!to || before[off] != 1)
+				continue;
+			now = present(to);
+			if (now == 0) {
+				if (bad_pages++ < 8)
+					printf("# page %#lx: expected an entry at %#lx after the move, found none\n", a, to);
+			}
+		}
+	}
+	for (i = 0; i < NREGIONS; i++) {
+		unsigned long a;
+
+		for (a = regions[i].start; a < regions[i].start + regions[i].len; a++) {
+			unsigned long to = after_move(a);
+			unsigned char want, got;
+
+			if (!to)
+				continue;
+			want = regions[i].fill == FILL_WRITE ? pattern(i, a - regions[i].start) : 0;
+			got = *(volatile unsigned char *)to;
+			checked++;
+			if (got != want && bad_bytes++ < 8)
+				printf("# byte %#lx (now at %#lx): expected %#x, found %#x\n", a, to, want, got);
+		}
+	}
+	printf("# %lu bytes checked, %lu wrong; %lu of %lu page-table entries missing%s\n", checked, bad_bytes,
+	       bad_pages, with_entry, pagemap_fd < 0 ? " (no /proc/self/pagemap)" : "");
+	report(bad_bytes == 0 && bad_pages == 0, "every page outside the move unchanged, the moved range intact");
+	return tests_failed ? KSFT_FAIL : KSFT_PASS;
+}
+"""
+
+
+def build_command(s: Scenario) -> str:
+    """gcc -static ...; when the scenario lies where a static program's text and heap go (from
+    4 MiB up), its text is linked above the scenario instead (-Ttext-segment)."""
+    cmd = "gcc -static -Wall -Werror -O2"
+    top = s.vmas[-1].end
+    if s.geometry.word_bits == 64 and s.vmas[0].start < 1 << 32:
+        gib = 1 << 30
+        cmd += f" -Wl,-Ttext-segment={hex((top // gib + 1) * gib)}"
+    return cmd + " -o repro repro.c"
+
+
+def relocation(s: Scenario) -> int:
+    """How far up to move a 64-bit scenario that lies in the low 4 GiB, clear of a static
+    program's own text, data and heap: a multiple of 2^32 and of PUD_SIZE, so that every mask and
+    the C int truncation see the same low bits.  0 when it is not needed or does not fit."""
+    g = s.geometry
+    if g.word_bits < 64 or s.vmas[0].start >= 1 << 32:
+        return 0
+    delta = max(1 << 32, g.pud_size)
+    return delta if s.vmas[-1].end + delta <= g.task_size else 0
+
+
+def relocated(s: Scenario, delta: int) -> Scenario:
+    """The scenario with every address moved up by ``delta``."""
+    vmas = tuple(replace(v, start=v.start + delta, end=v.end + delta) for v in s.vmas)
+    mv = s.move
+    move = replace(mv, old_addr=mv.old_addr + delta, new_addr=mv.new_addr + delta,
+                   stop_at=None if mv.stop_at is None else mv.stop_at + delta)
+    return replace(s, vmas=vmas, move=move)
+
+
+def reproducer(s: Scenario, r: Reachability, source: str = "", delta: int = 0) -> str:
+    """The C program for the scenario's recipe ``r`` (see the module's description)."""
+    if not r.reachable:
+        raise InputError("scenario", f"no recipe: {r.reason}")
+    if any(st.op == "exec" for st in r.steps):
+        raise InputError("scenario", "exec stack moves have no reproducer: the shift is the randomized stack top")
+    fills: dict[int, str] = {}
+    regions: list[tuple[int, int, bool]] = []
+    for st in r.steps:
+        if st.op == "mmap":
+            addr, length, _, flags = st.args
+            regions.append((addr, length, bool(flags & MAP_SHARED)))
+            fills[addr] = "FILL_NONE"
+        elif st.op == "touch":
+            addr, _, write = st.args
+            fills[addr] = "FILL_WRITE" if write else "FILL_READ"
+    mv = s.move
+    g = s.geometry
+    pages = sum(length for _, length, _ in regions) // g.page_size
+    claim = f"{s.claim.variant} {s.claim.property}" if s.claim else "a counterexample"
+    lines = [
+        "/*",
+        f" * Reproducer generated by modelcheck for {claim}" + (f" ({source})" if source else "") + ".",
+        *([f" * Every address is {hex(delta)} above the scenario's (clear of this program's own mappings;",
+           " * the low 32 bits, which the masks and int truncation see, are the same)."] if delta else []),
+        f" * Geometry {g.name}; the kernel is brought to",
+        f" *   {move_call(s)}",
+        " * by these calls:",
+        *[f" *   {i}. {st.c()}" for i, st in enumerate(r.steps, 1)],
+        *([f" * It also needs {r.needs}; without it the move completes normally."] if r.needs else []),
+        " * A kernel whose realignment is wrong here moves or overwrites pages outside the request;",
+        " * this program then reports \"not ok 2\".",
+        " *",
+        f" * Build: {build_command(s)}",
+        " * Run:   ./repro",
+        " */",
+        _PRELUDE,
+        f"#define PAGE_SIZE {hex(g.page_size)}UL",
+        f"#define WORD_BITS {g.word_bits}",
+        f"#define MAX_PAGES {pages}",
+        f'#define MOVE_TEXT "{hex(mv.old_addr)} -> {hex(mv.new_addr)}, {hex(mv.len)} bytes"',
+        "",
+        f"static const unsigned long old_addr = {hex(mv.old_addr)}UL, new_addr = {hex(mv.new_addr)}UL, "
+        f"move_len = {hex(mv.len)}UL;",
+        "",
+        "static const struct region regions[] = {",
+        *[f"\t{{ {hex(a)}UL, {hex(n)}UL, {int(sh)}, {fills[a]} }}," for a, n, sh in regions],
+        "};",
+    ]
+    head = len(lines) - lines.index(" */")  # the header comment's text must not end the comment early
+    lines[:-head] = [x.replace("/*", "/ *").replace("*/", "* /") if i else x for i, x in enumerate(lines[:-head])]
+    return "\n".join(lines) + "\n" + _BODY
