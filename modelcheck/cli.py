@@ -22,7 +22,7 @@ from modelcheck.report import check_lines, eval_report, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
-from modelcheck.semantics import evaluate, judge
+from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import get_variant, variant_ids
 
@@ -415,20 +415,13 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
     Exit 0 written, 1 no recipe reaches the scenario, 2 bad input.
     """
     def run() -> int:
-        from modelcheck.reproduce import relocated, relocation, reproducer
+        from modelcheck.reproduce import reproducer_for
         s = _load_any(scenario_file)
-        delta = relocation(s)
-        if delta and s.claim is not None:  # the moved scenario must still show the bug
-            moved = relocated(s, delta)
-            if not judge(moved, get_variant(s.claim.variant), s.claim.property, s.claim.level)[0]:
-                delta = 0
-        if delta:
-            s = relocated(s, delta)
         r = find_recipe(s)
         if not r.reachable:
             click.echo(f"modelcheck: no recipe reaches {scenario_file}: {r.reason}", err=True)
             return 1
-        text = reproducer(s, r, Path(scenario_file).name, delta)
+        text = reproducer_for(s, Path(scenario_file).name)
         if output is None:
             click.echo(text, nl=False)
         else:

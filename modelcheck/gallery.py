@@ -2,7 +2,8 @@
 
 An entry is ``GEOMETRY/VARIANT/PROPERTY`` (``PROPERTY.pud`` for PUD realignment) with the suffixes
 ``.json`` (the scenario, with its claim, for ``eval``/``replay``), ``.graphml``, ``.graph.json``,
-``.dot`` and ``.svg``/``.png``.  The gallery is every violated check of the built-in variants on
+``.dot``, ``.svg``/``.png``, ``.recipe.txt`` (the system calls that reach it, or why none do) and,
+for a reachable mremap, ``.repro.c`` (modelcheck.reproduce).  The gallery is every violated check of the built-in variants on
 the default geometries, plus a README.md table linking each picture with a line in kernel terms.
 """
 
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Callable
 import networkx as nx
 
 from modelcheck.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
+from modelcheck.recipe import find_recipe
+from modelcheck.reproduce import reproducer_for
 from modelcheck.report import move_call
 from modelcheck.scenario import Claim, Scenario
 from modelcheck.semantics import MISSED, evaluate
@@ -28,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["entry_stem", "entry_graph", "write_entry", "build_gallery", "gallery_readme", "with_claim", "ENTRY_SUFFIXES"]
 
-#: every file of an entry, after its stem
-ENTRY_SUFFIXES = (".json", *GRAPH_SUFFIXES, ".svg", ".png")
+#: every file of an entry, after its stem (and ``.repro.c`` when an mremap recipe reaches it)
+ENTRY_SUFFIXES = (".json", *GRAPH_SUFFIXES, ".svg", ".png", ".recipe.txt")
 
 
 def entry_stem(out: Path, r: "CheckResult") -> Path:
@@ -43,11 +46,17 @@ def with_claim(r: "CheckResult") -> Scenario:
 
 
 def entry_graph(r: "CheckResult") -> nx.MultiDiGraph:
-    """The graph of a violated check, from the replay the checker already ran."""
+    """The graph of a violated check, from the replay the checker already ran, with whether user
+    space can reach it (``reachable``, and ``recipe`` or ``unreachable``)."""
     s = with_claim(r)
     assert r.replay is not None  # check() replays every counterexample it reports
     alt = evaluate(s, get_variant("always"), r.level) if r.property == MISSED else None
-    return counterexample_graph(s, r.replay, r.property, alt)
+    G = counterexample_graph(s, r.replay, r.property, alt)
+    reach = r.reachability or find_recipe(s)
+    G.graph["reachable"] = reach.reachable
+    G.graph["recipe" if reach.reachable else "unreachable"] = "\n".join(reach.lines()) if reach.reachable \
+        else reach.reason
+    return G
 
 
 def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str, str]:
@@ -66,6 +75,14 @@ def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str,
         tstem.with_name(stem.name + ".json").write_text(s.dumps(), encoding="utf-8")
         G = entry_graph(r)
         written = [tstem.with_name(stem.name + ".json"), *write_graph(G, tstem)]
+        reach = r.reachability or find_recipe(s)
+        recipe = tstem.with_name(stem.name + ".recipe.txt")
+        recipe.write_text("\n".join(reach.lines()) + "\n", encoding="utf-8")
+        written.append(recipe)
+        if reach.reachable and not s.move.for_stack:
+            repro = tstem.with_name(stem.name + ".repro.c")
+            repro.write_text(reproducer_for(s, f"{stem.name}.json"), encoding="utf-8")
+            written.append(repro)
         if pictures:
             written += draw(G, tstem)
         files = {}
@@ -96,18 +113,26 @@ def gallery_readme(results: list["CheckResult"], geometries: list[str]) -> str:
              "concrete simulator.  `modelcheck gallery` regenerates this directory (tests/test_gallery.py fails",
              "when it is out of date).  Per entry `GEOMETRY/VARIANT/PROPERTY`: `.json` is the scenario",
              "(`modelcheck eval`, `modelcheck replay`, `modelcheck show` read it), `.graphml`, `.graph.json`",
-             "(networkx node-link) and `.dot` the graph, `.svg` and `.png` the picture.",
+             "(networkx node-link) and `.dot` the graph, `.svg` and `.png` the picture, `.recipe.txt` the",
+             "system calls that bring the kernel there (confirmed by the system-call simulator) or why none",
+             "do, and `.repro.c` a kselftest-style C reproducer (`gcc -static -Wall -Werror`, TAP output).",
              "",
-             "Violations of `no-warn` and `missed-optimization` by the merged code are expected: they are",
-             "states the exec stack move and self-merged VMAs can be put in by the checker; whether a",
-             "program can reach them is a separate question.", ""]
+             "Violations of `no-warn` and `missed-optimization` by the merged code are expected: the",
+             "checker finds them in states of the exec stack move and of self-merged VMAs.  The",
+             "minimal no-warn states are stack moves exec cannot make (see the reachable column);",
+             "`modelcheck matrix --reachable` searches only states user space can reach.", ""]
     for g in geometries:
-        lines += [f"## {g}", "", "| variant | property | picture | what happens |", "|---|---|---|---|"]
+        lines += [f"## {g}", "", "| variant | property | files | reachable | what happens |", "|---|---|---|---|---|"]
         for r in results:
             if r.geometry == g and r.counterexample is not None:
                 stem = f"{r.geometry}/{r.variant}/{entry_stem(Path(), r).name}"
+                reach = r.reachability or find_recipe(r.counterexample)
+                where = f"[recipe]({stem}.recipe.txt)"
+                if reach.reachable and not r.counterexample.move.for_stack:
+                    where += f" · [C]({stem}.repro.c)"
+                says = "yes" if reach.reachable else "no"
                 lines.append(f"| {r.variant} | {r.property} | [svg]({stem}.svg) · [png]({stem}.png) · "
-                             f"[json]({stem}.json) | {_explain(r)} |")
+                             f"[json]({stem}.json) | {says}: {where} | {_explain(r)} |")
         lines.append("")
     return "\n".join(lines)
 

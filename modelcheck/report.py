@@ -113,6 +113,14 @@ def check_lines(r: "CheckResult") -> list[str]:
 _MARK = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
 
 
+def _expected(r: "CheckResult") -> str | None:
+    """The verdict properties/variants.toml states for a built-in variant without --reachable."""
+    from modelcheck.geometry import get_geometry
+    from modelcheck.variants import VARIANTS
+    v = VARIANTS.get(r.variant)
+    return v.expected_verdict(r.property, get_geometry(r.geometry), r.level) if v else None
+
+
 def matrix_table(results: list["CheckResult"], variants: list[str], properties: list[str],
                  geometries: list[str]) -> str:
     by = {(r.geometry, r.variant, r.property): r for r in results}
@@ -128,6 +136,8 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
                 cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
                 if r.reachability is not None and not r.reachability.reachable:
                     cell += "†"
+                if r.reachable_only and r.verdict == "holds" and _expected(r) == "violated":
+                    cell += "‡"
                 cells.append(f"{cell:>{width}}")
             lines.append(f"  {v:<8}" + "".join(cells))
         lines.append("")
@@ -136,5 +146,6 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
     if any(r.reachability is not None and not r.reachability.reachable for r in results):
         lines.append("† the counterexample is not a state user space can reach (--reachable counts only those).")
     if any(r.reachable_only for r in results):
-        lines.append("Only states user space can reach were searched (--reachable).")
+        lines.append("Only states user space can reach were searched (--reachable); ‡ the variant is violated "
+                     "only by states user space cannot reach.")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from modelcheck.report import move_call
 from modelcheck.scenario import Scenario
 from modelcheck.syscalls import MAP_SHARED
 
-__all__ = ["reproducer", "relocation", "relocated", "build_command"]
+__all__ = ["reproducer", "reproducer_for", "relocation", "relocated", "build_command"]
 
 _PRELUDE = r"""#define _GNU_SOURCE
 #include <errno.h>
@@ -222,6 +222,21 @@ def relocated(s: Scenario, delta: int) -> Scenario:
     move = replace(mv, old_addr=mv.old_addr + delta, new_addr=mv.new_addr + delta,
                    stop_at=None if mv.stop_at is None else mv.stop_at + delta)
     return replace(s, vmas=vmas, move=move)
+
+
+def reproducer_for(s: Scenario, source: str = "") -> str:
+    """The reproducer of a scenario: moved up clear of the program (``relocation``) when its claim,
+    if it has one, still holds there, and its recipe found again."""
+    from modelcheck.recipe import find_recipe
+    from modelcheck.semantics import judge
+    from modelcheck.variants import get_variant
+    delta = relocation(s)
+    if delta and s.claim is not None and not judge(relocated(s, delta), get_variant(s.claim.variant),
+                                                   s.claim.property, s.claim.level)[0]:
+        delta = 0
+    if delta:
+        s = relocated(s, delta)
+    return reproducer(s, find_recipe(s), source, delta)
 
 
 def reproducer(s: Scenario, r: Reachability, source: str = "", delta: int = 0) -> str:

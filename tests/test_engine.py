@@ -153,7 +153,7 @@ def test_check_out_writes_scenario_graph_and_picture(tmp_path):
     r = run("check", "--variant", "v3", "--property", "no-source-collateral", "--out", str(tmp_path), "--json")
     assert r.exit_code == 1, r.output
     files = json.loads(r.stdout)["files"]
-    assert set(files) == {"scenario", "graphml", "graph.json", "dot", "svg", "png"}
+    assert set(files) == {"scenario", "graphml", "graph.json", "dot", "svg", "png", "recipe.txt", "repro.c"}
     for path in files.values():
         assert Path(path).is_file() and Path(path).parent == tmp_path / "x86_64-4level" / "v3"
     assert not list(tmp_path.rglob(".tmp-*"))  # nothing half-written left behind

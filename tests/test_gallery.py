@@ -73,6 +73,14 @@ def test_entry(stem):
     assert hex(s.move.old_addr) in svg
     assert stem.with_name(stem.name + ".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    # reachability: a recipe and a reproducer, or the reason there is none
+    recipe = stem.with_name(stem.name + ".recipe.txt").read_text()
+    repro = stem.with_name(stem.name + ".repro.c")
+    assert G.graph["reachable"] == (not recipe.startswith("no recipe:"))
+    assert repro.exists() == (G.graph["reachable"] and not s.move.for_stack)
+    if repro.exists():
+        assert "mremap(" in recipe and "int main(void)" in repro.read_text()
+
 
 def test_replay_and_show_commands(tmp_path):
     stem = GALLERY / "x86_64-4level" / "v3" / "no-source-collateral"

@@ -157,8 +157,8 @@ def test_dontunmap_keeps_the_source_vma():
 def test_exec_stack_move():
     # fs/exec.c setup_arg_pages(): a fresh mm with only the stack, shifted down from
     # STACK_TOP_MAX.  On i386 (top 0xc0000000, PMD aligned) a 2 MiB shift is mutually aligned
-    # and the merged code realigns; on x86-64 the top is 2^47 - 4K, so the move never reaches
-    # the next PMD boundary (len < PMD_SIZE - offset) and nothing realigns.
+    # and the merged code realigns a 12 KiB stack; on x86-64 the top is 2^47 - 4K, so a stack of
+    # less than 2 MiB never reaches the next PMD boundary (len < PMD_SIZE - offset): no realignment.
     i386 = get_geometry("i386-pae")
     _, s = exec_stack(i386, 0x3000, 2 * MB)
     assert layout(s) == [(hex(0xC0000000 - 0x3000 - 2 * MB), "0xc0000000", True)]
