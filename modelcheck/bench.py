@@ -258,7 +258,8 @@ def _choices() -> list[tuple[str, Callable[[], None]]]:
         if solver != search.SOLVER:
             out.append((f"solver={solver}", set_search("SOLVER", solver)))
     out.append((f"incremental={not search.INCREMENTAL}", set_search("INCREMENTAL", not search.INCREMENTAL)))
-    alternatives = {"sorted": ["pairwise", "adjacent"], "none": ["direct", "lookup"], "overlap": ["logic", "minmax"]}
+    alternatives = {"sorted": ["pairwise", "adjacent"], "none": ["direct", "lookup"], "overlap": ["logic", "minmax"],
+                    "named": ["named", "select"]}
     for key, values in alternatives.items():
         for value in values:
             if value != encoding.OPTIONS[key]:

@@ -88,7 +88,7 @@ SOLVERS = {
 SOLVER = "qflia"
 #: the queries about one state share a solver (the state's constraints added once, each condition
 #: in a push/pop scope) instead of one solver each
-INCREMENTAL = False
+INCREMENTAL = True
 
 
 def new_solver() -> z3.Solver:
