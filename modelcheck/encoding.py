@@ -1,6 +1,6 @@
 """The Z3 encoding: symbolic layouts and moves, variants as solver terms, property negations.
 
-This is the only module that imports z3.  Everything here builds terms: ``IntOps`` is the
+Everything here builds terms (modelcheck.search solves them): ``IntOps`` is the
 KernelOps backend the checker runs variants on, ``SymbolicState`` holds one symbolic kernel state
 (n VMAs, the move, a possible allocation failure) and ``property_violation`` states each
 property's negation.  The properties about the move loop (no-warn, return-value) are encoded from
@@ -26,6 +26,7 @@ import z3
 
 from modelcheck.geometry import Geometry
 from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.syscalls import stack_len_max, stack_shift_max
 from modelcheck.variants import Call, Decision, Variant
 
 __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "property_violation", "decode",
@@ -492,14 +493,11 @@ class SymbolicState:
         """A stack move is one exec can make (modelcheck.syscalls.exec_stack): the mm holds only
         the stack, which ends at STACK_TOP_MAX, holds at most MAX_ARG_BYTES of arguments in
         written pages and moves down by at most the stack randomization."""
-        from modelcheck.syscalls import MAX_ARG_BYTES, STACK_RANDOM
         g = self.geometry
-        rnd = next((r for k, r in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
-        most_shift = (rnd >> max(0, g.page_shift - 12)) << g.page_shift
         only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1)
         return z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
-                                                 self.len <= -(-MAX_ARG_BYTES // g.page_size) * g.page_size,
-                                                 self.old_addr - self.new_addr <= most_shift))
+                                                 self.len <= stack_len_max(g),
+                                                 self.old_addr - self.new_addr <= stack_shift_max(g)))
 
     def call(self) -> Call:
         w, top = self.ops.wrap, self.geometry.task_size

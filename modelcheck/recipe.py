@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from modelcheck.errors import InputError
 from modelcheck.scenario import Scenario, Vma
 from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAX_ARG_BYTES,
-                                 MREMAP_FIXED, MREMAP_MAYMOVE, STACK_RANDOM, AddressSpace, SyscallError, exec_stack)
+                                 MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, exec_stack,
+                                 stack_len_max, stack_shift_max)
 
 __all__ = ["Step", "Reachability", "find_recipe", "replay_steps"]
 
@@ -120,15 +121,14 @@ def _same(a: Scenario, b: Scenario) -> bool:
 def _stack(s: Scenario) -> Reachability:
     g, mv = s.geometry, s.move
     v = s.vmas[mv.old_vma]
-    rnd = next((r for k, r in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
-    most_shift = (rnd >> max(0, g.page_shift - 12)) << g.page_shift
+    most_shift = stack_shift_max(g)
     shift = mv.old_addr - mv.new_addr
     why = []
     if len(s.vmas) > 1:
         why.append(f"exec moves the stack in a new mm that holds only the stack, not {len(s.vmas)} VMAs")
     if v.end != g.task_size:
         why.append(f"the stack ends at STACK_TOP_MAX {hex(g.task_size)}, not {hex(v.end)}")
-    if mv.len > -(-MAX_ARG_BYTES // g.page_size) * g.page_size:
+    if mv.len > stack_len_max(g):
         why.append(f"exec copies at most {hex(MAX_ARG_BYTES)} bytes of arguments, the stack holds {hex(mv.len)}")
     if shift > most_shift:
         why.append(f"randomize_stack_top() moves the stack down by at most {hex(most_shift)}, not {hex(shift)}")

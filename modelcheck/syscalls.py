@@ -34,7 +34,7 @@ from modelcheck.scenario import Move, Scenario, Vma
 
 __all__ = ["AddressSpace", "Area", "SyscallError", "Unrepresentable", "MAP_SHARED", "MAP_PRIVATE",
            "MAP_ANONYMOUS", "MAP_FIXED", "MAP_FIXED_NOREPLACE", "MREMAP_MAYMOVE", "MREMAP_FIXED",
-           "MREMAP_DONTUNMAP", "STACK_RANDOM", "exec_stack"]
+           "MREMAP_DONTUNMAP", "STACK_RANDOM", "MAX_ARG_BYTES", "exec_stack", "stack_shift_max", "stack_len_max"]
 
 # the values of include/uapi/linux/mman.h and asm-generic/mman-common.h
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE = 0x01, 0x02, 0x10, 0x20, 0x100000
@@ -47,6 +47,17 @@ STACK_RANDOM = {"x86_64": 0x3FFFFF, "arm64": 0x3FFFF, "i386": 0x7FF}
 #: the most argument and environment bytes exec copies onto the new stack: bprm_stack_limits()
 #: caps them at 3/4 of _STK_LIM (8 MiB) — reached with an unlimited stack rlimit
 MAX_ARG_BYTES = 6 << 20
+
+
+def stack_shift_max(g: Geometry) -> int:
+    """The furthest randomize_stack_top() moves the stack down: STACK_RND_MASK pages."""
+    rnd = next((v for k, v in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
+    return (rnd >> max(0, g.page_shift - 12)) << g.page_shift
+
+
+def stack_len_max(g: Geometry) -> int:
+    """The longest stack exec moves: MAX_ARG_BYTES in whole pages."""
+    return -(-MAX_ARG_BYTES // g.page_size) * g.page_size
 
 
 class SyscallError(Exception):
@@ -336,8 +347,7 @@ def exec_stack(g: Geometry, arg_bytes: int, shift: int) -> tuple[AddressSpace, S
         raise SyscallError("E2BIG", f"exec copies 1 .. {hex(MAX_ARG_BYTES)} bytes of arguments")
     if shift <= 0 or shift % page:
         raise SyscallError("EINVAL", "the shift is a positive number of pages")
-    rnd = next((v for k, v in STACK_RANDOM.items() if g.name.startswith(k)), 0x7FF)
-    most = (rnd >> max(0, g.page_shift - 12)) << g.page_shift
+    most = stack_shift_max(g)
     if shift > most:
         raise SyscallError("EINVAL", f"randomize_stack_top() moves the stack by at most {hex(most)}")
     mm = AddressSpace(g)
