@@ -240,7 +240,7 @@ class AddressSpace:
         length = -(-length // g.page_size) * g.page_size
         if not self._page_aligned(addr):
             raise SyscallError("EINVAL", f"{hex(addr)} is not page aligned")
-        if self._covered(addr, addr + length) is False:
+        if not self._covered(addr, addr + length):
             raise SyscallError("ENOMEM", "the range is not fully mapped")
         self._split(addr)
         self._split(addr + length)
