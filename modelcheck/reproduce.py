@@ -23,7 +23,7 @@ from modelcheck.report import move_call
 from modelcheck.scenario import Scenario
 from modelcheck.syscalls import MAP_SHARED
 
-__all__ = ["reproducer", "reproducer_for", "relocation", "relocated", "build_command"]
+__all__ = ["reproducer", "reproducer_for", "placed", "relocation", "relocated", "build_command"]
 
 _PRELUDE = r"""#define _GNU_SOURCE
 #include <errno.h>
@@ -227,6 +227,11 @@ def relocated(s: Scenario, delta: int) -> Scenario:
 def reproducer_for(s: Scenario, source: str = "") -> str:
     """The reproducer of a scenario: moved up clear of the program (``relocation``) when its claim,
     if it has one, still holds there, and its recipe found again."""
+    return placed(s, source)[1]
+
+
+def placed(s: Scenario, source: str = "") -> tuple[Scenario, str]:
+    """(the scenario as the reproducer performs it, the reproducer): see reproducer_for()."""
     from modelcheck.recipe import find_recipe
     from modelcheck.semantics import judge
     from modelcheck.variants import get_variant
@@ -236,7 +241,7 @@ def reproducer_for(s: Scenario, source: str = "") -> str:
         delta = 0
     if delta:
         s = relocated(s, delta)
-    return reproducer(s, find_recipe(s), source, delta)
+    return s, reproducer(s, find_recipe(s), source, delta)
 
 
 def reproducer(s: Scenario, r: Reachability, source: str = "", delta: int = 0) -> str:

@@ -172,3 +172,24 @@ def test_exec_stack_move():
         exec_stack(X86, 0x3000, 32 << 30)  # more than randomize_stack_top() moves it (16 GiB)
     with pytest.raises(SyscallError):
         exec_stack(X86, 64 << 20, 2 * MB)  # more arguments than exec accepts
+
+
+def selftest_scenarios():
+    """(name, scenario) of the selftests' shapes above, for the real-kernel tier (test_kernel.py)."""
+    out = []
+    mm = AddressSpace(X86)
+    ptr = mm.mmap(0x7F0000000000, 20 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.touch(ptr, 20 * MB)
+    src = (ptr + 6 * MB) & ~(2 * MB - 1)
+    out.append(("mremap_move_within_range", mm.mremap(src + MB, MB, MB, MOVE, src - MB)))
+    mm = AddressSpace(X86)
+    src = mm.mmap(0x12E40000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    dest = mm.mmap(0x13840000, 6 * MB, "rw", SHARED | MAP_FIXED_NOREPLACE)
+    mm.touch(src, 6 * MB)
+    mm.munmap(dest, MB)
+    out.append(("mremap_move_1mb_from_start", mm.mremap(src + MB, MB, MB, MOVE, dest + MB)))
+    mm = AddressSpace(X86)
+    a = mm.mmap(0x7F1F985F7000, 10 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    mm.touch(a, 10 * MB, write=False)
+    out.append(("self_merge", mm.mremap(a + 2 * MB, MB, MB, MOVE, a + 5 * MB)))
+    return out

@@ -1,0 +1,236 @@
+"""Run reproducers on a real Linux kernel under QEMU and read back what the kernel did.
+
+``build_initramfs()`` compiles the reproducers (modelcheck.reproduce) and a small static
+``/init`` and packs them into a gzip'd newc cpio archive, written here in Python, so that no
+root and no cpio tool are needed.  ``/init`` mounts proc and tracefs, puts kprobe trace events on
+move_page_tables() (its old_addr, new_addr and len arguments in the x86-64 calling convention,
+and its return value), runs each reproducer, prints its TAP output and the trace, and reboots.
+``boot()`` runs ``qemu-system-x86_64`` under software emulation with a timeout, and ``parse()``
+turns the console into per-reproducer results.
+
+Only x86-64 kernels are driven: the kprobe argument registers are x86-64's.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelcheck.errors import InputError
+
+__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "INIT_C", "newc"]
+
+INIT_C = r"""#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void put(const char *path, const char *text, int flags)
+{
+	int fd = open(path, O_WRONLY | flags);
+
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		printf("# /init: cannot write %s\n", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void dump(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+}
+
+int main(void)
+{
+	char path[64];
+	int i, status = 0;
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("tracefs", "/tracing", "tracefs", 0, NULL);
+	put("/tracing/kprobe_events", "p:mpt move_page_tables old_addr=%si:x64 new_addr=%cx:x64 len=%r8:x64\n",
+	    O_APPEND);
+	put("/tracing/kprobe_events", "r:mptr move_page_tables ret=$retval:x64\n", O_APPEND);
+	put("/tracing/events/kprobes/enable", "1", O_TRUNC);
+	printf("=== kernel up\n");
+	for (i = 1;; i++) {
+		snprintf(path, sizeof(path), "/repro/%d", i);
+		if (access(path, X_OK))
+			break;
+		put("/tracing/trace", "", O_TRUNC);
+		printf("=== begin %d\n", i);
+		fflush(stdout);
+		if (fork() == 0) {
+			execl(path, path, (char *)NULL);
+			_exit(127);
+		}
+		wait(&status);
+		fflush(stdout);
+		printf("=== trace %d\n", i);
+		dump("/tracing/trace");
+		printf("=== end %d %d\n", i, WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+		fflush(stdout);
+	}
+	printf("=== done\n");
+	fflush(stdout);
+	sync();
+	reboot(RB_AUTOBOOT);
+	return 0;
+}
+"""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One move_page_tables() call the kernel made: its caller (move_vma for an mremap,
+    relocate_vma_down/shift_arg_pages for exec), arguments and return value."""
+
+    caller: str
+    old_addr: int
+    new_addr: int
+    len: int
+    ret: int | None
+
+    def to_json(self) -> dict:
+        return {"caller": self.caller, "old_addr": hex(self.old_addr), "new_addr": hex(self.new_addr),
+                "len": hex(self.len), "returned": None if self.ret is None else hex(self.ret)}
+
+
+@dataclass
+class KernelRun:
+    """What one reproducer did on the kernel."""
+
+    index: int
+    exit_code: int | None = None
+    tap: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """intact (ok 2), corrupted (not ok 2), skipped, or failed (no TAP result)."""
+        if self.exit_code == 4 or any("# SKIP" in t for t in self.tap):
+            return "skipped"
+        if any(t.startswith("not ok 2") for t in self.tap):
+            return "corrupted"
+        if any(t.startswith("ok 2") for t in self.tap):
+            return "intact"
+        return "failed"
+
+    def mremaps(self) -> list[Call]:
+        return [c for c in self.calls if c.caller == "move_vma"]
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "exit_code": self.exit_code, "verdict": self.verdict, "tap": self.tap,
+                "calls": [c.to_json() for c in self.calls]}
+
+
+def newc(files: list[tuple[str, int, bytes, tuple[int, int]]]) -> bytes:
+    """A newc cpio archive of (name, mode, data, (rdev major, minor)) entries, and its trailer."""
+    out = bytearray()
+    for ino, (name, mode, data, rdev) in enumerate([*files, ("TRAILER!!!", 0, b"", (0, 0))], 1):
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name) + 1, 0)
+        out += ("070701" + "".join(f"{x:08X}" for x in fields)).encode() + name.encode() + b"\0"
+        out += b"\0" * (-len(out) % 4)
+        out += data + b"\0" * (-len(data) % 4)
+    return bytes(out)
+
+
+def _gcc(source: str, exe: Path, build: str) -> None:
+    """Compile ``source`` with the reproducer's build line (gcc -static ...)."""
+    if shutil.which("gcc") is None:
+        raise InputError("gcc", "gcc is needed to build the reproducers and /init")
+    src = exe.with_suffix(".c")
+    src.write_text(source, encoding="utf-8")
+    args = build.split()
+    done = subprocess.run([*args, "-o", str(exe), str(src)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise InputError(str(src), done.stderr.strip().splitlines()[-1] if done.stderr else "gcc failed")
+
+
+def build_initramfs(reproducers: list[str], out: Path) -> Path:
+    """Compile the reproducers' C texts and /init, and write the gzip'd initramfs to ``out``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        _gcc(INIT_C, d / "init", "gcc -static -O2 -Wall -Werror")
+        files = [(x, stat.S_IFDIR | 0o755, b"", (0, 0)) for x in ("dev", "proc", "tracing", "repro")]
+        files.append(("dev/console", stat.S_IFCHR | 0o600, b"", (5, 1)))
+        files.append(("init", stat.S_IFREG | 0o755, (d / "init").read_bytes(), (0, 0)))
+        for i, text in enumerate(reproducers, 1):
+            m = re.search(r"Build: (gcc .*) -o repro repro\.c", text)
+            _gcc(text, d / f"r{i}", m.group(1) if m else "gcc -static -O2 -Wall -Werror")
+            files.append((f"repro/{i}", stat.S_IFREG | 0o755, (d / f"r{i}").read_bytes(), (0, 0)))
+        tmp_out = out.with_name(out.name + ".tmp")
+        tmp_out.write_bytes(gzip.compress(newc(files), mtime=0))
+        tmp_out.replace(out)
+    return out
+
+
+def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512) -> str:
+    """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation) and return the
+    console output; a boot that does not finish in ``timeout`` seconds is an error."""
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        raise InputError("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
+    if not Path(kernel).is_file():
+        raise InputError("--kernel", f"{kernel}: no such kernel image")
+    cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", "console=ttyS0 panic=-1 quiet",
+           "-nographic", "-no-reboot", "-m", str(memory), "-smp", "1"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        raise InputError("--timeout", f"the kernel did not finish in {timeout:.0f} s; last output: "
+                                      f"{out.strip().splitlines()[-1] if out.strip() else '(none)'}") from None
+    return done.stdout.decode(errors="replace")
+
+
+_CALL = re.compile(r"mpt: \(move_page_tables\+\S+\) old_addr=(0x[0-9a-f]+) new_addr=(0x[0-9a-f]+) len=(0x[0-9a-f]+)")
+_RET = re.compile(r"mptr: \((\w+)\+\S+ <- move_page_tables\) ret=(0x[0-9a-f]+)")
+
+
+def parse(console: str) -> list[KernelRun]:
+    """The per-reproducer results in a console log written by INIT_C."""
+    if "=== done" not in console:
+        tail = console.strip().splitlines()[-3:] if console.strip() else ["(no output)"]
+        raise InputError("kernel", "the guest did not finish its run: " + " | ".join(tail))
+    runs: dict[int, KernelRun] = {}
+    current, section = None, None
+    pending: list[tuple[int, int, int]] = []
+    for line in console.splitlines():
+        line = line.strip("\r")
+        m = re.match(r"=== (begin|trace|end) (\d+)(?: (\d+))?", line)
+        if m:
+            current = runs.setdefault(int(m.group(2)), KernelRun(int(m.group(2))))
+            section = m.group(1)
+            if section == "end":
+                current.exit_code = int(m.group(3))
+                pending = []
+            continue
+        if current is None:
+            continue
+        if section == "begin" and re.match(r"(not )?ok \d|# ", line):
+            current.tap.append(line)
+        elif section == "trace":
+            if (c := _CALL.search(line)):
+                pending.append((int(c.group(1), 16), int(c.group(2), 16), int(c.group(3), 16)))
+            elif (r := _RET.search(line)) and pending:
+                old, new, length = pending.pop(0)
+                current.calls.append(Call(r.group(1), old, new, length, int(r.group(2), 16)))
+    return [runs[i] for i in sorted(runs)]

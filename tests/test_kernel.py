@@ -1,0 +1,107 @@
+"""The real kernel as judge.
+
+The default tier checks the pieces that need no kernel: the initramfs archive and the parsing of
+a console log.  The `kernel` tier boots the kernel named by MODELCHECK_KERNEL (an x86-64
+vmlinuz, e.g. Debian's linux-image-6.12.*-amd64-unsigned) under qemu-system-x86_64 and requires
+every reachable x86-64 gallery counterexample and the selftest shapes to agree with the model's
+prediction for the kernel's variant (MODELCHECK_VARIANT, default v6.12); it is skipped, saying
+why, when QEMU, gcc or the kernel image is missing.
+"""
+
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from modelcheck.cli import cli
+from modelcheck.kernel import newc, parse
+
+GALLERY = Path(__file__).parent.parent / "counterexamples"
+
+CONSOLE = """\
+=== kernel up
+=== begin 1
+TAP version 13
+1..2
+ok 1 mremap(0x1003ff000 -> 0x1005ff000, 0x1000 bytes)
+# 4186112 bytes checked, 0 wrong; 0 of 511 page-table entries missing
+ok 2 every page outside the move unchanged, the moved range intact
+=== trace 1
+# tracer: nop
+               1-128     [000] .....     2.846698: mpt: (move_page_tables+0x4/0x1170) old_addr=0x7fffffffe000 new_addr=0x7ffed453a000 len=0x1000
+               1-128     [000] .....     2.847541: mptr: (relocate_vma_down+0x11c/0x210 <- move_page_tables) ret=0x1000
+               1-128     [000] .....     2.890432: mpt: (move_page_tables+0x4/0x1170) old_addr=0x1003ff000 new_addr=0x1005ff000 len=0x1000
+               1-128     [000] .....     2.890737: mptr: (move_vma+0x205/0x630 <- move_page_tables) ret=0x1000
+=== end 1 0
+=== begin 2
+TAP version 13
+1..2
+ok 1 # SKIP an address of the recipe is taken or not allowed here
+=== trace 2
+=== end 2 4
+=== done
+"""
+
+
+def test_parse_a_console_log():
+    # from a boot of Debian's 6.12.107: the reproducer's exec (relocate_vma_down) and its mremap
+    runs = parse(CONSOLE)
+    assert [r.verdict for r in runs] == ["intact", "skipped"]
+    assert [(c.caller, c.old_addr, c.len, c.ret) for c in runs[0].calls] == [
+        ("relocate_vma_down", 0x7FFFFFFFE000, 0x1000, 0x1000), ("move_vma", 0x1003FF000, 0x1000, 0x1000)]
+    assert runs[0].mremaps()[0].new_addr == 0x1005FF000
+    with pytest.raises(Exception, match="did not finish"):
+        parse(CONSOLE.replace("=== done\n", ""))
+
+
+def test_newc_archive():
+    data = newc([("init", 0o100755, b"\x7fELF", (0, 0)), ("dev/console", 0o20600, b"", (5, 1))])
+    assert data.startswith(b"070701") and b"TRAILER!!!" in data and len(data) % 4 == 0
+    assert gzip.decompress(gzip.compress(data, mtime=0)) == data
+
+
+def _missing() -> str | None:
+    kernel = os.environ.get("MODELCHECK_KERNEL")
+    if not kernel:
+        return "MODELCHECK_KERNEL (an x86-64 kernel image to boot) is not set"
+    if not Path(kernel).is_file():
+        return f"MODELCHECK_KERNEL={kernel} is not a file"
+    for tool in ("qemu-system-x86_64", "gcc"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    return None
+
+
+@pytest.mark.kernel
+def test_stock_kernel_agrees_with_the_model(tmp_path):
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    from modelcheck.recipe import find_recipe
+    from modelcheck.scenario import load_scenario
+    files = []
+    for f in sorted((GALLERY / "x86_64-4level").glob("*/*.json")):
+        if f.name.endswith(".graph.json"):
+            continue
+        s = load_scenario(str(f))
+        if find_recipe(s).reachable and not s.move.for_stack and sum(v.end - v.start for v in s.vmas) <= 64 << 20:
+            files.append(str(f))
+    # the selftests' shapes, as the syscall simulator hands them to move_page_tables()
+    from test_syscalls import selftest_scenarios
+    for name, s in selftest_scenarios():
+        p = tmp_path / f"{name}.json"
+        p.write_text(s.dumps())
+        files.append(str(p))
+    r = CliRunner().invoke(cli, ["kernel", "run", "--kernel", os.environ["MODELCHECK_KERNEL"], "--json",
+                                 "--variant", os.environ.get("MODELCHECK_VARIANT", "v6.12"), *files])
+    assert r.exit_code in (0, 1), r.output
+    rows = json.loads(r.stdout)["results"]
+    assert len(rows) == len(files)
+    bad = [f"{x['scenario']}: kernel {x['kernel']['verdict']} {x['kernel']['calls']}, model {x['model']}"
+           for x in rows if not x["agree"]]
+    assert not bad, "\n".join(bad)
+    assert sum(x["kernel"]["verdict"] == "intact" for x in rows) > len(rows) // 2  # most ran, not skipped
