@@ -19,7 +19,7 @@ from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-from modelcheck.report import check_lines, eval_report, matrix_table, move_call
+from modelcheck.report import check_lines, eval_report, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
@@ -459,8 +459,11 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     not be run.
     """
     def run() -> int:
-        from modelcheck.kernel import boot, build_initramfs, parse
+        from modelcheck.kernel import boot, build_initramfs, compare, parse
         from modelcheck.reproduce import placed
+
+        def outcome_of(k: dict) -> str:
+            return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
         variant = get_variant(vid)
         cases = []
         for f in scenario_files:
@@ -476,30 +479,20 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
             except InputError as e:
                 click.echo(f"modelcheck: {e}", err=True)
                 return 3
-        rows, disagree = [], 0
-        for (f, s, _), kr in zip(cases, runs):
-            ev = evaluate(s, variant)
-            model = "corrupted" if {"no-source-collateral", "no-dest-clobber", "equivalence"} & set(ev.violated()) \
-                else "intact"
-            calls = kr.mremaps()
-            call_ok = [(c.old_addr, c.new_addr, c.len) for c in calls] == [(s.move.old_addr, s.move.new_addr,
-                                                                             s.move.len)]
-            ret_ok = s.move.stop_at is not None or [c.ret for c in calls] == [ev.returned]
-            agree = kr.verdict == "skipped" or (kr.verdict == model and call_ok and ret_ok)
-            disagree += not agree
-            rows.append({"scenario": f, "kernel": kr.to_json(), "model": {"variant": vid, "memory": model,
-                         "returned": hex(ev.returned), "call": move_call(s)}, "agree": agree})
+        rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s, _), kr in zip(cases, runs)]
         if as_json:
             _emit_json({"kernel": kernel_image, "results": rows})
         else:
             for r in rows:
-                k = r["kernel"]
+                k, m = r["kernel"], r["model"]
                 got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}"
                                 for c in k["calls"] if c["caller"] == "move_vma") or "no mremap call"
-                click.echo(f"{'agrees' if r['agree'] else 'DISAGREES'}: {r['scenario']}\n"
-                           f"  kernel: memory {k['verdict']}; {got}\n"
-                           f"  model ({vid}): memory {r['model']['memory']}; returns {r['model']['returned']}; "
-                           f"{r['model']['call']}")
+                wrong = [c for c, ok in r["checks"].items() if not ok]
+                click.echo(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
+                           f"  kernel: {outcome_of(k)}; {got}\n"
+                           f"  model ({vid}): memory {m['memory']}{', WARN' if m['warn'] else ''}; "
+                           f"returns {m['returned']}; {m['call']}")
+        disagree = sum(not r["agree"] for r in rows)
         return 1 if disagree else 0
     _run(run)
 

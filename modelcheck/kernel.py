@@ -22,9 +22,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from modelcheck.errors import InputError
 
-__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "INIT_C", "newc"]
+if TYPE_CHECKING:
+    from modelcheck.scenario import Scenario
+    from modelcheck.variants import Variant
+
+__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "compare", "outcome", "INIT_C", "newc"]
 
 INIT_C = r"""#define _GNU_SOURCE
 #include <fcntl.h>
@@ -121,6 +127,26 @@ class KernelRun:
     exit_code: int | None = None
     tap: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    kernel_log: list[str] = field(default_factory=list)  # decisions of a patched kernel, WARNINGs, BUGs
+
+    @property
+    def decisions(self) -> list[tuple[int, int, int, int, int, bool]]:
+        """A patched kernel's realignment decisions: (old, old', new, new', len, for_stack)."""
+        from modelcheck.kpatch import DECISION
+        out = []
+        for line in self.kernel_log:
+            if (m := DECISION.search(line)):
+                old, old2, new, new2, length = (int(m.group(i), 16) for i in range(2, 7))
+                out.append((old, old2, new, new2, length, m.group(7) == "1"))
+        return out
+
+    @property
+    def warned(self) -> bool:
+        return any("WARNING:" in line for line in self.kernel_log)
+
+    @property
+    def oopsed(self) -> bool:
+        return any(re.search(r"BUG:|Oops|Kernel panic", line) for line in self.kernel_log)
 
     @property
     def verdict(self) -> str:
@@ -138,7 +164,8 @@ class KernelRun:
 
     def to_json(self) -> dict:
         return {"index": self.index, "exit_code": self.exit_code, "verdict": self.verdict, "tap": self.tap,
-                "calls": [c.to_json() for c in self.calls]}
+                "calls": [c.to_json() for c in self.calls], "warned": self.warned, "oopsed": self.oopsed,
+                "decisions": [[hex(x) if not isinstance(x, bool) else x for x in d] for d in self.decisions]}
 
 
 def newc(files: list[tuple[str, int, bytes, tuple[int, int]]]) -> bytes:
@@ -182,7 +209,8 @@ def build_initramfs(reproducers: list[str], out: Path) -> Path:
     return out
 
 
-def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512) -> str:
+def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
+         append: str = "console=ttyS0 panic=-1 loglevel=5") -> str:
     """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation) and return the
     console output; a boot that does not finish in ``timeout`` seconds is an error."""
     qemu = shutil.which("qemu-system-x86_64")
@@ -190,7 +218,8 @@ def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512) ->
         raise InputError("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
     if not Path(kernel).is_file():
         raise InputError("--kernel", f"{kernel}: no such kernel image")
-    cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", "console=ttyS0 panic=-1 quiet",
+    # loglevel=5: WARNINGs (KERN_WARNING) and a patched kernel's decisions (KERN_ERR) reach the console
+    cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
            "-nographic", "-no-reboot", "-m", str(memory), "-smp", "1"]
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=timeout)
@@ -225,7 +254,9 @@ def parse(console: str) -> list[KernelRun]:
             continue
         if current is None:
             continue
-        if section == "begin" and re.match(r"(not )?ok \d|# ", line):
+        if re.search(r"modelcheck: |WARNING:|BUG:|Oops|Kernel panic", line):
+            current.kernel_log.append(line)
+        elif section == "begin" and re.match(r"(not )?ok \d|# ", line):
             current.tap.append(line)
         elif section == "trace":
             if (c := _CALL.search(line)):
@@ -234,3 +265,44 @@ def parse(console: str) -> list[KernelRun]:
                 old, new, length = pending.pop(0)
                 current.calls.append(Call(r.group(1), old, new, length, int(r.group(2), 16)))
     return [runs[i] for i in sorted(runs)]
+
+
+_MEMORY = ("no-source-collateral", "no-dest-clobber", "equivalence")
+
+
+def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
+    """What the kernel did on scenario ``s`` (as its reproducer performed it) against what the model
+    predicts for ``variant``: the memory outside the request, the mremap's move_page_tables()
+    call and return value, a WARN, and (on a patched kernel, which logs it) the decision."""
+    from modelcheck.report import move_call
+    from modelcheck.semantics import evaluate
+    ev = evaluate(s, variant)
+    mv = s.move
+    model = {"variant": variant.id, "memory": "corrupted" if set(_MEMORY) & set(ev.violated()) else "intact",
+             "warn": "no-warn" in ev.violated(), "returned": hex(ev.returned), "call": move_call(s),
+             "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
+    calls = kr.mremaps()
+    mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (mv.old_addr, mv.new_addr, mv.len)]
+    checks = {
+        "memory": kr.verdict == model["memory"],
+        "call": [(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)],
+        # an allocation failure the kernel was not given changes the return value
+        "returned": mv.stop_at is not None or [c.ret for c in calls] == [ev.returned],
+        "warn": mv.stop_at is not None or kr.warned == model["warn"],
+        "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
+    }
+    skipped = kr.verdict == "skipped"
+    return {"kernel": kr.to_json(), "model": model, "checks": checks,
+            "agree": skipped or all(checks.values()), "skipped": skipped}
+
+
+def outcome(kr: KernelRun) -> str:
+    """What the kernel did, in a word or two: data corrupted, WARN, BUG, nothing."""
+    if kr.verdict == "skipped":
+        return "skipped"
+    words = {"corrupted": "data corrupted", "intact": "nothing", "failed": "no result"}[kr.verdict]
+    if kr.warned:
+        words += ", WARN"
+    if kr.oopsed:
+        words += ", BUG"
+    return words
