@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["entry_stem", "entry_graph", "write_entry", "build_gallery", "gallery_readme", "with_claim", "ENTRY_SUFFIXES"]
 
+#: files in the gallery directory that `modelcheck gallery` keeps as they are
+KEEP = ("KERNEL.md",)
+
 #: every file of an entry, after its stem (and ``.repro.c`` when an mremap recipe reaches it)
 ENTRY_SUFFIXES = (".json", *GRAPH_SUFFIXES, ".svg", ".png", ".recipe.txt")
 
@@ -153,6 +156,9 @@ def build_gallery(out: Path, jobs: int = 1,
         if any(r.verdict == "unknown" for r in results):
             return results  # the caller reports it; the old gallery stays
         (staging / "README.md").write_text(gallery_readme(results, DEFAULT_GEOMETRIES), encoding="utf-8")
+        for name in KEEP:  # written by other commands (modelcheck kernel report)
+            if (out / name).is_file():
+                shutil.copy2(out / name, staging / name)
         old = out.with_name(f".{out.name}-old")
         shutil.rmtree(old, ignore_errors=True)
         if out.exists():

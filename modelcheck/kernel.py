@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from modelcheck.scenario import Scenario
     from modelcheck.variants import Variant
 
-__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "compare", "outcome", "INIT_C", "newc"]
+__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
+           "run_cases", "PATCHABLE", "INIT_C", "newc"]
 
 INIT_C = r"""#define _GNU_SOURCE
 #include <fcntl.h>
@@ -267,7 +268,10 @@ def parse(console: str) -> list[KernelRun]:
     return [runs[i] for i in sorted(runs)]
 
 
-_MEMORY = ("no-source-collateral", "no-dest-clobber", "equivalence")
+#: the property that says what a reproducer sees: after the move, an address holds another entry
+#: than the plain move leaves there (no-source-collateral and no-dest-clobber say that S or D is
+#: swept while holding entries; with nothing in S to move, D's entries survive)
+_MEMORY = ("equivalence",)
 
 
 def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
@@ -283,11 +287,13 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
              "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
     calls = kr.mremaps()
     mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (mv.old_addr, mv.new_addr, mv.len)]
+    # a kernel without kprobes (a tinyconfig build) shows the call only through its logged decision
     checks = {
         "memory": kr.verdict == model["memory"],
-        "call": [(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)],
+        "call": ([(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)]
+                 if kr.calls else len(mine) == 1),
         # an allocation failure the kernel was not given changes the return value
-        "returned": mv.stop_at is not None or [c.ret for c in calls] == [ev.returned],
+        "returned": mv.stop_at is not None or not kr.calls or [c.ret for c in calls] == [ev.returned],
         "warn": mv.stop_at is not None or kr.warned == model["warn"],
         "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
     }
@@ -306,3 +312,41 @@ def outcome(kr: KernelRun) -> str:
     if kr.oopsed:
         words += ", BUG"
     return words
+
+
+#: the historic variants whose C fits a 6.12 tree (the v6.15 form does not)
+PATCHABLE = ("rfc", "v2", "linus", "v3", "v4", "v5", "v6.7", "v6.12")
+
+
+def gallery_cases(gallery: Path, vid: str, geometry: str = "x86_64-4level", limit: int = 64 << 20) -> list[Path]:
+    """The variant's reachable mremap counterexamples in the gallery (at most ``limit`` bytes mapped)."""
+    from modelcheck.recipe import find_recipe
+    from modelcheck.scenario import load_scenario
+    out = []
+    for f in sorted((gallery / geometry / vid).glob("*.json")):
+        if f.name.endswith(".graph.json"):
+            continue
+        s = load_scenario(str(f))
+        if not s.move.for_stack and sum(v.end - v.start for v in s.vmas) <= limit and find_recipe(s).reachable:
+            out.append(f)
+    return out
+
+
+def run_cases(image: Path, files: list[Path], timeout: float,
+              each: bool = False) -> tuple[list, list[KernelRun], float]:
+    """Boot ``image`` with the reproducers of ``files``: ([(file, scenario)], runs, seconds).  With
+    ``each``, one boot per reproducer: a WARN_ON_ONCE() fires once per boot, so only a fresh boot
+    shows whether this reproducer triggers it."""
+    import time
+
+    from modelcheck.reproduce import reproducer_for
+    from modelcheck.scenario import load_scenario
+    cases = [(f, s, reproducer_for(s, f.name)) for f in files for s in [load_scenario(str(f))]]
+    groups = [[c] for c in cases] if each else [cases]
+    runs: list[KernelRun] = []
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for group in groups:
+            initrd = build_initramfs([text for _, _, text in group], Path(tmp) / "initrd.gz")
+            runs += parse(boot(image, initrd, timeout))
+    return [(f, s) for f, s, _ in cases], runs, time.perf_counter() - t

@@ -28,7 +28,7 @@ from pycparser import c_ast, c_generator
 from modelcheck.cfront import PMC_RETURN, RETURN, START, builtin_unit
 from modelcheck.errors import InputError
 
-__all__ = ["variant_header", "patch_mremap", "build", "HEADER", "DECISION"]
+__all__ = ["variant_header", "patch_mremap", "build", "configure", "CONFIG", "HEADER", "DECISION"]
 
 HEADER = "modelcheck_realign.h"
 #: the log line of a decision, as patch readers parse it
@@ -160,3 +160,23 @@ def build(tree: Path, vid: str, jobs: int = 2) -> tuple[Path, float]:
     if done.returncode != 0:
         raise InputError("make", (done.stderr or done.stdout).strip().splitlines()[-1])
     return tree / "arch" / "x86" / "boot" / "bzImage", time.perf_counter() - t
+
+
+#: what a tinyconfig kernel needs on top to boot the reproducers under QEMU and show WARNs
+CONFIG = ("64BIT", "BLK_DEV_INITRD", "RD_GZIP", "PRINTK", "BUG", "GENERIC_BUG", "TTY", "SERIAL_8250",
+          "SERIAL_8250_CONSOLE", "BINFMT_ELF", "PROC_FS", "PROC_PAGE_MONITOR", "SYSFS", "DEVTMPFS",
+          "TRANSPARENT_HUGEPAGE", "SHMEM", "MULTIUSER", "FUTEX", "POSIX_TIMERS")
+
+
+def configure(tree: Path) -> None:
+    """make tinyconfig in ``tree``, then enable CONFIG and fill in the rest (olddefconfig)."""
+    steps = [["make", "tinyconfig"], ["./scripts/config", *[x for c in CONFIG for x in ("--enable", c)]],
+             ["make", "olddefconfig"]]
+    for cmd in steps:
+        done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise InputError("--tree", f"{' '.join(cmd[:2])}: {(done.stderr or done.stdout).strip()[-200:]}")
+    config = (tree / ".config").read_text()
+    missing = [c for c in CONFIG if f"CONFIG_{c}=y" not in config]
+    if missing:
+        raise InputError("--tree", f"the configuration lacks {', '.join(missing)}")

@@ -2,8 +2,8 @@
 selftests: TAP output, pass/fail/skip exit codes (0, 1, 4), nothing beyond libc.
 
 The program performs the recipe at its fixed addresses (MAP_FIXED_NOREPLACE; an address that is
-taken, or a kernel that ignores the flag, makes it skip; a 64-bit scenario in the low 4 GiB is
-moved up by 2^32 when the bug survives the move, else the program's own text is linked above it), gives every written mapping its own
+taken, or a kernel that ignores the flag, makes it skip; the program's own text is linked above
+the scenario, so that the predicate sees no VMA the scenario does not have), gives every written mapping its own
 byte pattern, does the mremap and then checks, for every page of every mapping, that what a
 correct move leaves there is there: the pages outside the moved range unchanged, the moved range
 intact at the destination.  Mappings the recipe only reads (private memory that must keep its
@@ -15,15 +15,13 @@ Only mremap recipes have reproducers: an exec stack move depends on the randomiz
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from modelcheck.errors import InputError
 from modelcheck.recipe import Reachability
 from modelcheck.report import move_call
 from modelcheck.scenario import Scenario
 from modelcheck.syscalls import MAP_SHARED
 
-__all__ = ["reproducer", "reproducer_for", "placed", "relocation", "relocated", "build_command"]
+__all__ = ["reproducer", "reproducer_for", "build_command"]
 
 _PRELUDE = r"""#define _GNU_SOURCE
 #include <errno.h>
@@ -194,57 +192,26 @@ int main(void)
 
 
 def build_command(s: Scenario) -> str:
-    """gcc -static ...; when the scenario lies where a static program's text and heap go (from
-    4 MiB up), its text is linked above the scenario instead (-Ttext-segment)."""
+    """gcc -static ..., with the program's text linked at the first GiB boundary above the
+    scenario (-Ttext-segment; its data and heap follow it), so that none of the program's own
+    mappings lies below or among the scenario's VMAs, where the predicate would see them.  A
+    scenario reaching above 1 GiB keeps the default link address (4 MiB, below it): the small
+    code model of a static program cannot be linked above 2 GiB."""
     cmd = "gcc -static -Wall -Werror -O2"
-    top = s.vmas[-1].end
-    if s.geometry.word_bits == 64 and s.vmas[0].start < 1 << 32:
-        gib = 1 << 30
-        cmd += f" -Wl,-Ttext-segment={hex((top // gib + 1) * gib)}"
+    gib = 1 << 30
+    text = (s.vmas[-1].end // gib + 1) * gib
+    if s.geometry.word_bits == 64 and text < 2 * gib:  # the small code model links below 2 GiB only
+        cmd += f" -Wl,-Ttext-segment={hex(text)}"
     return cmd + " -o repro repro.c"
 
 
-def relocation(s: Scenario) -> int:
-    """How far up to move a 64-bit scenario that lies in the low 4 GiB, clear of a static
-    program's own text, data and heap: a multiple of 2^32 and of PUD_SIZE, so that every mask and
-    the C int truncation see the same low bits.  0 when it is not needed or does not fit."""
-    g = s.geometry
-    if g.word_bits < 64 or s.vmas[0].start >= 1 << 32:
-        return 0
-    delta = max(1 << 32, g.pud_size)
-    return delta if s.vmas[-1].end + delta <= g.task_size else 0
-
-
-def relocated(s: Scenario, delta: int) -> Scenario:
-    """The scenario with every address moved up by ``delta``."""
-    vmas = tuple(replace(v, start=v.start + delta, end=v.end + delta) for v in s.vmas)
-    mv = s.move
-    move = replace(mv, old_addr=mv.old_addr + delta, new_addr=mv.new_addr + delta,
-                   stop_at=None if mv.stop_at is None else mv.stop_at + delta)
-    return replace(s, vmas=vmas, move=move)
-
-
 def reproducer_for(s: Scenario, source: str = "") -> str:
-    """The reproducer of a scenario: moved up clear of the program (``relocation``) when its claim,
-    if it has one, still holds there, and its recipe found again."""
-    return placed(s, source)[1]
-
-
-def placed(s: Scenario, source: str = "") -> tuple[Scenario, str]:
-    """(the scenario as the reproducer performs it, the reproducer): see reproducer_for()."""
+    """The reproducer of a scenario, with its recipe."""
     from modelcheck.recipe import find_recipe
-    from modelcheck.semantics import judge
-    from modelcheck.variants import get_variant
-    delta = relocation(s)
-    if delta and s.claim is not None and not judge(relocated(s, delta), get_variant(s.claim.variant),
-                                                   s.claim.property, s.claim.level)[0]:
-        delta = 0
-    if delta:
-        s = relocated(s, delta)
-    return s, reproducer(s, find_recipe(s), source, delta)
+    return reproducer(s, find_recipe(s), source)
 
 
-def reproducer(s: Scenario, r: Reachability, source: str = "", delta: int = 0) -> str:
+def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
     """The C program for the scenario's recipe ``r`` (see the module's description)."""
     if not r.reachable:
         raise InputError("scenario", f"no recipe: {r.reason}")
@@ -267,8 +234,6 @@ def reproducer(s: Scenario, r: Reachability, source: str = "", delta: int = 0) -
     lines = [
         "/*",
         f" * Reproducer generated by modelcheck for {claim}" + (f" ({source})" if source else "") + ".",
-        *([f" * Every address is {hex(delta)} above the scenario's (clear of this program's own mappings;",
-           " * the low 32 bits, which the masks and int truncation see, are the same)."] if delta else []),
         f" * Geometry {g.name}; the kernel is brought to",
         f" *   {move_call(s)}",
         " * by these calls:",

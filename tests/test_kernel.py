@@ -105,3 +105,42 @@ def test_stock_kernel_agrees_with_the_model(tmp_path):
            for x in rows if not x["agree"]]
     assert not bad, "\n".join(bad)
     assert sum(x["kernel"]["verdict"] == "intact" for x in rows) > len(rows) // 2  # most ran, not skipped
+
+
+def test_variant_header():
+    from modelcheck.kpatch import variant_header
+    h = variant_header("v3")
+    # v3's functions and the hooks; the RFC's check_addr_in_prev(), unused by v3, stays out
+    assert "static bool mc_can_align_down(" in h and "mc_realign_addr(" in h and "check_addr_in_prev" not in h
+    assert "static void modelcheck_realign(" in h and "static unsigned long modelcheck_return(" in h
+    assert 'printk(KERN_ERR "modelcheck: %s old 0x%lx' in h
+    with pytest.raises(Exception, match="pagetable_move_control"):
+        variant_header("v6.15")
+
+
+def test_patch_refuses_an_unknown_file():
+    from modelcheck.kpatch import patch_mremap
+    with pytest.raises(Exception, match="cannot be patched"):
+        patch_mremap("int main(void) { return 0; }\n")
+
+
+@pytest.mark.kernel
+def test_patched_kernels_agree_with_the_model():
+    # MODELCHECK_KERNEL_TREE: a 6.12 source tree (Debian's linux-source-6.12); each variant's
+    # reachable x86-64 counterexamples run on the kernel patched with that variant's C
+    tree = os.environ.get("MODELCHECK_KERNEL_TREE")
+    why = _missing() or (None if tree and (Path(tree) / "mm" / "mremap.c").is_file()
+                         else "MODELCHECK_KERNEL_TREE (a 6.12 kernel source tree) is not set")
+    if why:
+        pytest.skip(why)
+    from modelcheck.kernel import compare, gallery_cases, run_cases
+    from modelcheck.kpatch import build, configure
+    from modelcheck.variants import get_variant
+    if not (Path(tree) / ".config").is_file():
+        configure(Path(tree))
+    for vid in ("v3", "v2"):
+        image, _ = build(Path(tree), vid)
+        cases, runs, _ = run_cases(image, gallery_cases(GALLERY, vid), 600, each=True)
+        results = [compare(s, kr, get_variant(vid)) for (_, s), kr in zip(cases, runs)]
+        assert all(r["agree"] for r in results), [(str(f), r["checks"]) for (f, _), r in zip(cases, results)]
+        assert any(r["kernel"]["verdict"] == "corrupted" for r in results)  # the bug shows on the real kernel

@@ -175,10 +175,11 @@ def test_exec_stack_move():
 
 
 def selftest_scenarios():
-    """(name, scenario) of the selftests' shapes above, for the real-kernel tier (test_kernel.py)."""
+    """(name, scenario) of the selftests' shapes above, for the real-kernel tier (test_kernel.py),
+    placed below 1 GiB so that the reproducer's own text can be linked above them."""
     out = []
     mm = AddressSpace(X86)
-    ptr = mm.mmap(0x7F0000000000, 20 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    ptr = mm.mmap(0x10000000, 20 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
     mm.touch(ptr, 20 * MB)
     src = (ptr + 6 * MB) & ~(2 * MB - 1)
     out.append(("mremap_move_within_range", mm.mremap(src + MB, MB, MB, MOVE, src - MB)))
@@ -189,7 +190,7 @@ def selftest_scenarios():
     mm.munmap(dest, MB)
     out.append(("mremap_move_1mb_from_start", mm.mremap(src + MB, MB, MB, MOVE, dest + MB)))
     mm = AddressSpace(X86)
-    a = mm.mmap(0x7F1F985F7000, 10 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)
+    a = mm.mmap(0x185F7000, 10 * MB, "rw", ANON | MAP_FIXED_NOREPLACE)  # Joel's offsets, below 1 GiB
     mm.touch(a, 10 * MB, write=False)
     out.append(("self_merge", mm.mremap(a + 2 * MB, MB, MB, MOVE, a + 5 * MB)))
     return out

@@ -9,7 +9,7 @@
  * A kernel whose realignment is wrong here moves or overwrites pages outside the request;
  * this program then reports "not ok 2".
  *
- * Build: gcc -static -Wall -Werror -O2 -Wl,-Ttext-segment=0x100000000 -o repro repro.c
+ * Build: gcc -static -Wall -Werror -O2 -o repro repro.c
  * Run:   ./repro
  */
 #define _GNU_SOURCE
