@@ -465,6 +465,8 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
         def outcome_of(k: dict) -> str:
             return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
         variant = get_variant(vid)
+        if not Path(kernel_image).is_file():
+            raise InputError("--kernel", f"{kernel_image}: no such kernel image")
         cases = []
         for f in scenario_files:
             s = _load_any(f)

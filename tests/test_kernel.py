@@ -144,3 +144,14 @@ def test_patched_kernels_agree_with_the_model():
         results = [compare(s, kr, get_variant(vid)) for (_, s), kr in zip(cases, runs)]
         assert all(r["agree"] for r in results), [(str(f), r["checks"]) for (f, _), r in zip(cases, results)]
         assert any(r["kernel"]["verdict"] == "corrupted" for r in results)  # the bug shows on the real kernel
+
+
+def test_kernel_run_bad_input(tmp_path):
+    r = CliRunner().invoke(cli, ["kernel", "run", "--kernel", str(tmp_path / "none"),
+                                 str(GALLERY / "x86_64-4level" / "v3" / "no-source-collateral.json")])
+    assert r.exit_code == 2 and "--kernel" in r.output and len(r.output.strip().splitlines()) == 1
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"")
+    r = CliRunner().invoke(cli, ["kernel", "run", "--kernel", str(image),
+                                 str(GALLERY / "x86_64-4level" / "v6.15" / "no-warn.json")])
+    assert r.exit_code == 2 and "no reproducer" in r.output
