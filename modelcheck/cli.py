@@ -19,7 +19,7 @@ from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-from modelcheck.report import check_lines, eval_report, matrix_table
+from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
@@ -269,17 +269,11 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
             click.echo(matrix_table(results, vs, ps, gs))
             if any(r.files for r in results):
                 click.echo(f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}")
-        unexpected = [r for r in results if r.verdict == "violated" and not _expected(r)]
+        unexpected = [r for r in results if r.verdict == "violated" and expected_verdict(r) != "violated"]
         if any(r.verdict == "unknown" for r in results):
             return 3
         return 1 if unexpected else 0
     _run(run)
-
-
-def _expected(r: CheckResult) -> bool:
-    from modelcheck.variants import VARIANTS
-    v = VARIANTS.get(r.variant)
-    return v is not None and v.expected_verdict(r.property, get_geometry(r.geometry), r.level) == "violated"
 
 
 @cli.command("diff")

@@ -113,7 +113,7 @@ def check_lines(r: "CheckResult") -> list[str]:
 _MARK = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
 
 
-def _expected(r: "CheckResult") -> str | None:
+def expected_verdict(r: "CheckResult") -> str | None:
     """The verdict properties/variants.toml states for a built-in variant without --reachable."""
     from modelcheck.geometry import get_geometry
     from modelcheck.variants import VARIANTS
@@ -136,7 +136,7 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
                 cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
                 if r.reachability is not None and not r.reachability.reachable:
                     cell += "†"
-                if r.reachable_only and r.verdict == "holds" and _expected(r) == "violated":
+                if r.reachable_only and r.verdict == "holds" and expected_verdict(r) == "violated":
                     cell += "‡"
                 cells.append(f"{cell:>{width}}")
             lines.append(f"  {v:<8}" + "".join(cells))
