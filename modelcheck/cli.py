@@ -379,8 +379,11 @@ def _claim_options(f: Callable) -> Callable:
 
 @cli.command("recipe")
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--shortest", is_flag=True, help="Search breadth-first for a shortest recipe (at most as many calls "
+              "as the constructed one, or --max-calls); slower.")
+@click.option("--max-calls", type=click.IntRange(1, 12), default=None, help="Bound for --shortest.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def recipe_cmd(scenario_file: str, as_json: bool) -> None:
+def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_json: bool) -> None:
     """The system calls that bring the kernel to SCENARIO_FILE's move_page_tables() call (JSON or
     GraphML), confirmed by the system-call simulator, or why none was found.
 
@@ -389,6 +392,11 @@ def recipe_cmd(scenario_file: str, as_json: bool) -> None:
     def run() -> int:
         s = _load_any(scenario_file)
         r = find_recipe(s)
+        if shortest:
+            from modelcheck.recipe import shortest_recipe
+            bound = max_calls or (len(r.steps) - 1 if r.reachable else 6)
+            found, _ = shortest_recipe(s, bound)
+            r = found if found.reachable or not r.reachable or max_calls else r
         if as_json:
             _emit_json(r.to_json())
         else:

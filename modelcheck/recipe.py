@@ -31,7 +31,7 @@ from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE
                                  MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, exec_stack,
                                  stack_len_max, stack_shift_max)
 
-__all__ = ["Step", "Reachability", "find_recipe", "replay_steps"]
+__all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe"]
 
 #: the argument bytes exec takes under the default 8 MiB stack rlimit (a quarter of it)
 DEFAULT_ARG_BYTES = 2 << 20
@@ -192,3 +192,69 @@ def find_recipe(s: Scenario) -> Reachability:
         r.needs = (f"{r.needs}; " if r.needs else "") + (f"an allocation failure at {hex(s.move.stop_at)} (the first page-table allocation there; "
                    "fault injection, e.g. CONFIG_FAIL_PAGE_ALLOC)")
     return r
+
+
+def _key(mm: AddressSpace) -> tuple:
+    """What decides the future of an address space for the search (shmem objects by kind only:
+    two of them never merge, whichever they are)."""
+    return (tuple((a.start, a.end, a.shared, a.file is None, a.anon_vma is None, a.pgoff if a.file is None else 0)
+                  for a in mm.areas),
+            tuple((x.lower, x.upper) for x in mm.entries if not x.empty))
+
+
+def shortest_recipe(s: Scenario, max_calls: int, budget: int = 20000) -> tuple[Reachability, int]:
+    """Breadth-first search for a shortest recipe of at most ``max_calls`` calls before the mremap:
+    mmap of shared or private anonymous memory over any range between the scenario's boundary
+    points (its VMAs' bounds, the source and destination ranges), and read or write faults of
+    any mapped such range that must end up populated.  Every state is the system-call
+    simulator's; the first one from which the mremap reaches exactly ``s`` ends the search.
+    Returns (the result, states expanded); none within the bound, or past ``budget`` expanded
+    states, is reported as such."""
+    import copy
+    from collections import deque
+
+    import portion as P
+
+    mv = s.move
+    if mv.for_stack:
+        return _stack(s), 0
+    points = sorted({v.start for v in s.vmas} | {v.end for v in s.vmas}
+                    | {mv.old_addr, mv.old_addr + mv.len, mv.new_addr, mv.new_addr + mv.len})
+    spans = [(a, b) for i, a in enumerate(points) for b in points[i + 1:]]
+    unpopulated = P.empty()  # entries there could not be removed again by these calls
+    for v in s.vmas:
+        if not v.populated:
+            unpopulated |= P.closedopen(v.start, v.end)
+    unpopulated -= P.closedopen(mv.new_addr, mv.new_addr + mv.len)
+    start = AddressSpace(s.geometry)
+    seen, queue, expanded = {_key(start)}, deque([(start, [])]), 0
+    while queue:
+        mm, steps = queue.popleft()
+        trial = copy.deepcopy(mm)
+        try:
+            if _same(trial.mremap(mv.old_addr, mv.len, mv.len, MREMAP_MAYMOVE | MREMAP_FIXED, mv.new_addr), s):
+                return Reachability(True, [*steps, Step("mremap", (mv.old_addr, mv.len, mv.new_addr))]), expanded
+        except (SyscallError, InputError):
+            pass
+        if len(steps) >= max_calls:
+            continue
+        expanded += 1
+        if expanded > budget:
+            return Reachability(False, reason=f"the search stopped after {budget} states"), expanded
+        for a, b in spans:
+            moves = [Step("mmap", (a, b - a, "rw", kind | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE))
+                     for kind in (MAP_SHARED, MAP_PRIVATE)]
+            if (P.closedopen(a, b) & unpopulated).empty:
+                moves += [Step("touch", (a, b - a, write)) for write in (True, False)]
+            for st in moves:
+                nxt = copy.deepcopy(mm)
+                try:
+                    (nxt.mmap if st.op == "mmap" else nxt.touch)(*st.args)
+                except SyscallError:
+                    continue
+                k = _key(nxt)
+                if k not in seen:
+                    seen.add(k)
+                    queue.append((nxt, [*steps, st]))
+    return Reachability(False, reason=f"no sequence of at most {max_calls} mmap and fault calls at the "
+                                      "scenario's boundary addresses reaches it"), expanded
