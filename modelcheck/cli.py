@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from typing import Callable
 
 import click
@@ -18,6 +17,7 @@ from pathlib import Path
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.gallery import build_gallery, write_entry
+from modelcheck.kernel import PATCHABLE
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
 from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
@@ -461,8 +461,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     not be run.
     """
     def run() -> int:
-        from modelcheck.kernel import boot, build_initramfs, compare, parse
-        from modelcheck.reproduce import reproducer_for
+        from modelcheck.kernel import KernelFailed, compare, run_cases
 
         def outcome_of(k: dict) -> str:
             return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
@@ -474,16 +473,13 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
             s = _load_any(f)
             if not find_recipe(s).reachable or s.move.for_stack:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
-            cases.append((f, s, reproducer_for(s, Path(f).name)))
-        with tempfile.TemporaryDirectory() as tmp:
-            initrd = build_initramfs([text for _, _, text in cases], Path(tmp) / "initrd.gz")
-            try:
-                console = boot(Path(kernel_image), initrd, timeout)
-                runs = parse(console)
-            except InputError as e:
-                click.echo(f"modelcheck: {e}", err=True)
-                return 3
-        rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s, _), kr in zip(cases, runs)]
+            cases.append((f, s))
+        try:
+            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout)
+        except KernelFailed as e:
+            click.echo(f"modelcheck: {e}", err=True)
+            return 3
+        rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s), kr in zip(cases, runs)]
         if as_json:
             _emit_json({"kernel": kernel_image, "results": rows})
         else:
@@ -525,7 +521,7 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
 @click.option("--stock", "stock_image", required=True, type=click.Path(dir_okay=False),
               help="The unpatched kernel image (e.g. Debian's 6.12 vmlinuz).")
 @click.option("--stock-variant", default="v6.12", show_default=True, help="The variant the stock kernel runs.")
-@click.option("--variants", default=",".join(["rfc", "v2", "linus", "v3", "v4", "v5", "v6.7", "v6.12"]),
+@click.option("--variants", default=",".join(PATCHABLE),
               show_default=True, help="Comma-separated historic variants to build and run.")
 @click.option("--out", default="counterexamples/KERNEL.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True)
@@ -546,12 +542,14 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
             files = gallery_cases(gallery, vid)
             if not files:
                 continue
+            scenarios = [(f, load_scenario(str(f))) for f in files]
             image, build_s = build(Path(tree), vid, os.cpu_count() or 1)
             for label, img, model_vid in (("patched", image, vid), ("stock", Path(stock_image), stock_variant)):
-                cases, runs, boot_s = run_cases(img, files, timeout, each=label == "patched")
-                click.echo(f"{vid} on the {label} kernel: {len(cases)} scenarios, built {build_s:.0f} s, "
+                runs, boot_s = run_cases(img, [(f.name, s) for f, s in scenarios], timeout,
+                                         each=label == "patched")
+                click.echo(f"{vid} on the {label} kernel: {len(scenarios)} scenarios, built {build_s:.0f} s, "
                            f"ran {boot_s:.0f} s", err=True)
-                for (f, s), kr in zip(cases, runs):
+                for (f, s), kr in zip(scenarios, runs):
                     c = compare(s, kr, get_variant(model_vid))
                     disagree += not c["agree"]
                     wrong = [k for k, ok in c["checks"].items() if not ok]

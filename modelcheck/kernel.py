@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from modelcheck.scenario import Scenario
     from modelcheck.variants import Variant
 
-__all__ = ["Call", "KernelRun", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
+__all__ = ["Call", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
            "run_cases", "PATCHABLE", "INIT_C", "newc"]
 
 INIT_C = r"""#define _GNU_SOURCE
@@ -102,6 +102,10 @@ int main(void)
 	return 0;
 }
 """
+
+
+class KernelFailed(InputError):
+    """The kernel could not be run, or its guest did not finish (as opposed to bad input)."""
 
 
 @dataclass(frozen=True)
@@ -213,12 +217,12 @@ def build_initramfs(reproducers: list[str], out: Path) -> Path:
 def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
          append: str = "console=ttyS0 panic=-1 loglevel=5") -> str:
     """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation) and return the
-    console output; a boot that does not finish in ``timeout`` seconds is an error."""
+    console output; a boot that does not finish in ``timeout`` seconds is a KernelFailed."""
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
-        raise InputError("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
+        raise KernelFailed("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
     if not Path(kernel).is_file():
-        raise InputError("--kernel", f"{kernel}: no such kernel image")
+        raise KernelFailed("--kernel", f"{kernel}: no such kernel image")
     # loglevel=5: WARNINGs (KERN_WARNING) and a patched kernel's decisions (KERN_ERR) reach the console
     cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
            "-nographic", "-no-reboot", "-m", str(memory), "-smp", "1"]
@@ -226,7 +230,7 @@ def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
         done = subprocess.run(cmd, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace")
-        raise InputError("--timeout", f"the kernel did not finish in {timeout:.0f} s; last output: "
+        raise KernelFailed("--timeout", f"the kernel did not finish in {timeout:.0f} s; last output: "
                                       f"{out.strip().splitlines()[-1] if out.strip() else '(none)'}") from None
     return done.stdout.decode(errors="replace")
 
@@ -239,7 +243,7 @@ def parse(console: str) -> list[KernelRun]:
     """The per-reproducer results in a console log written by INIT_C."""
     if "=== done" not in console:
         tail = console.strip().splitlines()[-3:] if console.strip() else ["(no output)"]
-        raise InputError("kernel", "the guest did not finish its run: " + " | ".join(tail))
+        raise KernelFailed("kernel", "the guest did not finish its run: " + " | ".join(tail))
     runs: dict[int, KernelRun] = {}
     current, section = None, None
     pending: list[tuple[int, int, int]] = []
@@ -318,12 +322,14 @@ def outcome(kr: KernelRun) -> str:
 PATCHABLE = ("rfc", "v2", "linus", "v3", "v4", "v5", "v6.7", "v6.12")
 
 
-def gallery_cases(gallery: Path, vid: str, geometry: str = "x86_64-4level", limit: int = 64 << 20) -> list[Path]:
-    """The variant's reachable mremap counterexamples in the gallery (at most ``limit`` bytes mapped)."""
+def gallery_cases(gallery: Path, vid: str = "*", geometry: str = "x86_64-4level",
+                  limit: int = 64 << 20) -> list[Path]:
+    """The reachable mremap counterexamples in the gallery of a variant (every variant with
+    ``"*"``), with at most ``limit`` bytes mapped."""
     from modelcheck.recipe import find_recipe
     from modelcheck.scenario import load_scenario
     out = []
-    for f in sorted((gallery / geometry / vid).glob("*.json")):
+    for f in sorted((gallery / geometry).glob(f"{vid}/*.json")):
         if f.name.endswith(".graph.json"):
             continue
         s = load_scenario(str(f))
@@ -332,21 +338,23 @@ def gallery_cases(gallery: Path, vid: str, geometry: str = "x86_64-4level", limi
     return out
 
 
-def run_cases(image: Path, files: list[Path], timeout: float,
-              each: bool = False) -> tuple[list, list[KernelRun], float]:
-    """Boot ``image`` with the reproducers of ``files``: ([(file, scenario)], runs, seconds).  With
-    ``each``, one boot per reproducer: a WARN_ON_ONCE() fires once per boot, so only a fresh boot
-    shows whether this reproducer triggers it."""
+def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
+              each: bool = False) -> tuple[list[KernelRun], float]:
+    """Boot ``image`` with the reproducers of the (name, scenario) ``cases``: (a run per case,
+    seconds of booting).  With ``each``, one boot per reproducer: a WARN_ON_ONCE() fires once per
+    boot, so only a fresh boot shows whether this reproducer triggers it.  Building the initramfs
+    fails with InputError, running the kernel with KernelFailed."""
     import time
 
     from modelcheck.reproduce import reproducer_for
-    from modelcheck.scenario import load_scenario
-    cases = [(f, s, reproducer_for(s, f.name)) for f in files for s in [load_scenario(str(f))]]
-    groups = [[c] for c in cases] if each else [cases]
+    texts = [reproducer_for(s, name) for name, s in cases]
+    groups = [[t] for t in texts] if each else [texts]
     runs: list[KernelRun] = []
-    t = time.perf_counter()
+    seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for group in groups:
-            initrd = build_initramfs([text for _, _, text in group], Path(tmp) / "initrd.gz")
+            initrd = build_initramfs(group, Path(tmp) / "initrd.gz")
+            t = time.perf_counter()
             runs += parse(boot(image, initrd, timeout))
-    return [(f, s) for f, s, _ in cases], runs, time.perf_counter() - t
+            seconds += time.perf_counter() - t
+    return runs, seconds

@@ -81,15 +81,8 @@ def test_stock_kernel_agrees_with_the_model(tmp_path):
     why = _missing()
     if why:
         pytest.skip(why)
-    from modelcheck.recipe import find_recipe
-    from modelcheck.scenario import load_scenario
-    files = []
-    for f in sorted((GALLERY / "x86_64-4level").glob("*/*.json")):
-        if f.name.endswith(".graph.json"):
-            continue
-        s = load_scenario(str(f))
-        if find_recipe(s).reachable and not s.move.for_stack and sum(v.end - v.start for v in s.vmas) <= 64 << 20:
-            files.append(str(f))
+    from modelcheck.kernel import gallery_cases
+    files = [str(f) for f in gallery_cases(GALLERY)]
     # the selftests' shapes, as the syscall simulator hands them to move_page_tables()
     from test_syscalls import selftest_scenarios
     for name, s in selftest_scenarios():
@@ -135,12 +128,14 @@ def test_patched_kernels_agree_with_the_model():
         pytest.skip(why)
     from modelcheck.kernel import compare, gallery_cases, run_cases
     from modelcheck.kpatch import build, configure
+    from modelcheck.scenario import load_scenario
     from modelcheck.variants import get_variant
     if not (Path(tree) / ".config").is_file():
         configure(Path(tree))
     for vid in ("v3", "v2"):
         image, _ = build(Path(tree), vid)
-        cases, runs, _ = run_cases(image, gallery_cases(GALLERY, vid), 600, each=True)
+        cases = [(f, load_scenario(str(f))) for f in gallery_cases(GALLERY, vid)]
+        runs, _ = run_cases(image, [(f.name, s) for f, s in cases], 600, each=True)
         results = [compare(s, kr, get_variant(vid)) for (_, s), kr in zip(cases, runs)]
         assert all(r["agree"] for r in results), [(str(f), r["checks"]) for (f, _), r in zip(cases, results)]
         assert any(r["kernel"]["verdict"] == "corrupted" for r in results)  # the bug shows on the real kernel

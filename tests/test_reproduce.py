@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
+from modelcheck.kernel import gallery_cases
 from modelcheck.recipe import find_recipe
 from modelcheck.reproduce import reproducer
-from modelcheck.scenario import load_scenario
 
 from conftest import build
 
@@ -36,14 +36,7 @@ needs_gcc = pytest.mark.skipif(NO_GCC is not None, reason=NO_GCC or "")
 
 
 def _reachable(geometry: str, limit: int | None = None):
-    out = []
-    for f in sorted((GALLERY / geometry).glob("*/*.json")):
-        if f.name.endswith(".graph.json"):
-            continue
-        s = load_scenario(str(f))
-        if not s.move.for_stack and sum(v.end - v.start for v in s.vmas) <= 64 << 20:
-            out.append(f)
-    return out[:limit]
+    return gallery_cases(GALLERY, geometry=geometry)[:limit]
 
 
 def _compile_and_maybe_run(tmp_path: Path, scenario: Path, run: bool) -> str:
