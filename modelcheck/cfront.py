@@ -47,7 +47,7 @@ from modelcheck.errors import InputError
 from modelcheck.ops import KernelOps
 from modelcheck.variants import Call, Decision, Variant
 
-__all__ = ["CUnit", "parse_c", "link", "c_variant", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE", "ctype"]
+__all__ = ["CUnit", "Linkage", "parse_c", "link", "reachable", "c_variant", "load_c", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE", "ctype"]
 
 #: what kernel headers would provide, as far as the subset needs it
 PRELUDE = """\
@@ -82,6 +82,7 @@ class CUnit:
 
     functions: dict[str, c_ast.FuncDef] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # function name -> the file it came from
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # function name -> its first and last line
 
 
 def _strip(text: str, path: str) -> str:
@@ -104,7 +105,8 @@ def _strip(text: str, path: str) -> str:
 
 def parse_c(text: str, path: str) -> CUnit:
     """Parse a C file of the subset; errors name FILE:LINE:COL."""
-    source = PRELUDE + f'#line 1 "{path}"\n' + _strip(text, path)
+    stripped = _strip(text, path)
+    source = PRELUDE + f'#line 1 "{path}"\n' + stripped
     try:
         ast = c_parser.CParser().parse(source, filename=path)
     except ParseError as e:
@@ -118,14 +120,69 @@ def parse_c(text: str, path: str) -> CUnit:
                 raise InputError(_where(ext), f"{name}() is defined twice")
             if name in _PRELUDE_NAMES:
                 raise InputError(_where(ext), f"{name}() is a kernel helper the checker models; do not define it")
+            _check_nesting(ext)
             unit.functions[name] = ext
             unit.files[name] = path
+            unit.spans[name] = (ext.coord.line, _closing_line(stripped, ext))
     return unit
+
+
+def _closing_line(text: str, fn: c_ast.FuncDef) -> int:
+    """The line of the brace that closes ``fn``'s body (comments are blanked in ``text``)."""
+    body = fn.body.coord
+    lines = text.split("\n")
+    pos = sum(len(x) + 1 for x in lines[: body.line - 1]) + body.column - 1
+    depth = 0
+    for i in range(pos, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text.count("\n", 0, i) + 1
+    return len(lines)
+
+
+#: how deeply statements and expressions may nest in one function (kernel realignment code
+#: nests about ten deep; the interpreter and Z3's terms recurse once per level)
+MAX_NESTING = 64
+
+
+def _check_nesting(fn: c_ast.FuncDef) -> None:
+    """Refuse, at its position, a construct nested deeper than MAX_NESTING (walked without
+    recursion, so any depth is measured)."""
+    todo: list[tuple[c_ast.Node, int]] = [(fn.body, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_NESTING:
+            raise _fail(node, f"nested more than {MAX_NESTING} levels deep (statements and expressions); "
+                              "the subset takes at most that")
+        todo += [(child, depth + 1) for _, child in node.children()]
+
+
+def calls(fn: c_ast.FuncDef) -> set[str]:
+    """The names of the functions ``fn`` calls directly."""
+    out, todo = set(), [fn]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID):
+            out.add(node.name.name)
+        todo += [child for _, child in node.children()]
+    return out
+
+
+def reachable(unit: "CUnit", roots: set[str]) -> set[str]:
+    """The functions of ``unit`` that ``roots`` call, directly or not, ``roots`` included."""
+    seen, todo = set(), [r for r in roots if r in unit.functions]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += [c for c in calls(unit.functions[name]) if c in unit.functions]
+    return seen
 
 
 def link(base: CUnit, user: CUnit) -> CUnit:
     """The base's functions, each replaced by the user's function of the same name."""
-    return CUnit({**base.functions, **user.functions}, {**base.files, **user.files})
+    return CUnit({**base.functions, **user.functions}, {**base.files, **user.files},
+                 {**base.spans, **user.spans})
 
 
 def _where(node: c_ast.Node) -> str:
@@ -747,14 +804,68 @@ def _read(path: str) -> str:
 PREDICATES = ("can_align_down", "check_addr_in_prev")
 
 
-def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None = None,
-                   vid: str | None = None) -> Variant:
-    """The variant of the user's C files linked over the base variant's C file.  ``function``
-    names the user's predicate when it is not called like the base's (can_align_down() or
-    check_addr_in_prev()); it then replaces the base's."""
+@dataclass(frozen=True)
+class Linkage:
+    """Where a C variant's functions come from: for each user file the functions that the entry
+    points reach (name, first line, last line) and those it defines that nothing calls; what the
+    base supplies."""
+
+    base: str
+    used: dict[str, tuple[tuple[str, int, int], ...]]
+    unused: dict[str, tuple[str, ...]]
+    from_base: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        out = []
+        for path, used in self.used.items():
+            line = f"{path}: uses " + ", ".join(f"{n}() (lines {a}-{b})" for n, a, b in used)
+            if self.unused[path]:
+                line += "; never called: " + ", ".join(f"{n}()" for n in self.unused[path])
+            out.append(line)
+        if self.from_base:
+            out.append(f"--base {self.base}: supplies " + ", ".join(f"{n}()" for n in self.from_base))
+        return out
+
+    def to_json(self) -> dict:
+        return {"base": self.base, "from_base": list(self.from_base),
+                "files": [{"file": p, "used": [{"function": n, "lines": [a, b]} for n, a, b in used],
+                           "unused": list(self.unused[p])} for p, used in self.used.items()]}
+
+
+#: the functions a C file can contribute under their kernel names
+LINKED = ("can_align_down", "check_addr_in_prev", "realign_addr", "try_realign_addr", "can_realign_addr",
+          START, RETURN, PMC_RETURN)
+
+
+def _c_bases() -> list[str]:
+    """The built-in variants that have a C file, in the registry's order."""
+    from modelcheck.variants import VARIANTS
+    out = []
+    for vid in VARIANTS:
+        try:
+            builtin_c(vid)
+            out.append(vid)
+        except InputError:
+            pass
+    return out
+
+
+def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
+           vid: str | None = None) -> tuple[Variant, Linkage]:
+    """The variant of the user's C files linked over the base variant's C file, and where its
+    functions come from.  ``function`` names the user's predicate when it is not called like the
+    base's (can_align_down() or check_addr_in_prev()); it then replaces the base's.
+
+    Every file must contribute: a file none of whose functions the entry points
+    (move_page_tables_start() and the return-value tail) reach is refused, naming what the
+    checker looks for and what the file defines, since checking the base alone under the
+    file's name would be an answer about other code.
+    """
     from modelcheck.variants import get_variant
     b = get_variant(base)
     unit = builtin_unit(base)
+    defined: dict[str, list[str]] = {}
+    target = None
     for p in paths:
         user = parse_c(_read(p), p)
         if function:
@@ -765,11 +876,46 @@ def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None =
                 raise InputError("--function", f"{base}'s C file has no predicate to replace")
             user.functions[target] = user.functions.pop(function)
             user.files[target] = user.files.pop(function)
+            user.spans[target] = user.spans.pop(function)
+        defined[p] = sorted(user.functions)
         unit = link(unit, user)
+    start, tail = _check_entry(unit)
+    reached = reachable(unit, {START, tail})
+    base_reached = reachable(builtin_unit(base), {START, tail})
+    if target is not None and target not in reached:
+        raise InputError("--function", f"{function}() stands for {target}(), which --base {base} never calls "
+                                       f"(it calls {', '.join(sorted(base_reached))})")
+    used: dict[str, tuple[tuple[str, int, int], ...]] = {}
+    unused: dict[str, tuple[str, ...]] = {}
+    for p in paths:
+        mine = [n for n in unit.functions if unit.files[n] == p]
+        took = sorted(n for n in mine if n in reached)
+        if not took:
+            names = [function if n == target else n for n in defined[p]]
+            looked = ", ".join(f"{n}()" for n in sorted(base_reached))
+            hint = "; a predicate under another name is given with --function NAME" if names else ""
+            for n in names:
+                if n in LINKED:
+                    bases = [vid for vid in _c_bases() if n in reachable(builtin_unit(vid), {START, RETURN, PMC_RETURN})]
+                    hint = f"; {n}() is linked by --base {', '.join(bases)}" if bases else hint
+                    break
+            raise InputError(p, f"defines none of the functions the checker links over --base {base} "
+                                f"(it looks for {looked}); the file defines "
+                                f"{', '.join(n + '()' for n in names) or 'no function'}{hint}")
+        used[p] = tuple((function if n == target else n, *unit.spans[n]) for n in took)
+        unused[p] = tuple(function if n == target else n
+                          for n in defined[p] if n not in reached or unit.files[n] != p)
+    from_base = tuple(sorted(n for n in reached if unit.files[n] not in used))
     name = vid or "+".join(Path(p).stem for p in paths)
     v = c_variant(unit, name, f"C: {', '.join(paths)} over {base}", f"user C over {b.id} ({b.provenance})")
     _smoke(v, unit)
-    return v
+    return v, Linkage(base, used, unused, from_base)
+
+
+def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None = None,
+                   vid: str | None = None) -> Variant:
+    """The variant alone of ``load_c()``."""
+    return load_c(paths, base, function, vid)[0]
 
 
 def _smoke(v: Variant, unit: CUnit) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pycparser import c_ast, c_generator
 
-from modelcheck.cfront import PMC_RETURN, RETURN, START, builtin_unit
+from modelcheck.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
 from modelcheck.errors import InputError
 
 __all__ = ["variant_header", "patch_mremap", "build", "configure", "CONFIG", "HEADER", "DECISION"]
@@ -62,37 +62,13 @@ class _Rename(c_ast.NodeVisitor):
         self.generic_visit(node)
 
 
-class _Calls(c_ast.NodeVisitor):
-    def __init__(self) -> None:
-        self.called: set[str] = set()
-
-    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-        if isinstance(node.name, c_ast.ID):
-            self.called.add(node.name.name)
-        self.generic_visit(node)
-
-
-def _reachable(functions: dict, roots: set[str]) -> set[str]:
-    """The functions ``roots`` call, directly or not (a base file's unused ones stay out)."""
-    seen, todo = set(), [r for r in roots if r in functions]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        v = _Calls()
-        v.visit(functions[name])
-        todo += [c for c in v.called if c in functions]
-    return seen
-
-
 def variant_header(vid: str) -> str:
     """mm/modelcheck_realign.h for the built-in variant ``vid``."""
     unit = builtin_unit(vid)
     if PMC_RETURN in unit.functions or START not in unit.functions:
         raise InputError("--variant", f"{vid} is written for the pagetable_move_control code (v6.15); "
                                       "a 6.12 tree takes the pointer form")
-    names = _reachable(unit.functions, {START, RETURN})
+    names = reachable(unit, {START, RETURN})
     gen = c_generator.CGenerator()
     # callees first, so that every function is defined before it is used
     order = sorted(names, key=lambda n: (n in (START, RETURN), n))
