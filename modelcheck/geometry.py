@@ -8,7 +8,29 @@ from dataclasses import dataclass
 
 from modelcheck.errors import InputError
 
-__all__ = ["Geometry", "PRESETS", "get_geometry", "parse_geometry", "LEVELS"]
+__all__ = ["Geometry", "PRESETS", "get_geometry", "parse_geometry", "parse_int_text", "LEVELS"]
+
+_INT_TEXT = re.compile(r"0[xX][0-9a-fA-F]+|0|[1-9][0-9]*")
+
+
+def parse_int_text(text: str, where: str) -> int:
+    """A number as every input writes one: ``0x`` and hex digits, or decimal digits, ASCII only,
+    with nothing around (no spaces, underscores or sign); a decimal with a leading 0 is refused,
+    since C would read it as octal.
+
+    >>> parse_int_text("0x200000", "len"), parse_int_text("4096", "len")
+    (2097152, 4096)
+    >>> parse_int_text("0755", "len")
+    Traceback (most recent call last):
+    modelcheck.errors.InputError: len: '0755' has a leading 0: write 0x… or a decimal without it (C reads 0755 as octal)
+    """
+    if _INT_TEXT.fullmatch(text):
+        return int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)
+    if re.fullmatch(r"0[0-9]+", text):
+        raise InputError(where, f"{text!r} has a leading 0: write 0x… or a decimal without it "
+                                f"(C reads {text} as octal)")
+    raise InputError(where, f"expected a number (0x… hex or decimal digits), got {text!r}")
+
 
 #: Realignment levels a variant can be asked to realign to.
 LEVELS = ("pmd", "pud")
@@ -43,6 +65,14 @@ class Geometry:
     source: str = ""
 
     def __post_init__(self) -> None:
+        if not 4 <= self.word_bits <= 64:
+            raise InputError("geometry", "word_bits must be 4 .. 64 (the kernel's are 32 and 64)")
+        if not 1 <= self.int_bits <= self.word_bits:
+            raise InputError("geometry", "int_bits must be 1 .. word_bits")
+        if not 2 <= self.levels <= 5:
+            raise InputError("geometry", "levels (CONFIG_PGTABLE_LEVELS) must be 2 .. 5")
+        if not 1 <= self.page_shift:
+            raise InputError("geometry", "page_shift must be at least 1")
         if not (self.page_shift <= self.pmd_shift <= self.pud_shift < self.word_bits):
             raise InputError("geometry", "need page_shift <= pmd_shift <= pud_shift < word_bits")
         if self.int_bits > self.word_bits:
@@ -145,11 +175,13 @@ def parse_geometry(spec: str) -> Geometry:
     body = spec[len("custom:"):]
     fields: dict[str, int] = {}
     for part in filter(None, body.split(",")):
-        m = re.fullmatch(r"\s*(\w+)\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*", part)
-        if not m or m.group(1) not in _CUSTOM_KEYS:
+        key, eq, value = part.partition("=")
+        if not eq or key not in _CUSTOM_KEYS:
             raise InputError("geometry", f"bad custom geometry field {part!r} "
                              f"(known: {', '.join(_CUSTOM_KEYS)})")
-        fields[_CUSTOM_KEYS[m.group(1)]] = int(m.group(2), 0)
+        if _CUSTOM_KEYS[key] in fields:
+            raise InputError("geometry", f"custom geometry field {key!r} is given twice")
+        fields[_CUSTOM_KEYS[key]] = parse_int_text(value, f"geometry {key}")
     missing = [k for k, v in _CUSTOM_KEYS.items()
                if v not in fields and k not in ("int", "levels")]
     if missing:

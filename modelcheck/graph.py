@@ -34,7 +34,7 @@ import networkx as nx
 
 from modelcheck.errors import InputError
 from modelcheck.report import move_call
-from modelcheck.scenario import Scenario, scenario_from_json
+from modelcheck.scenario import Scenario, loads_json, scenario_from_json
 from modelcheck.semantics import MISSED, Evaluation
 
 __all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_SUFFIXES"]
@@ -177,19 +177,26 @@ def _dot_safe(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 
 def read_graph_scenario(path: str) -> tuple[Scenario, dict]:
-    """The scenario a GraphML counterexample carries, and the graph's attributes."""
+    """The scenario a GraphML counterexample carries, and the graph's attributes (the claim's
+    ``variant``, ``property`` and ``level`` checked to be strings).  Anything else than such a
+    file is an InputError naming the file and the attribute."""
     try:
         G = nx.read_graphml(path)
-    except (OSError, ValueError, SyntaxError) as e:  # ElementTree's ParseError is a SyntaxError
-        raise InputError(path, f"not a GraphML file ({e})") from None
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    except (ValueError, SyntaxError, nx.NetworkXError, KeyError, IndexError, TypeError, AttributeError) as e:
+        # ElementTree's ParseError is a SyntaxError; networkx raises NetworkXError for a file
+        # without a graph, and KeyError/TypeError for undeclared or mistyped keys
+        raise InputError(path, f"not a GraphML file of a counterexample ({type(e).__name__}: "
+                               f"{' '.join(str(e).split())[:200]})") from None
     text = G.graph.get("scenario")
     if not isinstance(text, str):
         raise InputError(f"{path}: scenario", "the graph carries no scenario attribute")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: scenario", f"malformed JSON: {e.msg}") from None
+    for key in ("variant", "property", "level"):
+        if key in G.graph and not isinstance(G.graph[key], str):
+            raise InputError(f"{path}: {key}", "expected a string attribute")
+    data = loads_json(text, f"{path}: scenario")
     try:
         return scenario_from_json(data), dict(G.graph)
     except InputError as e:
-        raise InputError(f"{path}: scenario.{e.where}", e.message) from None
+        raise InputError(f"{path}: scenario.{e.where}" if e.where else f"{path}: scenario", e.message) from None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelcheck.errors import InputError
-from modelcheck.geometry import Geometry, get_geometry
+from modelcheck.geometry import Geometry, get_geometry, parse_int_text
 
-__all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "scenario_from_json", "parse_number"]
+__all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "loads_json", "scenario_from_json",
+           "parse_number"]
 
 SCHEMA = 1
 
@@ -121,7 +124,7 @@ class Scenario:
 
 
 def parse_number(value: Any, where: str) -> int:
-    """An int, or a string "0x…" (hex) / decimal digits."""
+    """A JSON integer, or a string "0x…" (hex) or of decimal digits (ASCII, nothing around)."""
     if isinstance(value, bool):
         raise InputError(where, "expected a number, got a boolean")
     if isinstance(value, int):
@@ -129,21 +132,154 @@ def parse_number(value: Any, where: str) -> int:
             raise InputError(where, "must not be negative")
         return value
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            if text.lower().startswith("0x"):
-                return int(text, 16)
-            if text.isdigit():
-                return int(text, 10)
-        except ValueError:
-            pass
-        raise InputError(where, f"expected a number or a \"0x…\" string, got {value!r}")
-    raise InputError(where, f"expected a number, got {type(value).__name__}")
+        if _HEX.fullmatch(value):  # the common case, at once
+            return int(value, 16)
+        return parse_int_text(value, where)
+    if isinstance(value, float):
+        raise InputError(where, f"expected an integer, got {value!r}")
+    raise InputError(where, f"expected a number, got {_json_type(value)}")
+
+
+_HEX = re.compile(r"0x[0-9a-f]+")
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", _Object: "an object", list: "a list", str: "a string", type(None): "null",
+            bool: "a boolean", float: f"{value!r}", int: f"{value!r}"}.get(type(value), type(value).__name__)
+
+
+class _Object(dict):
+    """A JSON object as read that gives a key twice: ``repeated`` is the first such key."""
+
+    repeated: str | None = None
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Object()
+    for key, value in pairs:
+        if key in marked and marked.repeated is None:
+            marked.repeated = key
+        marked[key] = value
+    return marked
+
+
+def _non_finite(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_tree(data: Any, where: str) -> None:
+    """Refuse a key repeated in one object, and nesting deeper than MAX_JSON_DEPTH, naming the
+    path (walked without recursion; the path is spelt out only for the error).  Read only when
+    the text holds a repeated key or more brackets than that depth."""
+    todo: list[tuple[Any, Any, int]] = [(data, None, 1)]  # (node, (parent's trail, key), depth)
+    while todo:
+        node, trail, depth = todo.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InputError(f"{where}: {_path(trail)}", f"nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(node, dict):
+            if isinstance(node, _Object):
+                raise InputError(f"{where}: {_path((trail, node.repeated))}",
+                                 "the key is given twice (JSON readers disagree on which wins)")
+            todo += [(v, (trail, k), depth + 1) for k, v in node.items() if isinstance(v, (dict, list))]
+        elif isinstance(node, list):
+            todo += [(v, (trail, i), depth + 1) for i, v in enumerate(node) if isinstance(v, (dict, list))]
+
+
+def _path(trail: Any) -> str:
+    keys = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in reversed(keys)).lstrip(".")
+
+
+def _deep_bracket(text: str, limit: int) -> tuple[int, int]:
+    """The line and column of the first bracket nested deeper than ``limit`` (strings skipped)."""
+    depth, in_string, escaped, line, col = 0, False, False, 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line, col
+        elif ch in "]}":
+            depth -= 1
+    return 0, 0
+
+
+#: how deeply a JSON input may nest (a scenario nests three deep; the parser recurses per level)
+MAX_JSON_DEPTH = 64
+
+
+def loads_json(text: str, where: str) -> Any:
+    """Parse JSON strictly, as every input of the checker is read: a key given twice in one
+    object, NaN and Infinity, and nesting deeper than MAX_JSON_DEPTH are refused, each an
+    InputError naming ``where`` (and the key's path or the position)."""
+    repeats: list[_Object] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        obj = _object(pairs)
+        if type(obj) is _Object:
+            repeats.append(obj)
+        return obj
+    try:
+        data = json.loads(text, object_pairs_hook=hook, parse_constant=_non_finite)
+    except RecursionError:  # deeper than the parser goes: say where it passes the cap
+        line, col = _deep_bracket(text, MAX_JSON_DEPTH)
+        raise InputError(f"{where}:{line}:{col}", f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{where}:{e.lineno}:{e.colno}", f"malformed JSON: {e.msg}") from None
+    except ValueError as e:  # NaN/Infinity, or an integer of more digits than Python converts
+        raise InputError(where, f"malformed JSON: {e}") from None
+    if repeats or text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(text):
+        _check_tree(data, where)
+    return data
+
+
+def _too_deep(text: str) -> bool:
+    """Does ``text`` (valid JSON) nest deeper than MAX_JSON_DEPTH?  Strings are cut out first
+    (in C), so only the brackets are walked."""
+    depth = 0
+    for ch in _BRACKETS.sub("", _STRINGS.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _text(value: Any, where: str) -> str:
+    """A string field that is printed: printable characters only (str.isprintable(): no control
+    or format characters, lone surrogates, line separators or spaces other than ' '), so that a
+    listing of VMAs stays one line per VMA, and every terminal shows what the file says."""
+    if not isinstance(value, str):
+        raise InputError(where, f"expected a string, got {_json_type(value)}")
+    if not value.isprintable():
+        i, ch = next((i, ch) for i, ch in enumerate(value) if not ch.isprintable())
+        raise InputError(where, f"character {i} ({ascii(ch)}, {unicodedata.category(ch)}) is not printable text")
+    return value
 
 
 def _check_keys(obj: Any, where: str, required: set[str], optional: set[str]) -> dict:
     if not isinstance(obj, dict):
-        raise InputError(where, "expected an object")
+        raise InputError(where, f"expected an object, got {_json_type(obj)}")
     for key in obj:
         if key not in required | optional:
             raise InputError(f"{where}.{key}" if where else key, "unknown field")
@@ -159,26 +295,29 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
+_VMA_KEYS = frozenset({"start", "end", "populated", "name"})
+
+
 def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     """Build and validate a scenario from parsed JSON; ``geometry`` overrides the file's."""
     _check_keys(data, "", {"schema", "geometry", "vmas", "move"}, {"note", "claim"})
+    if type(data["schema"]) is not int:
+        raise InputError("schema", f"expected the integer {SCHEMA}, got {_json_type(data['schema'])}")
     if data["schema"] != SCHEMA:
         raise InputError("schema", f"unsupported schema {data['schema']!r} (this version reads {SCHEMA})")
     if geometry is None:
-        if not isinstance(data["geometry"], str):
-            raise InputError("geometry", "expected a geometry name")
-        geometry = get_geometry(data["geometry"])
+        geometry = get_geometry(_text(data["geometry"], "geometry"))
     if not isinstance(data["vmas"], list) or not data["vmas"]:
         raise InputError("vmas", "expected a non-empty list")
     vmas = []
-    for i, v in enumerate(data["vmas"]):
-        where = f"vmas[{i}]"
-        _check_keys(v, where, {"start", "end"}, {"populated", "name"})
-        name = v.get("name", "")
-        if not isinstance(name, str):
-            raise InputError(f"{where}.name", "expected a string")
-        vmas.append(Vma(parse_number(v["start"], f"{where}.start"), parse_number(v["end"], f"{where}.end"),
-                        _bool(v.get("populated", True), f"{where}.populated"), name))
+    for i, v in enumerate(data["vmas"]):  # the common case checked inline: a process may have 65530
+        if not isinstance(v, dict) or not _VMA_KEYS.issuperset(v) or "start" not in v or "end" not in v:
+            _check_keys(v, f"vmas[{i}]", {"start", "end"}, {"populated", "name"})
+        start, end, populated, name = v["start"], v["end"], v.get("populated", True), v.get("name", "")
+        vmas.append(Vma(start if type(start) is int and start >= 0 else parse_number(start, f"vmas[{i}].start"),
+                        end if type(end) is int and end >= 0 else parse_number(end, f"vmas[{i}].end"),
+                        populated if type(populated) is bool else _bool(populated, f"vmas[{i}].populated"),
+                        name if type(name) is str and name.isprintable() else _text(name, f"vmas[{i}].name")))
     m = _check_keys(data["move"], "move", {"old_vma", "new_vma", "old_addr", "new_addr", "len"},
                     {"for_stack", "stop_at"})
     for key in ("old_vma", "new_vma"):
@@ -189,15 +328,12 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
                 parse_number(m["new_addr"], "move.new_addr"), parse_number(m["len"], "move.len"),
                 _bool(m.get("for_stack", False), "move.for_stack"),
                 None if stop_at is None else parse_number(stop_at, "move.stop_at"))
-    note = data.get("note", "")
-    if not isinstance(note, str):
-        raise InputError("note", "expected a string")
+    note = _text(data.get("note", ""), "note")
     claim = None
     if "claim" in data:
         c = _check_keys(data["claim"], "claim", {"variant", "property"}, {"level"})
         for key in ("variant", "property", "level"):
-            if not isinstance(c.get(key, ""), str):
-                raise InputError(f"claim.{key}", "expected a string")
+            _text(c.get(key, ""), f"claim.{key}")
         if c.get("level", "pmd") not in ("pmd", "pud"):
             raise InputError("claim.level", f"expected pmd or pud, got {c['level']!r}")
         claim = Claim(c["variant"], c["property"], c.get("level", "pmd"))
@@ -207,16 +343,19 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
 def load_scenario(path: str, geometry: Geometry | None = None) -> Scenario:
     """Read a scenario JSON file; any problem is an InputError naming the file and field."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}:{e.colno}", f"malformed JSON: {e.msg}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+    data = loads_json(text, path)
     try:
         return scenario_from_json(data, geometry)
     except InputError as e:
-        raise InputError(f"{path}: {e.where}", e.message) from None
+        raise InputError(f"{path}: {e.where}" if e.where else path, e.message) from None
 
 
 def _validate(s: Scenario) -> None:
