@@ -20,6 +20,7 @@ Rules for variant code (they keep both backends exact):
 
 from __future__ import annotations
 
+import bisect
 from typing import Any, Protocol, Sequence
 
 from modelcheck.geometry import Geometry
@@ -142,6 +143,9 @@ class ConcreteOps:
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.vmas = [(int(s), int(e)) for s, e in vmas]
+        self.ends = [e for _, e in self.vmas]
+        if any(a[1] > b[0] for a, b in zip(self.vmas, self.vmas[1:])):
+            raise ValueError("ConcreteOps needs sorted, disjoint VMAs (the lookups bisect)")
 
     # words and booleans
     def word(self, value: int) -> Word:
@@ -207,10 +211,8 @@ class ConcreteOps:
 
     def find_vma_prev(self, addr: Any) -> tuple[int, int]:
         """(lowest VMA with vm_end > addr, highest VMA with vm_end <= addr), NULL where none."""
-        a = _val(addr)
-        vma = next((i for i, (_, e) in enumerate(self.vmas) if e > a), self.null)
-        prev = max((i for i, (_, e) in enumerate(self.vmas) if e <= a), default=self.null)
-        return vma, prev
+        i = bisect.bisect_right(self.ends, _val(addr))
+        return (i if i < len(self.vmas) else self.null), (i - 1 if i > 0 else self.null)
 
     def find_vma_intersection(self, start: Any, end: Any) -> int:
         """mt_find(start, end - 1): NULL when start > end - 1 (with wrap), else the lowest VMA meeting it."""
@@ -218,4 +220,5 @@ class ConcreteOps:
         last = (_val(end) - 1) & ((1 << self.bits) - 1)
         if s > last:
             return self.null
-        return next((i for i, (vs, ve) in enumerate(self.vmas) if ve > s and vs <= last), self.null)
+        i = bisect.bisect_right(self.ends, s)
+        return i if i < len(self.vmas) and self.vmas[i][0] <= last else self.null

@@ -9,7 +9,7 @@ import portion as P
 from modelcheck.errors import InternalError
 from modelcheck.ops import ConcreteOps
 from modelcheck.scenario import Scenario
-from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, simulate
+from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import Call, Decision, Variant, get_variant
 
@@ -85,7 +85,7 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     g, mv = s.geometry, s.move
     d, k = _decision(s, variant, level)
     realigned, old_c, new_c = bool(d.realign), int(d.old_addr), int(d.new_addr)
-    start = initial_tables(s)
+    start = initial_tables(s, move_window(s, [(old_c, new_c)]))
     run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at)
     full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end)
     plain = simulate(g, start, mv.old_addr, mv.new_addr, mv.old_end)

@@ -24,7 +24,9 @@ and architectures whose arch_supports_page_table_move() is a runtime check.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 import portion as P
 
@@ -32,7 +34,7 @@ from modelcheck.errors import InputError
 from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
 
-__all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "simulate", "entry_items", "entries_differ",
+__all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "move_window", "simulate", "entry_items", "entries_differ",
            "MAX_STEPS", "TooLong", "loop_steps", "check_steps"]
 
 #: the most loop iterations the simulator runs; a longer move is refused, not run for hours
@@ -49,19 +51,18 @@ def _atoms(iv: P.Interval):
             yield atom.lower, atom.upper
 
 
+def _union(spans: Iterable[P.Interval]) -> P.Interval:
+    """The union of many intervals, merged once (``|=`` in a loop re-merges every time: quadratic)."""
+    return P.Interval(*spans)
+
+
 def _shift(iv: P.Interval, delta: int) -> P.Interval:
-    out = P.empty()
-    for lo, hi in _atoms(iv):
-        out |= _span(lo + delta, hi + delta)
-    return out
+    return _union(_span(lo + delta, hi + delta) for lo, hi in _atoms(iv))
 
 
 def _slots(iv: P.Interval, size: int) -> P.Interval:
     """The union of the size-aligned slots that ``iv`` touches."""
-    out = P.empty()
-    for lo, hi in _atoms(iv):
-        out |= _span(lo - lo % size, -(-hi // size) * size)
-    return out
+    return _union(_span(lo - lo % size, -(-hi // size) * size) for lo, hi in _atoms(iv))
 
 
 def entry_items(entries: P.IntervalDict) -> list[tuple[int, int, int]]:
@@ -75,15 +76,11 @@ def entry_items(entries: P.IntervalDict) -> list[tuple[int, int, int]]:
 
 def entries_differ(a: P.IntervalDict, b: P.IntervalDict) -> P.Interval:
     """The addresses at which ``a`` and ``b`` hold different entries (or only one holds one)."""
-    out = P.empty()
+    out = []
     for x, y in ((a, b), (b, a)):
         for iv, v in x.items():
-            same = P.empty()
-            for iv2, v2 in y[iv].items():
-                if v2 == v:
-                    same |= iv2
-            out |= iv - same
-    return out
+            out.append(iv - _union(iv2 for iv2, v2 in y[iv].items() if v2 == v))
+    return _union(out)
 
 
 @dataclass
@@ -121,24 +118,64 @@ class SimResult:
     alloc_points: list[int] = field(default_factory=list)  # cursors at which an allocation was made
 
 
-def initial_tables(s: Scenario) -> PageTables:
+def move_window(s: Scenario, starts: Iterable[tuple[int, int]]) -> P.Interval:
+    """The addresses that moves of ``s`` from the cursors ``starts`` (old, new) to the end can
+    read or change, or whose entries the properties ask about: for each, the source range
+    [old, old_end), the destination range as long, and S = [old, old_addr), D = [new, new_addr).
+    The loop reads and writes entries only there (a PMD or PUD move takes a whole slot only
+    when the slot lies inside the range), so entries elsewhere are the same before and after
+    every such move."""
+    mv = s.move
+    spans = [_span(mv.old_addr, mv.old_end), _span(mv.new_addr, mv.new_end)]
+    for old, new in starts:
+        spans += [_span(old, mv.old_end), _span(new, new + max(0, mv.old_end - old)),
+                  _span(old, mv.old_addr), _span(new, mv.new_addr)]
+    return _union(x for x in spans if not x.empty)
+
+
+def initial_tables(s: Scenario, window: P.Interval | None = None) -> PageTables:
     """Entries and tables at the call: every page of a populated VMA has an entry, except the
     destination range of an mremap (do_munmap() cleared it) and a stack VMA's expansion below
-    old_addr (vma_expand() added no entries)."""
+    old_addr (vma_expand() added no entries).
+
+    With ``window`` (``move_window()``), only the entries inside it are kept, and the tables of
+    the PUD slots it meets (whose presence still counts every entry of the slot): what a move
+    from the window's cursors can see, at a cost that grows with the VMAs near the move, not
+    with all of them (they are found by bisection)."""
     g, mv = s.geometry, s.move
-    covered = P.empty()
-    for i, v in enumerate(s.vmas):
-        if v.populated:
-            run = _span(v.start, v.end)
-            if mv.for_stack and i == mv.old_vma:
-                run = _span(mv.old_addr, v.end)
-            covered |= run
-    if not mv.for_stack:
-        covered -= _span(mv.new_addr, mv.new_end)
+
+    def runs(indexes: Iterable[int]) -> Iterator[P.Interval]:
+        for i in indexes:
+            v = s.vmas[i]
+            if v.populated:
+                run = _span(mv.old_addr if mv.for_stack and i == mv.old_vma else v.start, v.end)
+                yield run if mv.for_stack else run - _span(mv.new_addr, mv.new_end)
+
+    if window is None:
+        covered = _union(runs(range(len(s.vmas))))
+        pte_tables, pmd_tables = _slots(covered, g.pmd_size), _slots(covered, g.pud_size)
+    else:
+        reach = _slots(window, g.pud_size)
+        near = _union(runs(_meeting(s, reach)))
+        covered = near & window
+        pte_tables, pmd_tables = _slots(near, g.pmd_size) & reach, _slots(near, g.pud_size) & reach
     entries = P.IntervalDict()
     if not covered.empty:
         entries[covered] = 0
-    return PageTables(entries, _slots(covered, g.pmd_size), _slots(covered, g.pud_size))
+    return PageTables(entries, pte_tables, pmd_tables)
+
+
+def _meeting(s: Scenario, iv: P.Interval) -> list[int]:
+    """The indexes of the VMAs that meet ``iv``, found by bisection (the VMAs are sorted and
+    disjoint)."""
+    ends = [v.end for v in s.vmas]
+    out: list[int] = []
+    for lo, hi in _atoms(iv):
+        i = max(bisect.bisect_right(ends, lo), out[-1] + 1 if out else 0)
+        while i < len(s.vmas) and s.vmas[i].start < hi:
+            out.append(i)
+            i += 1
+    return out
 
 
 def _get_extent(g: Geometry, size: int, old: int, old_end: int, new: int) -> int:
@@ -230,9 +267,7 @@ def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_e
         src = _span(old, old + size)
         moved = t.entries[src]
         del t.entries[src]
-        landing = P.empty()
-        for iv, v in moved.items():
-            landing |= _shift(iv, delta)
+        landing = _union(_shift(iv, delta) for iv, v in moved.items())
         hit = t.entries.domain() & landing
         for lo, hi in _atoms(hit):
             res.overwritten.append((lo, hi))
