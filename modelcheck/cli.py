@@ -1,20 +1,25 @@
 """The ``modelcheck`` command.  Each command returns an exit code; only this module prints.
 
-Exit codes: 0 as expected, 1 a property is violated, 2 usage or input error, 3 unknown or internal error.
+Exit codes: 0 as expected, 1 a property is violated, 2 usage or input error (one line
+``modelcheck: error: WHERE: what``), 3 unknown verdict, a run that could not finish, or an
+internal error (one line ``modelcheck: internal error: …``; the traceback with ``--debug`` or
+MODELCHECK_DEBUG=1), 130 on SIGINT and 143 on SIGTERM (after every worker process is stopped).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-from typing import Callable
+import traceback
+from pathlib import Path
+from typing import Any, Callable
 
 import click
 
-from pathlib import Path
-
-from modelcheck.errors import InputError, InternalError
+from modelcheck.errors import InputError, InternalError, RunFailed
+from modelcheck.files import output_dir, output_file, write_text
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.kernel import PATCHABLE
@@ -24,31 +29,136 @@ from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
 from modelcheck.semantics import evaluate
+from modelcheck.simulate import TooLong
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import get_variant, variant_ids
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "Terminated"]
+
+#: set to 1 for the traceback of an internal error (as --debug does)
+DEBUG_ENV = "MODELCHECK_DEBUG"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is, so that every ``finally`` runs (workers are
+    stopped, temporary files removed) before the exit with 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def _emit_json(obj: object) -> None:
     click.echo(json.dumps(obj, indent=2))
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _error(where: str, what: str) -> None:
+    click.echo(f"modelcheck: error: {_one_line(where)}: {_one_line(what)}", err=True)
+
+
+def _usage(e: click.UsageError) -> tuple[str, str]:
+    """WHERE and what of one of click's usage errors, for the one-line form."""
+    param = getattr(e, "param", None)
+    if isinstance(e, click.NoSuchOption):
+        what = "no such option"
+        if e.possibilities:
+            what += f" (did you mean {', '.join(sorted(e.possibilities))}?)"
+        return e.option_name, what
+    if isinstance(e, click.BadOptionUsage):
+        return e.option_name, e.message
+    if param is not None:
+        where = param.opts[0] if isinstance(param, click.Option) and param.opts else param.human_readable_name
+        if isinstance(e, click.MissingParameter):
+            return where, "missing (required)"
+        return where, e.message
+    where = e.ctx.command_path if e.ctx is not None else "modelcheck"
+    return where, e.format_message()
+
+
+def _debug() -> bool:
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+class _Cli(click.Group):
+    """The command group; its ``main`` turns every outcome into the documented exit code, for
+    the console script and for click's test runner alike."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        code = self._main(args, prog_name, complete_var, **extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _main(self, args: Any, prog_name: str | None, complete_var: str | None, **extra: Any) -> int:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except SystemExit as e:  # a command's own exit code
+            return e.code if isinstance(e.code, int) else (0 if e.code is None else 3)
+        except click.UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # a bare "modelcheck": the help, asked for
+                click.echo(e.ctx.get_help() if e.ctx else "")
+                return 0
+            _error(*_usage(e))
+            return 2
+        except click.ClickException as e:  # e.g. a file option click itself could not open
+            _error("modelcheck", e.format_message())
+            return 2
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("modelcheck: interrupted", err=True)
+            return 130
+        except Terminated:
+            click.echo("modelcheck: terminated", err=True)
+            return 143
+        except Exception as e:  # raised outside a command's _run (in click, or in an option's callback)
+            return _crash(e)
+        return rv if isinstance(rv, int) else 0
+
+
 def _run(fn: Callable[[], int]) -> None:
-    """Turn our errors into one line on stderr and the documented exit code."""
+    """Run one command: our errors become one line on stderr and the documented exit code; an
+    uncaught exception is an internal error (3), never a finding."""
     try:
         code = fn()
     except InputError as e:
-        click.echo(f"modelcheck: error: {e}", err=True)
-        sys.exit(2)
+        _error(e.where, e.message)
+        code = 2
+    except RunFailed as e:
+        click.echo(f"modelcheck: cannot run: {_one_line(e.where)}: {_one_line(e.message)}", err=True)
+        code = 3
     except InternalError as e:
         click.echo(f"modelcheck: internal error: {e}", err=True)
-        sys.exit(3)
+        code = 3
+    except OSError as e:
+        if e.filename is None:
+            code = _crash(e)
+        else:  # a path the user gave (an input, an output place) the system refused
+            _error(str(e.filename), e.strerror or str(e))
+            code = 2
+    except Exception as e:
+        code = _crash(e)
     finally:  # a command's C variants live as long as the command (tests run many in one process)
         from modelcheck.variants import unregister
         while _REGISTERED:
             unregister(_REGISTERED.pop())
     sys.exit(code)
+
+
+def _crash(e: BaseException) -> int:
+    """An exception nothing expected: one line (the traceback too with --debug), exit 3."""
+    debug = _debug()
+    if debug:
+        traceback.print_exception(e)
+    hint = "" if debug else f" (--debug or {DEBUG_ENV}=1 shows the traceback)"
+    click.echo(f"modelcheck: internal error: {type(e).__name__}: {_one_line(e)}{hint}", err=True)
+    return 3
 
 
 _REGISTERED: list[str] = []
@@ -64,24 +174,39 @@ def _c_options(f: Callable) -> Callable:
     return f
 
 
-def _c_variant(c_files: tuple[str, ...], base: str, function: str | None):
-    """The C files' variant, registered under the first file's name (None without C files)."""
+def _c_id(path: str) -> str:
+    """A C file's variant id: its name without .c, or the path itself where that name is taken
+    (a built-in id such as properties/c/v6.15.c, or another file of this command)."""
+    stem = Path(path).stem
+    return path if stem in variant_ids() else stem
+
+
+def _c_variant(c_files: tuple[str, ...], base: str, function: str | None) -> tuple[Any, Any]:
+    """The C files' variant, registered under the first file's name, and where its functions
+    came from ((None, None) without C files)."""
     if not c_files:
-        return None
-    from modelcheck.cfront import load_c_variant
+        return None, None
+    from modelcheck.cfront import load_c
     from modelcheck.variants import register
-    v = load_c_variant(list(c_files), base, function, vid=Path(c_files[0]).stem)
+    v, linkage = load_c(list(c_files), base, function, vid=_c_id(c_files[0]))
     _REGISTERED.append(v.id)
-    return register(v)
+    return register(v), linkage
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _linked(linkage: Any) -> list[str]:
+    """The text lines saying which C functions a check ran (none without C files)."""
+    return [f"linked: {line}" for line in linkage.lines()] if linkage is not None else []
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelcheck")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1).")
+def cli(debug: bool) -> None:
     """Check the realignment of move_page_tables() (Linux mm/mremap.c) against named properties.
 
-    Exit codes: 0 as expected, 1 a property is violated, 2 usage or input error,
-    3 unknown verdict or internal error.
+    Exit codes: 0 as expected, 1 a property is violated, 2 usage or input error (one line
+    "modelcheck: error: WHERE: what"), 3 unknown verdict, a run that could not finish or an
+    internal error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
     """
 
 
@@ -154,18 +279,32 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     def run() -> int:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
-        mine = _c_variant(c_files, base, function)
-        chosen = [get_variant(v) for v in variant_list] if variant_list or mine else \
+        mine, linkage = _c_variant(c_files, base, function)
+        chosen = [get_variant(v) for v in _unique(variant_list)] if variant_list or mine else \
             [get_variant(v) for v in variant_ids()]
         if mine is not None and mine not in chosen:
             chosen.append(mine)
-        evs = [evaluate(s, v, level) for v in chosen]
+        evs = [_evaluate(scenario, s, v, level) for v in chosen]
         if as_json:
-            _emit_json({"scenario": s.to_json(), "results": [e.to_json() for e in evs]})
+            _emit_json({"scenario": s.to_json(), "results": [e.to_json() for e in evs],
+                        **({"linked": linkage.to_json()} if linkage else {})})
         else:
-            click.echo(eval_report(s, evs), nl=False)
+            click.echo("".join(line + "\n" for line in _linked(linkage)) + eval_report(s, evs), nl=False)
         return 1 if any(e.violated() for e in evs) else 0
     _run(run)
+
+
+def _unique(values: Any) -> list[str]:
+    """``values`` in order, each once (a repeated id is computed once)."""
+    return list(dict.fromkeys(values))
+
+
+def _evaluate(path: str, s: Scenario, variant: Any, level: str) -> Any:
+    """evaluate(), with a move too long for the simulator named by the file it came from."""
+    try:
+        return evaluate(s, variant, level)
+    except TooLong as e:
+        raise InputError(f"{path}: {e.where}", e.message) from None
 
 
 def _bound_options(f: Callable) -> Callable:
@@ -181,9 +320,17 @@ def _bound_options(f: Callable) -> Callable:
     return f
 
 
-def _split(values: tuple[str, ...], default: list[str]) -> list[str]:
-    out = [x for v in values for x in v.split(",") if x]
-    return out or default
+def _split(values: tuple[str, ...], default: list[str], option: str) -> list[str]:
+    """A comma-separated option's items, each once, in order; ``default`` when the option is not
+    given.  An empty item or an empty list is bad input: it is not "all"."""
+    if not values:
+        return list(default)
+    out = [x.strip() for v in values for x in v.split(",")]
+    if not any(out):
+        raise InputError(option, "an empty list (leave the option out for the default)")
+    if "" in out:
+        raise InputError(option, f"an empty item in {','.join(values)!r}")
+    return _unique(out)
 
 
 def _code(results: list[CheckResult]) -> int:
@@ -210,16 +357,22 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
     def run() -> int:
-        variant = _c_variant(c_files, base, function) or (get_variant(vid) if vid else None)
-        if variant is None:
+        if vid and c_files:
+            raise InputError("--variant", "give a variant id or --c-file, not both (--base names the "
+                                          "variant the C files are linked over)")
+        if not vid and not c_files:
             raise InputError("--variant", "give a variant id or --c-file")
-        r = check(variant, pid, get_geometry(geometry), level, vmas, rlimit, reachable=reachable)
-        if out and r.counterexample is not None:
-            write_entry(Path(out), r)
+        g = get_geometry(geometry)
+        where = output_dir(out, "--out") if out else None
+        variant, linkage = _c_variant(c_files, base, function)
+        variant = variant or get_variant(vid)
+        r = check(variant, pid, g, level, vmas, rlimit, reachable=reachable)
+        if where is not None and r.counterexample is not None:
+            write_entry(where, r)
         if as_json:
-            _emit_json(r.to_json())
+            _emit_json({**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})})
         else:
-            click.echo("\n".join(check_lines(r)))
+            click.echo("\n".join(_linked(linkage) + check_lines(r)))
         return _code([r])
     _run(run)
 
@@ -248,21 +401,34 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     violation, 3 on an unknown verdict.
     """
     def run() -> int:
-        mine = _c_variant(c_files, base, function)
-        vs = _split(variants, variant_ids())
+        mine, linkage = _c_variant(c_files, base, function)
+        vs = _split(variants, variant_ids(), "--variants")
+        for v in vs:
+            try:
+                get_variant(v)
+            except InputError as e:
+                raise InputError("--variants", e.message) from None
         if mine is not None and mine.id not in vs:
             vs.append(mine.id)
-        ps = _split(properties, CHECKS)
+        ps = _split(properties, CHECKS, "--properties")
         for p in ps:
             if p not in CHECKS:
                 raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
-        gs = _split(geometries, DEFAULT_GEOMETRIES)
+        gs = _split(geometries, DEFAULT_GEOMETRIES, "--geometries")
+        for name in gs:
+            try:
+                get_geometry(name)
+            except InputError as e:
+                raise InputError("--geometries", e.message) from None
+        where = output_dir(out, "--out")
+        for line in _linked(linkage):
+            click.echo(line, err=True)
 
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
                        f"({r.seconds:.2f}s)", err=True)
         results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress,
-                             out=Path(out), pictures=pictures, reachable=reachable)
+                             out=where, pictures=pictures, reachable=reachable)
         if as_json:
             _emit_json({"results": [r.to_json() for r in results]})
         else:
@@ -277,26 +443,36 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
 
 
 @cli.command("diff")
-@click.argument("a")
-@click.argument("b")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME")
 @_bound_options
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, c_files: tuple[str, ...],
-             base: str, function: str | None, as_json: bool) -> None:
+def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, reachable: bool,
+             c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Scenarios on which variants A and B decide differently, one minimal scenario per class:
     which side is unsafe under which property, or which side merely misses the optimization.
+    A and B are variant ids, or C files (each linked over --base on its own: two versions of a
+    patch, or a patch against a built-in).
 
     Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
     """
     def run() -> int:
-        _c_variant(c_files, base, function)  # A or B may name it (the first C file's name)
-        va, vb = get_variant(a), get_variant(b)
         g = get_geometry(geometry)
-        cases, gave_up = diff(va, vb, g, level, vmas, rlimit)
+        _c_variant(c_files, base, function)  # A or B may name it (the first C file's name)
+
+        def side(x: str) -> Any:  # a variant id, or a C file of its own over --base
+            if x.endswith(".c") and x not in variant_ids():
+                v, _ = _c_variant((x,), base, function)
+                return v
+            return get_variant(x)
+        va, vb = side(a), side(b)
+        a, b = va.id, vb.id
+        cases, gave_up = diff(va, vb, g, level, vmas, rlimit, reachable)
         if as_json:
             _emit_json({"a": a, "b": b, "geometry": g.name, "level": level, "vmas_bound": vmas,
+                        "reachable_only": reachable,
                         "cases": [c.to_json() for c in cases], "gave_up": gave_up})
         else:
             if not cases:
@@ -326,6 +502,9 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
     def run() -> int:
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict}", err=True)
+        output_dir(Path(out).parent if Path(out).parent != Path("") else Path("."), "--out")
+        if Path(out).exists() and not Path(out).is_dir():
+            raise InputError("--out", f"{out}: not a directory")
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
         unknown = [r for r in results if r.verdict == "unknown"]
         for r in unknown:
@@ -345,9 +524,20 @@ def _load_any(path: str) -> Scenario:
         s, attrs = read_graph_scenario(path)
         if "variant" in attrs and "property" in attrs:
             from dataclasses import replace
+            if attrs.get("level", "pmd") not in LEVELS:
+                raise InputError(f"{path}: level", f"expected pmd or pud, got {attrs['level']!r}")
             s = replace(s, claim=Claim(attrs["variant"], attrs["property"], attrs.get("level", "pmd")))
         return s
     return load_scenario(path)
+
+
+def _judge(path: str, s: Scenario, claim: Claim) -> Any:
+    """semantics.judge() on a file's scenario, a move too long to simulate named by the file."""
+    from modelcheck.semantics import judge
+    try:
+        return judge(s, get_variant(claim.variant), claim.property, claim.level)
+    except TooLong as e:
+        raise InputError(f"{path}: {e.where}", e.message) from None
 
 
 def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
@@ -419,18 +609,17 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
     """
     def run() -> int:
         from modelcheck.reproduce import reproducer_for
+        target = output_file(output, "--output") if output is not None else None
         s = _load_any(scenario_file)
         r = find_recipe(s)
         if not r.reachable:
             click.echo(f"modelcheck: no recipe reaches {scenario_file}: {r.reason}", err=True)
             return 1
         text = reproducer_for(s, Path(scenario_file).name)
-        if output is None:
+        if target is None:
             click.echo(text, nl=False)
         else:
-            tmp = Path(output).with_name(Path(output).name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(output)
+            write_text(target, text)
             click.echo(f"wrote {output}")
         return 0
     _run(run)
@@ -508,6 +697,8 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
     def run() -> int:
         from modelcheck.kpatch import build, configure
         get_variant(vid)
+        if not (Path(tree) / "mm" / "mremap.c").is_file():
+            raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
         if not (Path(tree) / ".config").is_file():
             configure(Path(tree))
         image, secs = build(Path(tree), vid, jobs or os.cpu_count() or 1)
@@ -536,9 +727,14 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
 
         from modelcheck.kernel import compare, gallery_cases, outcome, run_cases
         from modelcheck.kpatch import build
+        target = output_file(out, "--out")
+        if not (Path(tree) / "mm" / "mremap.c").is_file():
+            raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
+        if not Path(stock_image).is_file():
+            raise InputError("--stock", f"{stock_image}: no such kernel image")
         gallery = Path(out).parent
         lines, disagree, t0 = [], 0, time.perf_counter()
-        for vid in _split((variants,), []):
+        for vid in _split((variants,), [], "--variants"):
             files = gallery_cases(gallery, vid)
             if not files:
                 continue
@@ -575,10 +771,7 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
             "pages, 32-bit PAE) and are not run here; an x86-64 kernel runs an i386 program as a 64-bit kernel.",
             "", "| variant | counterexample | kernel | what the kernel did | the model | agree |",
             "|---|---|---|---|---|---|"]
-        text = "\n".join(head + lines) + "\n"
-        tmp = Path(out).with_name(Path(out).name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        write_text(target, "\n".join(head + lines) + "\n")
         click.echo(f"wrote {out}; {disagree} disagreement(s)")
         return 1 if disagree else 0
     _run(run)
@@ -595,9 +788,8 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
     Exit 1 when the property is violated on it (the counterexample still stands), 0 when it holds.
     """
     def run() -> int:
-        from modelcheck.semantics import judge
         s, claim = _load_claimed(file, vid, pid, level)
-        violated, ev, alt = judge(s, get_variant(claim.variant), claim.property, claim.level)
+        violated, ev, alt = _judge(file, s, claim)
         if as_json:
             _emit_json({"file": file, **claim.to_json(), "violated": violated,
                         "details": ev.details.get(claim.property, ""), "evaluation": ev.to_json()})
@@ -620,21 +812,24 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
 def show_cmd(file: str, vid: str | None, pid: str | None, level: str | None, out: str | None) -> None:
     """Print the /proc/self/maps-style view of a counterexample and write its picture (SVG and PNG)."""
     def run() -> int:
+        from modelcheck.files import staged_dir
         from modelcheck.graph import counterexample_graph
         from modelcheck.picture import draw
-        from modelcheck.semantics import judge
-        s, claim = _load_claimed(file, vid, pid, level)
-        violated, ev, alt = judge(s, get_variant(claim.variant), claim.property, claim.level)
-        click.echo(eval_report(s, [ev]), nl=False)
         base = file[: -len(".graphml")] if file.endswith(".graphml") else file.removesuffix(".json")
-        stem = Path(out or base)
-        if stem.parent and not stem.parent.is_dir():
-            raise InputError("--out", f"no directory {stem.parent}")
-        for p in draw(counterexample_graph(s, ev, claim.property, alt), stem):
+        stem = output_file(out or base, "--out" if out else file)
+        s, claim = _load_claimed(file, vid, pid, level)
+        violated, ev, alt = _judge(file, s, claim)
+        with staged_dir(stem.parent) as (tmp, publish):
+            pictures = [publish(p) for p in draw(counterexample_graph(s, ev, claim.property, alt), tmp / stem.name)]
+        click.echo(eval_report(s, [ev]), nl=False)
+        for p in pictures:
             click.echo(f"picture: {p}")
         return 0
     _run(run)
 
 
 def main() -> None:
-    cli(prog_name="modelcheck")
+    """The console script: SIGTERM stops the command as an exception would (workers stopped,
+    temporary files removed), then exits 143."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    cli.main(prog_name="modelcheck")

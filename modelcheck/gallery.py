@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 import networkx as nx
 
+from modelcheck.files import staged_dir
 from modelcheck.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
 from modelcheck.recipe import find_recipe
 from modelcheck.reproduce import reproducer_for
@@ -72,8 +73,7 @@ def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str,
     s = with_claim(r)
     stem = entry_stem(out, r)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=stem.parent, prefix=".tmp-"))
-    try:
+    with staged_dir(stem.parent) as (tmp, publish):
         tstem = tmp / stem.name
         tstem.with_name(stem.name + ".json").write_text(s.dumps(), encoding="utf-8")
         G = entry_graph(r)
@@ -88,13 +88,7 @@ def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str,
             written.append(repro)
         if pictures:
             written += draw(G, tstem)
-        files = {}
-        for p in written:
-            final = stem.parent / p.name
-            os.replace(p, final)
-            files[p.name[len(stem.name) + 1:]] = str(final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        files = {p.name[len(stem.name) + 1:]: str(publish(p)) for p in written}
     r.files.update({"scenario" if k == "json" else k: v for k, v in files.items()})
     return r.files
 

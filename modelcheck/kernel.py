@@ -24,7 +24,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from modelcheck.errors import InputError
+from modelcheck.errors import InputError, RunFailed
 
 if TYPE_CHECKING:
     from modelcheck.scenario import Scenario
@@ -104,7 +104,7 @@ int main(void)
 """
 
 
-class KernelFailed(InputError):
+class KernelFailed(RunFailed):
     """The kernel could not be run, or its guest did not finish (as opposed to bad input)."""
 
 
@@ -222,7 +222,7 @@ def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
     if qemu is None:
         raise KernelFailed("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
     if not Path(kernel).is_file():
-        raise KernelFailed("--kernel", f"{kernel}: no such kernel image")
+        raise InputError("--kernel", f"{kernel}: no such kernel image")
     # loglevel=5: WARNINGs (KERN_WARNING) and a patched kernel's decisions (KERN_ERR) reach the console
     cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
            "-nographic", "-no-reboot", "-m", str(memory), "-smp", "1"]

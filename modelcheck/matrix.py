@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
-from concurrent.futures import ProcessPoolExecutor
+import signal
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -49,7 +49,8 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
 
     Workers are fresh processes (spawned: Z3 does not survive a fork of a process using it), so
     a user variant runs in parallel when its functions can be pickled (defined at module level),
-    and serially otherwise.
+    and serially otherwise.  Whatever ends the run early (an error, KeyboardInterrupt, the CLI's
+    SIGTERM) terminates the workers before it propagates.
     """
     chosen = {v: get_variant(v) for v in variants}  # unknown ids fail here, before any work
     for g in geometries:
@@ -63,9 +64,22 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
             if progress:
                 progress(results[-1], len(results), len(todo))
         return results
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for r in pool.map(_run, todo):
+    pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(todo)), initializer=_worker_init)
+    try:
+        for r in pool.imap(_run, todo):
             results.append(r)
             if progress:
                 progress(r, len(results), len(todo))
+        pool.close()
+    except BaseException:  # an error, Ctrl-C or SIGTERM in the parent: no worker outlives it
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return results
+
+
+def _worker_init() -> None:
+    """A worker leaves SIGINT to the parent (a terminal's Ctrl-C reaches the whole process group),
+    which then stops it; SIGTERM ends it at once, as by default."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

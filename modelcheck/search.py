@@ -428,14 +428,25 @@ class DiffCase:
 
 
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-         rlimit: int = DEFAULT_RLIMIT) -> tuple[list[DiffCase], list[str]]:
+         rlimit: int = DEFAULT_RLIMIT, reachable: bool = False) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each.
 
-    Returns the cases and the searches that gave up (empty when the answer is complete).
+    Returns the cases and the searches that gave up (empty when the answer is complete).  With
+    ``reachable`` only states user space can bring about count, as in ``check``: a stack move as
+    exec makes it, and a case found for an mremap without a recipe is a search that gave up.
     """
     configure()
     cases: list[DiffCase] = []
     gave_up: list[str] = []
+
+    def find(goal: Goal, label: str) -> Scenario | None:
+        s = _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label)
+        if s is not None and reachable:
+            reach = find_recipe(s)
+            if not reach.reachable:
+                gave_up.append(f"{label}: a case was found but no recipe reaches it: {reach.reason}")
+                return None
+        return s
     for yes, no in ((a, b), (b, a)):
         def split(st: SymbolicState) -> z3.BoolRef:
             return z3.And(decision_of(st, yes, level).realign, z3.Not(decision_of(st, no, level).realign))
@@ -444,7 +455,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
                 v = _violation(st, yes, pid, level)
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
-            s = _search(g, vmas, goal, rlimit, gave_up, f"{yes.id} {pid}")
+            s = find(goal, f"{yes.id} {pid}")
             if s is not None:
                 try:
                     replay = evaluate(s, yes, level)
@@ -461,7 +472,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 v = property_violation(pid, st, yes, d)
                 parts += [v.assumption, z3.Not(v.condition)]
             return [z3.And(*parts)], False
-        s = _search(g, vmas, safe, rlimit, gave_up, f"{yes.id} safe")
+        s = find(safe, f"{yes.id} safe")
         if s is not None:
             try:
                 replay = evaluate(s, yes, level)
