@@ -38,7 +38,7 @@ from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import VARIANTS, Call, get_variant
 
-SECTIONS = ("matrix", "checks", "vmas", "words", "encodings", "enumeration")
+SECTIONS = ("matrix", "checks", "vmas", "words", "encodings", "enumeration", "layouts")
 X86 = "x86_64-4level"
 #: the checks whose cost is followed as N and the word size grow: the merged code's proofs and
 #: missed-optimization, and v3's refuted no-source-collateral
@@ -83,6 +83,50 @@ def bench_matrix(repeat: int, quick: bool) -> dict:
         _log(f"matrix: {walls[-1]:.1f} s")
     return {"wall_seconds": walls, "median": _median(walls), "jobs": os.cpu_count(),
             "target": TARGET_MATRIX_SECONDS}
+
+
+#: vm.max_map_count's default (DEFAULT_MAX_MAP_COUNT, include/linux/mm.h): the most VMAs a process has
+MAX_MAP_COUNT = 65530
+TARGET_LAYOUT_SECONDS = 2.0
+
+
+def many_vmas_scenario(n: int) -> dict:
+    """A counterexample (v3 sweeps its source's first PMD) in a process with ``n`` VMAs: one-page
+    mappings every other page below it, as a JSON scenario with names, a claim and hex numbers,
+    as `check --out` writes one."""
+    vmas = [{"start": hex(0x10000000 + 0x2000 * i), "end": hex(0x10001000 + 0x2000 * i), "populated": True,
+             "name": f"lib{i}.so"} for i in range(n - 3)]
+    vmas += [{"start": "0x7f0000010000", "end": "0x7f0000011000", "populated": False},
+             {"start": "0x7f0000201000", "end": "0x7f0000400000", "populated": True, "name": "src"},
+             {"start": "0x7f0000401000", "end": "0x7f0000600000", "populated": False, "name": "dst"}]
+    return {"schema": 1, "geometry": X86, "vmas": vmas,
+            "move": {"old_vma": n - 2, "new_vma": n - 1, "old_addr": "0x7f00003ff000", "new_addr": "0x7f00005ff000",
+                     "len": "0x1000", "for_stack": False, "stop_at": None},
+            "claim": {"variant": "v3", "property": "no-source-collateral", "level": "pmd"}}
+
+
+def bench_layouts(repeat: int, quick: bool) -> dict:
+    """`modelcheck eval` (every built-in variant) and `modelcheck replay` on a scenario of up to
+    vm.max_map_count VMAs, each a fresh process as a user runs it."""
+    rows = []
+    for n in ([3000, MAX_MAP_COUNT] if quick else [1000, 3000, 10000, 30000, MAX_MAP_COUNT]):
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "many.json"
+            f.write_text(json.dumps(many_vmas_scenario(n)), encoding="utf-8")
+            row: dict[str, Any] = {"vmas": n}
+            for command, ok in (("eval", (1,)), ("replay", (1,))):
+                walls = []
+                for _ in range(1 if quick else repeat):
+                    t = time.perf_counter()
+                    done = subprocess.run([sys.executable, "-m", "modelcheck", command, str(f)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                    walls.append(time.perf_counter() - t)
+                    if done.returncode not in ok:
+                        raise RuntimeError(f"modelcheck {command} exited {done.returncode}: {done.stderr}")
+                row[f"{command}_seconds"] = _median(walls)
+            _log(f"layouts: {n} VMAs: eval {row['eval_seconds']:.2f} s, replay {row['replay_seconds']:.2f} s")
+            rows.append(row)
+    return {"rows": rows, "target": TARGET_LAYOUT_SECONDS}
 
 
 def bench_checks(repeat: int, quick: bool) -> dict:
@@ -404,7 +448,7 @@ def plot(results: dict, path: Path) -> None:
 
 RUNNERS: dict[str, Callable[[int, bool], dict]] = {
     "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "words": bench_words,
-    "encodings": bench_encodings, "enumeration": bench_enumeration,
+    "encodings": bench_encodings, "enumeration": bench_enumeration, "layouts": bench_layouts,
 }
 
 
@@ -463,6 +507,11 @@ def summary(results: dict) -> str:
         b = e["bitvectors"]
         lines.append(f"  no-source-collateral, n=1..3: integers {b['int_seconds']:.2f} s, bit-vectors "
                      f"{b['bitvector_seconds']:.2f} s")
+    if "layouts" in results:
+        rows = results["layouts"]["rows"]
+        lines.append("eval / replay wall seconds by VMAs: " + ", ".join(
+            f"{r['vmas']}: {r['eval_seconds']:.2f} / {r['replay_seconds']:.2f}" for r in rows)
+            + f" (target {results['layouts']['target']:.0f} s)")
     if "enumeration" in results:
         n = results["enumeration"]
         for vid, best in n["largest_within_budget"].items():

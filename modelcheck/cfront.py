@@ -107,11 +107,15 @@ def parse_c(text: str, path: str) -> CUnit:
     """Parse a C file of the subset; errors name FILE:LINE:COL."""
     stripped = _strip(text, path)
     source = PRELUDE + f'#line 1 "{path}"\n' + stripped
+    _check_braces(stripped, path)
     try:
         ast = c_parser.CParser().parse(source, filename=path)
     except ParseError as e:
         where, _, msg = str(e).partition(": ")
         raise InputError(where if where.startswith(path) else path, msg or str(e)) from None
+    except (AssertionError, IndexError, KeyError, TypeError, ValueError, RecursionError) as e:
+        # pycparser's own checks on input it cannot read (its lexer asserts on some of it)
+        raise InputError(path, f"the C parser cannot read this file ({type(e).__name__})") from None
     unit = CUnit()
     for ext in ast.ext:
         if isinstance(ext, c_ast.FuncDef):
@@ -125,6 +129,24 @@ def parse_c(text: str, path: str) -> CUnit:
             unit.files[name] = path
             unit.spans[name] = (ext.coord.line, _closing_line(stripped, ext))
     return unit
+
+
+def _check_braces(text: str, path: str) -> None:
+    """Refuse a '}' without its '{', or a '{' never closed, at its position (pycparser's lexer
+    asserts on the first)."""
+    text = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', lambda m: " " * len(m.group(0)), text)
+    opened: list[tuple[int, int]] = []
+    for n, line in enumerate(text.split("\n"), 1):
+        for col, ch in enumerate(line, 1):
+            if ch == "{":
+                opened.append((n, col))
+            elif ch == "}":
+                if not opened:
+                    raise InputError(f"{path}:{n}:{col}", "'}' closes no '{'")
+                opened.pop()
+    if opened:
+        n, col = opened[-1]
+        raise InputError(f"{path}:{n}:{col}", "this '{' is never closed")
 
 
 def _closing_line(text: str, fn: c_ast.FuncDef) -> int:

@@ -198,7 +198,7 @@ def _linked(linkage: Any) -> list[str]:
     return [f"linked: {line}" for line in linkage.lines()] if linkage is not None else []
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("modelcheck", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="modelcheck")
 @click.option("--debug", is_flag=True, help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1).")
 def cli(debug: bool) -> None:
@@ -468,15 +468,14 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
                 return v
             return get_variant(x)
         va, vb = side(a), side(b)
-        a, b = va.id, vb.id
         cases, gave_up = diff(va, vb, g, level, vmas, rlimit, reachable)
         if as_json:
-            _emit_json({"a": a, "b": b, "geometry": g.name, "level": level, "vmas_bound": vmas,
+            _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": vmas,
                         "reachable_only": reachable,
                         "cases": [c.to_json() for c in cases], "gave_up": gave_up})
         else:
             if not cases:
-                click.echo(f"{a} and {b} decide alike on every layout with up to {vmas} VMAs on {g.name}")
+                click.echo(f"{va.id} and {vb.id} decide alike on every layout with up to {vmas} VMAs on {g.name}")
             for c in cases:
                 click.echo(f"* {c.summary()}")
                 click.echo(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),

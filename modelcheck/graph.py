@@ -184,9 +184,10 @@ def read_graph_scenario(path: str) -> tuple[Scenario, dict]:
         G = nx.read_graphml(path)
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
-    except (ValueError, SyntaxError, nx.NetworkXError, KeyError, IndexError, TypeError, AttributeError) as e:
-        # ElementTree's ParseError is a SyntaxError; networkx raises NetworkXError for a file
-        # without a graph, and KeyError/TypeError for undeclared or mistyped keys
+    except (ValueError, SyntaxError, LookupError, nx.NetworkXError, TypeError, AttributeError) as e:
+        # ElementTree's ParseError is a SyntaxError, an unknown encoding a LookupError (as is a
+        # KeyError); networkx raises NetworkXError for a file without a graph, and
+        # KeyError/TypeError for undeclared or mistyped keys
         raise InputError(path, f"not a GraphML file of a counterexample ({type(e).__name__}: "
                                f"{' '.join(str(e).split())[:200]})") from None
     text = G.graph.get("scenario")

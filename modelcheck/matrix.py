@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -64,22 +66,39 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
             if progress:
                 progress(results[-1], len(results), len(todo))
         return results
-    pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(todo)), initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init)
     try:
-        for r in pool.imap(_run, todo):
+        for r in pool.map(_run, todo):
             results.append(r)
             if progress:
                 progress(r, len(results), len(todo))
-        pool.close()
     except BaseException:  # an error, Ctrl-C or SIGTERM in the parent: no worker outlives it
-        pool.terminate()
+        _terminate(pool)
         raise
     finally:
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker now (a worker that died makes map() raise BrokenProcessPool instead)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    stop = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if stop is not None:
+        stop()
+        return
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        p.terminate()
 
 
 def _worker_init() -> None:
     """A worker leaves SIGINT to the parent (a terminal's Ctrl-C reaches the whole process group),
-    which then stops it; SIGTERM ends it at once, as by default."""
+    which then stops it with SIGTERM; SIGTERM ends the worker through SystemExit, so that the
+    ``finally`` of a file being written removes its temporary name."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_143)
+
+
+def _exit_143(signum: int, frame: object) -> None:
+    sys.exit(143)

@@ -139,12 +139,13 @@ class ConcreteOps:
 
     null = -1
 
-    def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]]) -> None:
+    def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]], *, checked: bool = False) -> None:
+        """``vmas`` sorted and disjoint (checked here unless ``checked``: a Scenario's ``spans``)."""
         self.geometry = geometry
         self.bits = geometry.word_bits
-        self.vmas = [(int(s), int(e)) for s, e in vmas]
+        self.vmas = vmas if checked else [(int(s), int(e)) for s, e in vmas]
         self.ends = [e for _, e in self.vmas]
-        if any(a[1] > b[0] for a, b in zip(self.vmas, self.vmas[1:])):
+        if not checked and any(a[1] > b[0] for a, b in zip(self.vmas, self.vmas[1:])):
             raise ValueError("ConcreteOps needs sorted, disjoint VMAs (the lookups bisect)")
 
     # words and booleans

@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from modelcheck.errors import InputError
@@ -97,6 +98,11 @@ class Scenario:
     def new_vma(self) -> Vma:
         return self.vmas[self.move.new_vma]
 
+    @cached_property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """The VMAs' (start, end), sorted and disjoint: what the kernel's lookups search."""
+        return tuple((v.start, v.end) for v in self.vmas)
+
     def role(self, i: int) -> str:
         """vmas[i]'s part in the move: source, destination, source+destination (a self-merged
         VMA), stack (the exec stack move's one VMA) or other."""
@@ -171,14 +177,11 @@ def _non_finite(name: str) -> Any:
 
 
 def _check_tree(data: Any, where: str) -> None:
-    """Refuse a key repeated in one object, and nesting deeper than MAX_JSON_DEPTH, naming the
-    path (walked without recursion; the path is spelt out only for the error).  Read only when
-    the text holds a repeated key or more brackets than that depth."""
+    """Refuse a key repeated in one object, naming its path (walked without recursion; the path
+    is spelt out only for the error, and the walk made only when the parser saw a repeat)."""
     todo: list[tuple[Any, Any, int]] = [(data, None, 1)]  # (node, (parent's trail, key), depth)
     while todo:
         node, trail, depth = todo.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise InputError(f"{where}: {_path(trail)}", f"nested more than {MAX_JSON_DEPTH} levels deep")
         if isinstance(node, dict):
             if isinstance(node, _Object):
                 raise InputError(f"{where}: {_path((trail, node.repeated))}",
@@ -221,14 +224,15 @@ def _deep_bracket(text: str, limit: int) -> tuple[int, int]:
     return 0, 0
 
 
-#: how deeply a JSON input may nest (a scenario nests three deep; the parser recurses per level)
+#: where a refusal of JSON nested deeper than the parser goes points (a scenario nests three deep)
 MAX_JSON_DEPTH = 64
 
 
 def loads_json(text: str, where: str) -> Any:
     """Parse JSON strictly, as every input of the checker is read: a key given twice in one
-    object, NaN and Infinity, and nesting deeper than MAX_JSON_DEPTH are refused, each an
-    InputError naming ``where`` (and the key's path or the position)."""
+    object (named by its path), NaN and Infinity, and nesting deeper than the parser goes (at
+    the position where it passes MAX_JSON_DEPTH) are refused, each an InputError naming
+    ``where``.  Nesting within that is left to the schema, which takes three levels."""
     repeats: list[_Object] = []
 
     def hook(pairs: list[tuple[str, Any]]) -> dict:
@@ -245,24 +249,9 @@ def loads_json(text: str, where: str) -> Any:
         raise InputError(f"{where}:{e.lineno}:{e.colno}", f"malformed JSON: {e.msg}") from None
     except ValueError as e:  # NaN/Infinity, or an integer of more digits than Python converts
         raise InputError(where, f"malformed JSON: {e}") from None
-    if repeats or text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(text):
+    if repeats:
         _check_tree(data, where)
     return data
-
-
-def _too_deep(text: str) -> bool:
-    """Does ``text`` (valid JSON) nest deeper than MAX_JSON_DEPTH?  Strings are cut out first
-    (in C), so only the brackets are walked."""
-    depth = 0
-    for ch in _BRACKETS.sub("", _STRINGS.sub("", text)):
-        depth += 1 if ch in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
-
-
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
 def _text(value: Any, where: str) -> str:

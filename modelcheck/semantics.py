@@ -57,7 +57,7 @@ class Evaluation:
 
 
 def _decision(s: Scenario, variant: Variant, level: str) -> tuple[Decision, ConcreteOps]:
-    k = ConcreteOps(s.geometry, [(v.start, v.end) for v in s.vmas])
+    k = ConcreteOps(s.geometry, s.spans, checked=True)
     mv = s.move
     call = Call(vma=mv.old_vma, new_vma=mv.new_vma, old_addr=k.word(mv.old_addr),
                 new_addr=k.word(mv.new_addr), len=k.word(mv.len), for_stack=mv.for_stack)
