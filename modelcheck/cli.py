@@ -313,8 +313,9 @@ def _bound_options(f: Callable) -> Callable:
                           "makes it; an mremap counterexample needs a recipe of system calls).")(f)
     f = click.option("--rlimit", type=click.IntRange(1), default=DEFAULT_RLIMIT, show_default=True,
                      help="Z3 resource limit per query (deterministic); reaching it makes the verdict unknown.")(f)
-    f = click.option("--vmas", type=click.IntRange(1, 12), default=DEFAULT_VMAS, show_default=True,
-                     help="Largest number of VMAs in a searched layout (the proof's bound).")(f)
+    f = click.option("--vmas", type=click.IntRange(1), default=None, metavar="N",
+                     help=f"Search layouts of up to N VMAs only (default: {DEFAULT_VMAS}, then as many as the "
+                          "predicate's and the property's lookups can need, so that a holds covers any number).")(f)
     f = click.option("--level", type=click.Choice(LEVELS), default="pmd", show_default=True,
                      help="Realign to the PMD (the kernel) or the PUD boundary.")(f)
     return f
@@ -366,7 +367,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
         where = output_dir(out, "--out") if out else None
         variant, linkage = _c_variant(c_files, base, function)
         variant = variant or get_variant(vid)
-        r = check(variant, pid, g, level, vmas, rlimit, reachable=reachable)
+        r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable, extend=vmas is None)
         if where is not None and r.counterexample is not None:
             write_entry(where, r)
         if as_json:
@@ -427,7 +428,8 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
                        f"({r.seconds:.2f}s)", err=True)
-        results = run_matrix(vs, ps, gs, level, vmas, rlimit, jobs or os.cpu_count() or 1, progress,
+        results = run_matrix(vs, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, jobs or os.cpu_count() or 1, progress,
+                             extend=vmas is None,
                              out=where, pictures=pictures, reachable=reachable)
         if as_json:
             _emit_json({"results": [r.to_json() for r in results]})
@@ -468,14 +470,15 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
                 return v
             return get_variant(x)
         va, vb = side(a), side(b)
-        cases, gave_up = diff(va, vb, g, level, vmas, rlimit, reachable)
+        bound = vmas or DEFAULT_VMAS
+        cases, gave_up = diff(va, vb, g, level, bound, rlimit, reachable)
         if as_json:
-            _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": vmas,
+            _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
                         "reachable_only": reachable,
                         "cases": [c.to_json() for c in cases], "gave_up": gave_up})
         else:
             if not cases:
-                click.echo(f"{va.id} and {vb.id} decide alike on every layout with up to {vmas} VMAs on {g.name}")
+                click.echo(f"{va.id} and {vb.id} decide alike on every layout with up to {bound} VMAs on {g.name}")
             for c in cases:
                 click.echo(f"* {c.summary()}")
                 click.echo(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),

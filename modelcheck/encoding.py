@@ -294,6 +294,10 @@ class IntOps(_Logic):
         self.count = count
         self._none: dict[int, Any] = {}  # term id of a lookup's result -> "it is NULL", stated directly
         self._named: dict[int, tuple] = {}  # term id of a VMA index -> the variables of its bounds
+        # every term through which a formula reaches a VMA of the layout, by term id: (kind, term)
+        # with kind "lookup" (a VMA a lookup returns), "field" (a bound of the VMA ``term``
+        # refers to) or "null" (whether the lookup ``term`` found nothing); see Cutoff
+        self.reach: dict[int, tuple[str, Any]] = {}
 
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
@@ -378,6 +382,8 @@ class IntOps(_Logic):
         out: Any = z3.IntVal(0)
         for i in reversed(range(len(values))):
             out = z3.If(r == i, values[i], out)
+        if z3.is_expr(out):
+            self.reach[out.get_id()] = ("field", r)
         return IntWord(out, self.bits, 0, self.geometry.task_size)  # VMA bounds are addresses
 
     def vm_start(self, r: Any) -> IntWord:
@@ -398,7 +404,10 @@ class IntOps(_Logic):
         a = _t(addr)
         vma = self._first([e > a for e in self.ends])
         last = len(self.ends) - 1 if self.count is None else self.count - 1
-        return vma, z3.If(vma == -1, last, vma - 1)
+        prev = z3.If(vma == -1, last, vma - 1)
+        for r in (vma, prev):
+            self.reach[r.get_id()] = ("lookup", r)
+        return vma, prev
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
@@ -406,11 +415,13 @@ class IntOps(_Logic):
         first = self._first([e > s for e in self.ends])
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         found = z3.If(s > last, -1, hit)
+        self.reach[found.get_id()] = ("lookup", found)
         # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
         # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
         if OPTIONS["none"] == "direct":
             self._none[found.get_id()] = z3.Or(s > last, z3.And(*[
                 z3.Not(z3.And(self._exists(i), e > s, b <= last)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]))
+            self.reach[self._none[found.get_id()].get_id()] = ("null", found)
         return found
 
 
@@ -495,9 +506,64 @@ class SymbolicState:
         written pages and moves down by at most the stack randomization."""
         g = self.geometry
         only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1)
-        return z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
-                                                 self.len <= stack_len_max(g),
-                                                 self.old_addr - self.new_addr <= stack_shift_max(g)))
+        out = z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
+                                                self.len <= stack_len_max(g),
+                                                self.old_addr - self.new_addr <= stack_shift_max(g)))
+        self.ops.reach[out.get_id()] = ("layout", out)  # a state of one VMA: nothing to delete
+        return out
+
+    def cutoff(self, formulas: Sequence[Any]) -> "Cutoff":
+        """How many VMAs a state satisfying one of ``formulas`` (a goal's alternatives) needs:
+        see Cutoff.  Walks each formula once, keeping track of polarity."""
+        layout = {v.get_id() for v in [*self.starts, *self.ends, *self.populated] + ([self.count] if self.upto else [])}
+        reach = self.ops.reach
+        worst: Cutoff | None = None
+        for f in formulas:
+            lookups: set[int] = set()
+            entries: set[int] = set()
+            raw: list[str] = []
+            seen: set[tuple[int, int]] = set()
+            todo = [(f, 1)]  # polarity: 1 positive, -1 negative, 0 both
+            while todo:
+                t, pol = todo.pop()
+                if not z3.is_expr(t) or (t.get_id(), pol) in seen:
+                    continue
+                seen.add((t.get_id(), pol))
+                tid = t.get_id()
+                if tid in reach:
+                    kind, of = reach[tid]
+                    if kind == "lookup":
+                        lookups.add(tid)
+                    elif kind == "entries":
+                        if pol >= 0 and not z3.is_false(t):
+                            entries.add(tid)
+                        continue
+                    elif kind == "layout":
+                        continue
+                    if kind in ("field", "null"):
+                        todo.append((of, 0))
+                    continue
+                if tid in layout:
+                    raw.append(str(t))
+                    continue
+                if z3.is_and(t) or z3.is_or(t):
+                    todo += [(c, pol) for c in t.children()]
+                elif z3.is_not(t):
+                    todo.append((t.arg(0), -pol))
+                elif z3.is_implies(t):
+                    todo += [(t.arg(0), -pol), (t.arg(1), pol)]
+                elif z3.is_app_of(t, z3.Z3_OP_ITE) and z3.is_bool(t):
+                    todo += [(t.arg(0), 0), (t.arg(1), pol), (t.arg(2), pol)]
+                else:
+                    todo += [(c, 0) for c in t.children()]
+            here = Cutoff(2 + len(lookups) + len(entries), len(lookups), len(entries),
+                          sorted(set(raw)) if raw else [])
+            if here.raw:
+                return here
+            if worst is None or here.vmas > worst.vmas:
+                worst = here
+        return worst or Cutoff(2, 0, 0, [])
+
 
     def call(self) -> Call:
         w, top = self.ops.wrap, self.geometry.task_size
@@ -521,11 +587,44 @@ class SymbolicState:
                 meets = jlo < jhi
                 inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
             hits.append(z3.And(self.populated[i], meets, z3.Not(inside_dst)))  # (none if it does not exist)
-        return z3.Or(*hits) if hits else z3.BoolVal(False)
+        out = z3.Or(*hits) if hits else z3.BoolVal(False)
+        self.ops.reach[out.get_id()] = ("entries", out)
+        return out
 
     def slot_has_entries(self, x: Any, size: int) -> z3.BoolRef:
         lo = x - x % size
         return self.has_entries(lo, lo + size)
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """A bound on the VMAs a violation needs, read off the goal's formula.
+
+    A formula reaches the layout only through: the call's two VMAs; the VMAs that lookups
+    (find_vma_prev(), find_vma_intersection(), vma_prev()) return, and their bounds; and
+    "some populated VMA has an entry in [lo, hi)" (``has_entries``).  Take any state, with any
+    number of VMAs, that satisfies the formula, and delete every VMA except the call's two, the
+    ones its lookups return, and one holding an entry for each such test the formula needs to be
+    true.  On VMAs sorted and disjoint every lookup then returns what it returned (the first VMA
+    ending above an address is still the first; the last ending at or below it still the last; a
+    NULL stays NULL, since deleting VMAs makes none appear), so every address the formula computes
+    is the same; a test that needed an entry keeps its witness, and one that needed none still
+    finds none.  So the smaller state, of at most ``vmas`` = 2 + ``lookups`` + ``witnesses``
+    VMAs, satisfies it too, and a proof over every state of up to ``vmas`` VMAs covers every
+    number of VMAs.  Where the formula reads a VMA of the layout in another way (``raw``), no
+    such bound is claimed.
+    """
+
+    vmas: int
+    lookups: int  # distinct VMAs returned by lookups (each a VMA to keep, if not NULL)
+    witnesses: int  # entry tests that must be true (negative ones need no VMA)
+    raw: list
+
+    def why(self) -> str:
+        if self.raw:
+            return f"the goal reads VMAs other than through lookups and entry tests ({', '.join(self.raw[:4])})"
+        return (f"a violation needs at most {self.vmas} VMAs: the call's two, {self.lookups} a lookup returns, "
+                f"{self.witnesses} holding an entry the property tests")
 
 
 def _max(a: Any, b: Any) -> Any:

@@ -89,9 +89,9 @@ def eval_report(s: Scenario, evs: list[Evaluation]) -> str:
 
 
 def check_lines(r: "CheckResult") -> list[str]:
-    bound = f"up to {r.vmas_bound} VMAs, any move length"
+    bound = r.bound() if r.verdict == "holds" else f"up to {r.vmas_bound} VMAs"
     head = f"{r.variant} {r.property} on {r.geometry} ({r.level.upper()} realignment): {r.verdict.upper()}"
-    out = [head, f"  bound: {bound}; {r.seconds:.2f}s"]
+    out = [head, f"  bound: {bound}, any move length; {r.seconds:.2f}s"]
     if r.vacuous:
         out.append("  vacuous: the realignment branch is unreachable, so this verdict says nothing about it")
     if r.reason:
@@ -134,6 +134,8 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
             for p in properties:
                 r = by[(g, v, p)]
                 cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
+                if r.verdict == "holds" and not r.unbounded:
+                    cell += f"≤{r.vmas_bound}"
                 if r.reachability is not None and not r.reachability.reachable:
                     cell += "†"
                 if r.reachable_only and r.verdict == "holds" and expected_verdict(r) == "violated":
@@ -143,6 +145,8 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
         lines.append("")
     lines.append("* vacuous: the variant never realigns.  missed-optimization VIOLATED: the variant declines "
                  "some realignment that is safe.")
+    if any(r.verdict == "holds" and not r.unbounded for r in results):
+        lines.append("holds≤N: proved for up to N VMAs only, not for any number ('modelcheck check' says why).")
     if any(r.reachability is not None and not r.reachability.reachable for r in results):
         lines.append("† the counterexample is not a state user space can reach (--reachable counts only those).")
     if any(r.reachable_only for r in results):

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.encoding import SymbolicState, Violation, configure, decision_of, decode, property_violation
+from modelcheck.encoding import Cutoff, SymbolicState, Violation, configure, decision_of, decode, property_violation
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
@@ -63,11 +63,24 @@ class CheckResult:
     solver_seconds: float = 0.0  # of which inside the solver
     reachability: Reachability | None = None  # of the counterexample
     reachable_only: bool = False  # the search counted only states user space can reach
+    cutoff: Cutoff | None = None  # how many VMAs a violation can need, read off the searched goals
+    unbounded: bool = False  # a holds that covers every number of VMAs (cutoff.vmas <= vmas_bound)
+
+    def bound(self) -> str:
+        """What a holds covers, in words."""
+        if self.unbounded:
+            return f"any number of VMAs ({self.cutoff.why()}; searched up to {self.vmas_bound})"
+        why = self.cutoff.why() if self.cutoff else "no cutoff was computed"
+        return f"up to {self.vmas_bound} VMAs ({why})"
 
     def to_json(self) -> dict:
         return {"variant": self.variant, "property": self.property, "geometry": self.geometry,
                 "level": self.level, "verdict": self.verdict, "vacuous": self.vacuous,
-                "vmas_bound": self.vmas_bound, "seconds": round(self.seconds, 3),
+                "vmas_bound": "any" if self.unbounded else self.vmas_bound, "vmas_searched": self.vmas_bound,
+                "cutoff": None if self.cutoff is None else {
+                    "vmas": None if self.cutoff.raw else self.cutoff.vmas, "lookups": self.cutoff.lookups,
+                    "witnesses": self.cutoff.witnesses, "why": self.cutoff.why()},
+                "seconds": round(self.seconds, 3),
                 "solver_seconds": round(self.solver_seconds, 3), "reachable_only": self.reachable_only,
                 "reachability": self.reachability.to_json() if self.reachability else None,
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
@@ -283,7 +296,8 @@ def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluat
 
 
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True, reachable: bool = False) -> CheckResult:
+          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True, reachable: bool = False,
+          extend: bool = True) -> CheckResult:
     """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
@@ -296,6 +310,12 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     system calls, modelcheck.recipe).  With ``reachable`` only such states count: a stack move
     must be one exec makes, and an mremap's counterexample without a recipe makes the verdict
     unknown.
+
+    A holds covers every number of VMAs when the cutoff read off the goals to search (encoding.
+    Cutoff: the VMAs a violation can need, from the lookups the predicate and the property make)
+    is at most the number searched; with ``extend`` the search goes up to the cutoff when it is
+    above ``vmas`` (counterexamples are still the least: fewest VMAs first).  Otherwise the
+    result says which bound it stands on and why.
     """
     if pid != MISSED:
         get_property(pid)
@@ -306,7 +326,12 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     _clock[0] = 0.0
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0, reachable_only=reachable)
     try:
-        result = _check(result, variant, pid, g, level, vmas, rlimit, minimal, t0, reachable)
+        goals = _goals(variant, pid, level)
+        cut = _cutoff(g, variant, level, list(goals.values()), reachable)
+        depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+        result.vmas_bound, result.cutoff = depth, cut
+        result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals)
+        result.unbounded = result.verdict == HOLDS and not cut.raw and cut.vmas <= depth
         if result.counterexample is not None:
             result.reachability = find_recipe(result.counterexample)
             if reachable and not result.reachability.reachable:
@@ -322,6 +347,15 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     return result
 
 
+def _cutoff(g: Geometry, variant: Variant, level: str, goals: list[Goal], reachable: bool) -> Cutoff:
+    """The cutoff of every goal a check may search, and of the realignment branch (vacuity)."""
+    st = SymbolicState(g, 2)
+    formulas = [_term(decision_of(st, variant, level).realign)]
+    for goal in goals:
+        formulas += (_reachable_only(goal) if reachable else goal)(st)[0]
+    return st.cutoff(formulas)
+
+
 def _reachable_only(goal: Goal) -> Goal:
     """The goal among states a program can get the kernel into (for a stack move, exactly what
     exec can do; an mremap's counterexample is then confirmed by a recipe)."""
@@ -331,39 +365,17 @@ def _reachable_only(goal: Goal) -> Goal:
     return restricted
 
 
-def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
-           minimal: bool, t0: float, reachable: bool = False) -> CheckResult:
-    vac = _vacuous(g, variant, level, vmas, rlimit, reachable)
-    result.vacuous = bool(vac)
-    gave_up: list[str] = []
-
-    def find(goal: Goal, label: str) -> Scenario | None:
-        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal)
-
+def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
+    """What a check of ``pid`` searches for, by name: for missed-optimization a declined safe
+    realignment (first under the cheap properties only); for a property its exact negation,
+    the over-approximate part, and the states outside the encoding's assumption."""
     if pid == MISSED:
         def goal(properties: Iterable[str]) -> Goal:
             def declined_but_safe(st: SymbolicState) -> tuple[list, bool]:
                 return [z3.And(z3.Not(decision_of(st, variant, level).realign),
                                _safe_realignment(st, level, properties))], False
             return declined_but_safe
-
-        # First with the cheap properties only (about a hundred times faster to solve).  Their
-        # scenarios include all of the full goal's, so a least one the simulator confirms is also
-        # the least of the full goal, and none means the full goal has none either.
-        scenario = find(goal(_CHEAP), "missed")
-        if scenario is not None and not judge(scenario, variant, pid, level)[0]:
-            scenario = find(goal(PROPERTIES), "missed")
-        if scenario is not None:
-            confirmed, replay, _ = judge(scenario, variant, pid, level)
-            if not confirmed:
-                raise _unconfirmed(variant, pid, scenario, replay)
-            result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
-            if gave_up:
-                result.reason = "the counterexample is not shown to be the least: " + "; ".join(gave_up)
-        elif gave_up:
-            result.verdict, result.reason = UNKNOWN, f"resource limit (rlimit {rlimit}) reached: " + "; ".join(gave_up)
-        result.seconds = time.perf_counter() - t0
-        return result
+        return {"cheap": goal(_CHEAP), "missed": goal(PROPERTIES)}
 
     def exact(st: SymbolicState) -> tuple[list, bool]:
         v = _violation(st, variant, pid, level)
@@ -376,14 +388,45 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
     def outside(st: SymbolicState) -> tuple[list, bool]:
         v = _violation(st, variant, pid, level)
         return ([] if z3.is_true(v.assumption) else [z3.Not(v.assumption)]), v.stop
+    return {"exact": exact, "over": over, "outside": outside}
 
-    scenario = find(exact, "exact")
+
+def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
+           minimal: bool, t0: float, reachable: bool = False, goals: dict[str, Goal] | None = None) -> CheckResult:
+    vac = _vacuous(g, variant, level, vmas, rlimit, reachable)
+    result.vacuous = bool(vac)
+    gave_up: list[str] = []
+    goals = goals or _goals(variant, pid, level)
+
+    def find(goal: Goal, label: str) -> Scenario | None:
+        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal)
+
+    if pid == MISSED:
+        # First with the cheap properties only (about a hundred times faster to solve).  Their
+        # scenarios include all of the full goal's, so a least one the simulator confirms is also
+        # the least of the full goal, and none means the full goal has none either.
+        scenario = find(goals["cheap"], "missed")
+        if scenario is not None and not judge(scenario, variant, pid, level)[0]:
+            scenario = find(goals["missed"], "missed")
+        if scenario is not None:
+            confirmed, replay, _ = judge(scenario, variant, pid, level)
+            if not confirmed:
+                raise _unconfirmed(variant, pid, scenario, replay)
+            result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
+            if gave_up:
+                result.reason = "the counterexample is not shown to be the least: " + "; ".join(gave_up)
+        elif gave_up:
+            result.verdict, result.reason = UNKNOWN, f"resource limit (rlimit {rlimit}) reached: " + "; ".join(gave_up)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    scenario = find(goals["exact"], "exact")
     if scenario is not None:
         replay = evaluate(scenario, variant, level)
         if replay.properties[pid] != VIOLATED:
             raise _unconfirmed(variant, pid, scenario, replay)
         result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
-    elif (scenario := find(over, "over")) is not None:
+    elif (scenario := find(goals["over"], "over")) is not None:
         replay = evaluate(scenario, variant, level)
         if replay.properties[pid] == VIOLATED:
             result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
@@ -391,7 +434,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             result.verdict = UNKNOWN
             result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
                              "but that cursor is not shown to be reachable")
-    elif (scenario := find(outside, "outside")) is not None:
+    elif (scenario := find(goals["outside"], "outside")) is not None:
         st = SymbolicState(g, 1)
         why = _violation(st, variant, pid, level).why_assumed
         result.verdict = UNKNOWN

@@ -26,7 +26,9 @@ def test_check_holds_json():
     out = json.loads(r.stdout)
     assert {k: out[k] for k in ("variant", "property", "geometry", "verdict", "vacuous", "vmas_bound")} == {
         "variant": "v6.7", "property": "no-source-collateral", "geometry": "x86_64-4level",
-        "verdict": "holds", "vacuous": False, "vmas_bound": 4}
+        "verdict": "holds", "vacuous": False, "vmas_bound": "any"}
+    # v6.7's two find_vma_intersection() calls and the entry test in S: searched up to 5 VMAs
+    assert out["vmas_searched"] == out["cutoff"]["vmas"] == 5
     assert out["counterexample"] is None and isinstance(out["seconds"], float)
 
 

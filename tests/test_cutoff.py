@@ -1,0 +1,114 @@
+"""A holds covers every number of VMAs only when the checker shows, for that predicate and
+property, how many VMAs a violation can need (encoding.Cutoff), and searched that deep.
+
+The predicates here look further down than any built-in: the k-th VMA below the source (k calls
+of find_vma_prev()).  Realigning whenever that VMA exists is unsafe, but a counterexample needs
+k VMAs below the source: with k = 4, one more than the old default bound of 4 VMAs allowed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import z3
+
+from modelcheck.encoding import SymbolicState
+from modelcheck.geometry import get_geometry
+from modelcheck.search import check
+from modelcheck.semantics import evaluate
+from modelcheck.variants import Decision, Variant, get_variant, progress_pmc
+
+X86 = get_geometry("x86_64-4level")
+
+
+def deep(k_below: int) -> Variant:
+    """Realign (as 'always' does) when the k-th VMA below the source exists."""
+    def decide(k, c, level):
+        mask, size = k.word(k.geometry.level_mask(level)), k.word(k.geometry.level_size(level))
+        off = c.old_addr & ~mask
+        below, ok = c.vma, []
+        for _ in range(k_below):
+            _, below = k.find_vma_prev(k.vm_start(below))
+            ok.append(k.not_(k.is_null(below)))
+        ok = k.and_(k.uge(c.len, size - off), k.ne(off, 0), k.eq(off, c.new_addr & ~mask), *ok)
+        return Decision(ok, k.ite(ok, c.old_addr & mask, c.old_addr), k.ite(ok, c.new_addr & mask, c.new_addr))
+    return Variant(f"deep{k_below}", f"realigns when the VMA {k_below} below the source exists", "test",
+                   decide, progress_pmc)
+
+
+def test_a_bounded_search_would_have_said_holds():
+    # searched up to 4 VMAs, as the checker did: no counterexample, and the result says it
+    # covers only those, because a violation may need more
+    r = check(deep(4), "no-source-collateral", X86, vmas=4, extend=False)
+    assert r.verdict == "holds" and not r.unbounded
+    assert r.cutoff.vmas > 4 and r.to_json()["vmas_bound"] == 4
+    assert r.bound().startswith("up to 4 VMAs (a violation needs at most")
+
+
+def test_the_checker_searches_as_deep_as_the_lookups_reach():
+    r = check(deep(4), "no-source-collateral", X86)
+    assert r.verdict == "violated", r.bound()
+    s = r.counterexample
+    assert len(s.vmas) == 5  # four below the source (which is its own destination), fewest first
+    assert s.move.old_vma == s.move.new_vma == 4
+    assert evaluate(s, deep(4)).properties["no-source-collateral"] == "violated"
+
+
+@pytest.mark.parametrize("k_below", [1, 2, 3])
+@pytest.mark.parametrize("pid", ["no-source-collateral", "no-dest-clobber", "equivalence", "no-warn"])
+def test_unbounded_verdict_agrees_with_search_up_to_8(k_below, pid):
+    extended = check(deep(k_below), pid, X86)
+    bounded = check(deep(k_below), pid, X86, vmas=8, extend=False)
+    assert extended.verdict == bounded.verdict
+    if extended.verdict == "violated":
+        assert len(extended.counterexample.vmas) == len(bounded.counterexample.vmas)
+    else:
+        assert extended.unbounded
+
+
+def test_cutoff_counts_lookups_and_witnesses():
+    st = SymbolicState(X86, 2)
+    k = st.ops
+    vma, prev = k.find_vma_prev(st.old_addr)
+    hit = st.has_entries(st.old_addr, st.old_addr + 4096)
+    c = st.cutoff([z3.And(prev != -1, hit)])
+    assert (c.vmas, c.lookups, c.witnesses, c.raw) == (4, 1, 1, [])
+    # an entry test that must be false needs no VMA of its own
+    c = st.cutoff([z3.And(prev != -1, z3.Not(hit))])
+    assert (c.vmas, c.witnesses) == (3, 0)
+    # the worst alternative counts
+    assert st.cutoff([z3.Not(hit), hit]).vmas == 3
+
+
+def test_cutoff_refuses_a_formula_that_reads_the_layout_directly():
+    st = SymbolicState(X86, 2)
+    c = st.cutoff([st.starts[1] > st.old_addr])
+    assert c.raw and "reads VMAs other than through lookups" in c.why()
+
+
+def test_every_builtin_holds_for_any_number_of_vmas(default_matrix):
+    # the main job's holds, on its three geometries: each with the cutoff it was searched to
+    holds = [r for r in default_matrix if r.verdict == "holds"]
+    assert holds and all(r.unbounded for r in holds), [(r.variant, r.property, r.bound()) for r in holds
+                                                         if not r.unbounded]
+    # v6.15: two find_vma_intersection() calls; one entry test for the properties that have one
+    assert {r.cutoff.vmas for r in holds if r.variant == "v6.15"} == {4, 5}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("geometry", ["x86_64-5level", "arm64-4k-39", "arm64-16k-47", "arm64-64k-42",
+                                      "i386-2level", "toy-16", "toy-8"])
+@pytest.mark.parametrize("level", ["pmd", "pud"])
+def test_every_builtin_holds_unbounded_on_every_preset(geometry, level):
+    from modelcheck.matrix import run_matrix
+    from modelcheck.search import CHECKS
+    from modelcheck.variants import VARIANTS
+    results = run_matrix(list(VARIANTS), CHECKS, [geometry], level, jobs=2)
+    assert all(r.unbounded for r in results if r.verdict == "holds")
+
+
+def test_builtin_variant_lookups():
+    # v4 and Linus's check call find_vma_prev() for each side; v6.7 on find_vma_intersection()
+    from modelcheck.encoding import decision_of
+    for vid, lookups in (("v4", 4), ("v6.15", 2), ("always", 0)):
+        st = SymbolicState(X86, 2)
+        assert st.cutoff([decision_of(st, get_variant(vid), "pmd").realign]).lookups == lookups, vid
