@@ -464,12 +464,15 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
         g = get_geometry(geometry)
         _c_variant(c_files, base, function)  # A or B may name it (the first C file's name)
 
-        def side(x: str) -> Any:  # a variant id, or a C file of its own over --base
+        def side(x: str, name: str) -> Any:  # a variant id, or a C file of its own over --base
             if x.endswith(".c") and x not in variant_ids():
                 v, _ = _c_variant((x,), base, function)
                 return v
-            return get_variant(x)
-        va, vb = side(a), side(b)
+            try:
+                return get_variant(x)
+            except InputError as e:
+                raise InputError(name, e.message) from None
+        va, vb = side(a, "A"), side(b, "B")
         bound = vmas or DEFAULT_VMAS
         cases, gave_up = diff(va, vb, g, level, bound, rlimit, reachable)
         if as_json:

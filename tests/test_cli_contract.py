@@ -106,6 +106,7 @@ def test_console_script_exit_codes():
     (["eval"], "SCENARIO"),
     (["eval", "a.json", "b.json"], "modelcheck eval"),
     (["check", "--variant", "nope", "--property", "no-warn"], "variant"),
+    (["diff", "v3", "nope"], "B"),
     (["check", "--variant", "v3", "--property", "no-warn", "--geometry", "custom:word=64,page=012"],
      "geometry page"),
 ])
