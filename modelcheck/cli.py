@@ -473,15 +473,23 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
             except InputError as e:
                 raise InputError(name, e.message) from None
         va, vb = side(a, "A"), side(b, "B")
-        bound = vmas or DEFAULT_VMAS
-        cases, gave_up = diff(va, vb, g, level, bound, rlimit, reachable)
+        cuts: list = []
+        cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, extend=vmas is None,
+                              cutoffs=cuts)
+        unbounded = all(not c.raw and c.vmas <= depth for c, depth in cuts)
+        bound: Any = "any" if unbounded else min(depth for _, depth in cuts)
         if as_json:
             _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
                         "reachable_only": reachable,
                         "cases": [c.to_json() for c in cases], "gave_up": gave_up})
         else:
             if not cases:
-                click.echo(f"{va.id} and {vb.id} decide alike on every layout with up to {bound} VMAs on {g.name}")
+                if unbounded:
+                    how = f"of any number of VMAs (searched up to {max(d for _, d in cuts)})"
+                else:
+                    worst = next((c for c, _ in cuts if c.raw), None) or max((c for c, _ in cuts), key=lambda c: c.vmas)
+                    how = f"with up to {bound} VMAs ({worst.why()})"
+                click.echo(f"{va.id} and {vb.id} decide alike on every layout {how} on {g.name}")
             for c in cases:
                 click.echo(f"* {c.summary()}")
                 click.echo(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),

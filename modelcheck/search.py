@@ -471,19 +471,29 @@ class DiffCase:
 
 
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-         rlimit: int = DEFAULT_RLIMIT, reachable: bool = False) -> tuple[list[DiffCase], list[str]]:
+         rlimit: int = DEFAULT_RLIMIT, reachable: bool = False, extend: bool = True,
+         cutoffs: list | None = None) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each.
 
     Returns the cases and the searches that gave up (empty when the answer is complete).  With
     ``reachable`` only states user space can bring about count, as in ``check``: a stack move as
     exec makes it, and a case found for an mremap without a recipe is a search that gave up.
+    As in ``check``, each class is searched up to its cutoff (with ``extend``), so that no case
+    means none with any number of VMAs; ``cutoffs`` collects (Cutoff, VMAs searched) per class.
     """
     configure()
     cases: list[DiffCase] = []
     gave_up: list[str] = []
 
     def find(goal: Goal, label: str) -> Scenario | None:
-        s = _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label)
+        goal = _reachable_only(goal) if reachable else goal
+        st = SymbolicState(g, 2)
+        cut = st.cutoff([*goal(st)[0], _term(decision_of(st, a, level).realign),
+                         _term(decision_of(st, b, level).realign)])
+        depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+        if cutoffs is not None:
+            cutoffs.append((cut, depth))
+        s = _search(g, depth, goal, rlimit, gave_up, label)
         if s is not None and reachable:
             reach = find_recipe(s)
             if not reach.reachable:
@@ -532,26 +542,48 @@ def _term(b: object) -> z3.BoolRef:
 
 
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
-               rlimit: int = DEFAULT_RLIMIT) -> tuple[str, Scenario | None]:
+               rlimit: int = DEFAULT_RLIMIT, extend: bool = True,
+               cutoffs: list | None = None) -> tuple[str, Scenario | None]:
     """Do ``a`` and ``b`` make the same decision (realign, both cursors, whether a WARN_ON_ONCE()
-    fires or NULL is dereferenced) on every kernel state with up to ``vmas`` VMAs, and return the
-    same value for every loop end?  ("holds", None),
-    ("violated", a scenario where they differ) or ("unknown", None)."""
+    fires or NULL is dereferenced) on every kernel state, and return the same value for every
+    loop end?  ("holds", None), ("violated", a scenario where they differ) or ("unknown", None).
+
+    The states searched have up to ``vmas`` VMAs and, with ``extend``, up to the cutoff of the
+    difference (the call's two VMAs and what the two decisions' lookups return: encoding.Cutoff),
+    so that a holds covers any number of VMAs; ``cutoffs`` collects (Cutoff, VMAs searched)."""
     configure()
     undecided = False
-    for n in range(1, vmas + 1):
-        st = SymbolicState(g, n)
+
+    def differ(st: SymbolicState) -> z3.BoolRef:
         k = st.ops
         da, db = decision_of(st, a, level), decision_of(st, b, level)
         cursor = z3.Int("cursor")
         top = g.word_mask
         ra = a.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
-        differ = z3.Or(da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
-                       k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops))
+        return z3.And(cursor >= 0, cursor <= top, z3.Or(
+            da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
+            k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops)))
+
+    probe = SymbolicState(g, 2)
+    cut = probe.cutoff([differ(probe)])
+    depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+    if cutoffs is not None:
+        cutoffs.append((cut, depth))
+    for n in range(1, depth + 1):
+        if n == 3 and depth > 3:  # states of 3 .. depth VMAs in one query, then number by number
+            st = SymbolicState(g, depth, upto=True)
+            s = new_solver()
+            s.set("rlimit", rlimit)
+            s.add(*st.constraints, 3 <= st.count, z3.Not(st.has_stop), differ(st))
+            r = s.check()
+            if r == z3.unsat:
+                break
+            undecided |= r == z3.unknown
+        st = SymbolicState(g, n)
         s = new_solver()
         s.set("rlimit", rlimit)
-        s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= top, differ)
+        s.add(*st.constraints, z3.Not(st.has_stop), differ(st))
         r = s.check()
         if r == z3.sat:
             return VIOLATED, decode(st, s.model(), with_stop=False)

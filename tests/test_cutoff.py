@@ -112,3 +112,36 @@ def test_builtin_variant_lookups():
     for vid, lookups in (("v4", 4), ("v6.15", 2), ("always", 0)):
         st = SymbolicState(X86, 2)
         assert st.cutoff([decision_of(st, get_variant(vid), "pmd").realign]).lookups == lookups, vid
+
+
+def test_c_equivalence_proofs_cover_any_number_of_vmas():
+    # the built-in C files against the built-ins: searched up to the lookups' cutoff
+    from modelcheck.cfront import builtin_unit, c_variant
+    from modelcheck.search import prove_same
+    for vid, lookups in (("v4", 4), ("v6.15", 2)):
+        cuts: list = []
+        v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")
+        assert prove_same(v, get_variant(vid), X86, cutoffs=cuts)[0] == "holds"
+        (cut, depth), = cuts
+        assert not cut.raw and cut.lookups == lookups and cut.vmas <= depth
+
+
+def test_diff_decide_alike_for_any_number_of_vmas():
+    from click.testing import CliRunner
+    from modelcheck.cli import cli
+    import json
+    r = CliRunner().invoke(cli, ["diff", "v6.12", "v6.15", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["vmas_bound"] == "any"
+    r = CliRunner().invoke(cli, ["diff", "v6.12", "v6.15", "--vmas", "3"])
+    assert r.exit_code == 0 and "with up to 3 VMAs (a violation needs at most" in r.stdout
+
+
+
+@pytest.mark.slow
+def test_diff_searches_as_deep_as_the_lookups_reach():
+    # the deep predicate realigns only with four VMAs below the source: a 4-VMA search finds
+    # no difference from 'never', the extended one does (about 35 s)
+    from modelcheck.search import diff
+    assert diff(deep(4), get_variant("never"), X86, vmas=4, extend=False) == ([], [])
+    cases, gave_up = diff(deep(4), get_variant("never"), X86)
+    assert not gave_up and cases and all(c.realigns == "deep4" and len(c.scenario.vmas) == 5 for c in cases)
