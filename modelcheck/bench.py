@@ -38,7 +38,7 @@ from modelcheck.semantics import evaluate
 from modelcheck.spec import PROPERTIES
 from modelcheck.variants import VARIANTS, Call, get_variant
 
-SECTIONS = ("matrix", "checks", "vmas", "words", "encodings", "enumeration", "layouts")
+SECTIONS = ("matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")
 X86 = "x86_64-4level"
 #: the checks whose cost is followed as N and the word size grow: the merged code's proofs and
 #: missed-optimization, and v3's refuted no-source-collateral
@@ -61,7 +61,7 @@ def rlimit_for(vmas: int) -> int:
 
 
 def _timed_check(vid: str, pid: str, g: Geometry, vmas: int, repeat: int) -> dict:
-    runs = [check(get_variant(vid), pid, g, vmas=vmas, rlimit=rlimit_for(vmas)) for _ in range(repeat)]
+    runs = [check(get_variant(vid), pid, g, vmas=vmas, rlimit=rlimit_for(vmas), extend=False) for _ in range(repeat)]
     return {"variant": vid, "property": pid, "geometry": g.name, "vmas": vmas, "verdict": runs[0].verdict,
             "rlimit": rlimit_for(vmas), "reason": runs[0].reason,
             "seconds": _median([r.seconds for r in runs]), "solver_seconds": _median([r.solver_seconds for r in runs])}
@@ -165,6 +165,30 @@ def bench_vmas(repeat: int, quick: bool) -> dict:
     tail = [i for i, n in enumerate(ns) if n >= 8]
     return {"vmas": ns, "series": series, "total_solver_seconds": total,
             "growth_exponent": _growth([ns[i] for i in tail], [total[i] for i in tail]) if len(tail) > 1 else None}
+
+
+def bench_unbounded(repeat: int, quick: bool) -> dict:
+    """Every built-in check on x86_64-4level as `check` runs it: searched up to its cutoff, so
+    that a holds covers any number of VMAs; solver time, VMAs searched, and whether it is
+    unbounded.  CBMC, the reference point of the bounded curve, is run where it is installed."""
+    import shutil
+    g = get_geometry(X86)
+    rows = []
+    for vid in (["v4", "v6.15"] if quick else list(VARIANTS)):
+        for pid in CHECKS:
+            runs = [check(get_variant(vid), pid, g) for _ in range(1 if quick else repeat)]
+            r = runs[0]
+            rows.append({"variant": vid, "property": pid, "verdict": r.verdict, "unbounded": r.unbounded,
+                         "vmas_searched": r.vmas_bound, "cutoff": r.cutoff.vmas if r.cutoff else None,
+                         "solver_seconds": _median([x.solver_seconds for x in runs]),
+                         "seconds": _median([x.seconds for x in runs])})
+            _log(f"unbounded: {vid} {pid} {r.verdict} up to {r.vmas_bound}: {rows[-1]['solver_seconds']:.3f} s")
+    holds = [x for x in rows if x["verdict"] == "holds"]
+    return {"rows": rows, "target": TARGET_CHECK_SECONDS,
+            "holds_unbounded": sum(x["unbounded"] for x in holds), "holds": len(holds),
+            "max_holds_solver_seconds": max((x["solver_seconds"] for x in holds), default=0.0),
+            "median_holds_solver_seconds": _median([x["solver_seconds"] for x in holds]) if holds else 0.0,
+            "cbmc": shutil.which("cbmc") or "not installed (CBMC is not run; its figures are the issue's)"}
 
 
 def word_geometry(w: int) -> Geometry:
@@ -447,7 +471,7 @@ def plot(results: dict, path: Path) -> None:
 
 
 RUNNERS: dict[str, Callable[[int, bool], dict]] = {
-    "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "words": bench_words,
+    "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "unbounded": bench_unbounded, "words": bench_words,
     "encodings": bench_encodings, "enumeration": bench_enumeration, "layouts": bench_layouts,
 }
 
@@ -495,6 +519,11 @@ def summary(results: dict) -> str:
         lines.append("solver seconds by N: " + ", ".join(f"{n}: {t:.2f}" for n, t in
                                                          zip(v["vmas"], v["total_solver_seconds"]))
                      + (f" (growth ~N^{v['growth_exponent']:.2f} for N >= 8)" if v["growth_exponent"] else ""))
+    if "unbounded" in results:
+        u = results["unbounded"]
+        lines.append(f"checks for any number of VMAs: {u['holds_unbounded']}/{u['holds']} holds unbounded, solver "
+                     f"median {u['median_holds_solver_seconds']:.3f} s, max {u['max_holds_solver_seconds']:.3f} s "
+                     f"(target {u['target']} s); CBMC: {u['cbmc']}")
     if "words" in results:
         w = results["words"]
         lines.append("solver seconds by word size: " + ", ".join(f"{b}: {t:.2f}" for b, t in
