@@ -179,16 +179,16 @@ def _non_finite(name: str) -> Any:
 def _check_tree(data: Any, where: str) -> None:
     """Refuse a key repeated in one object, naming its path (walked without recursion; the path
     is spelt out only for the error, and the walk made only when the parser saw a repeat)."""
-    todo: list[tuple[Any, Any, int]] = [(data, None, 1)]  # (node, (parent's trail, key), depth)
+    todo: list[tuple[Any, Any]] = [(data, None)]  # (node, (parent's trail, key))
     while todo:
-        node, trail, depth = todo.pop()
+        node, trail = todo.pop()
         if isinstance(node, dict):
             if isinstance(node, _Object):
                 raise InputError(f"{where}: {_path((trail, node.repeated))}",
                                  "the key is given twice (JSON readers disagree on which wins)")
-            todo += [(v, (trail, k), depth + 1) for k, v in node.items() if isinstance(v, (dict, list))]
+            todo += [(v, (trail, k)) for k, v in node.items() if isinstance(v, (dict, list))]
         elif isinstance(node, list):
-            todo += [(v, (trail, i), depth + 1) for i, v in enumerate(node) if isinstance(v, (dict, list))]
+            todo += [(v, (trail, i)) for i, v in enumerate(node) if isinstance(v, (dict, list))]
 
 
 def _path(trail: Any) -> str:
