@@ -107,7 +107,7 @@ def parse_c(text: str, path: str) -> CUnit:
     """Parse a C file of the subset; errors name FILE:LINE:COL."""
     stripped = _strip(text, path)
     source = PRELUDE + f'#line 1 "{path}"\n' + stripped
-    _check_braces(stripped, path)
+    closing = _braces(stripped, path)
     try:
         ast = c_parser.CParser().parse(source, filename=path)
     except ParseError as e:
@@ -127,15 +127,17 @@ def parse_c(text: str, path: str) -> CUnit:
             _check_nesting(ext)
             unit.functions[name] = ext
             unit.files[name] = path
-            unit.spans[name] = (ext.coord.line, _closing_line(stripped, ext))
+            unit.spans[name] = (ext.coord.line, closing[ext.body.coord.line, ext.body.coord.column])
     return unit
 
 
-def _check_braces(text: str, path: str) -> None:
-    """Refuse a '}' without its '{', or a '{' never closed, at its position (pycparser's lexer
-    asserts on the first)."""
+def _braces(text: str, path: str) -> dict[tuple[int, int], int]:
+    """Each '{' (line, column) and the line of the '}' that closes it, string and character
+    literals aside (comments are blanked in ``text``); a '}' without its '{', or a '{' never
+    closed, is refused at its position (pycparser's lexer asserts on the first)."""
     text = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', lambda m: " " * len(m.group(0)), text)
     opened: list[tuple[int, int]] = []
+    closing: dict[tuple[int, int], int] = {}
     for n, line in enumerate(text.split("\n"), 1):
         for col, ch in enumerate(line, 1):
             if ch == "{":
@@ -143,23 +145,11 @@ def _check_braces(text: str, path: str) -> None:
             elif ch == "}":
                 if not opened:
                     raise InputError(f"{path}:{n}:{col}", "'}' closes no '{'")
-                opened.pop()
+                closing[opened.pop()] = n
     if opened:
         n, col = opened[-1]
         raise InputError(f"{path}:{n}:{col}", "this '{' is never closed")
-
-
-def _closing_line(text: str, fn: c_ast.FuncDef) -> int:
-    """The line of the brace that closes ``fn``'s body (comments are blanked in ``text``)."""
-    body = fn.body.coord
-    lines = text.split("\n")
-    pos = sum(len(x) + 1 for x in lines[: body.line - 1]) + body.column - 1
-    depth = 0
-    for i in range(pos, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0:
-            return text.count("\n", 0, i) + 1
-    return len(lines)
+    return closing
 
 
 #: how deeply statements and expressions may nest in one function (kernel realignment code

@@ -8,13 +8,14 @@ MODELCHECK_DEBUG=1), 130 on SIGINT and 143 on SIGTERM (after every worker proces
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -284,7 +285,8 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
             [get_variant(v) for v in variant_ids()]
         if mine is not None and mine not in chosen:
             chosen.append(mine)
-        evs = [_evaluate(scenario, s, v, level) for v in chosen]
+        with _named_by(scenario):
+            evs = [evaluate(s, v, level) for v in chosen]
         if as_json:
             _emit_json({"scenario": s.to_json(), "results": [e.to_json() for e in evs],
                         **({"linked": linkage.to_json()} if linkage else {})})
@@ -299,12 +301,20 @@ def _unique(values: Any) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _evaluate(path: str, s: Scenario, variant: Any, level: str) -> Any:
-    """evaluate(), with a move too long for the simulator named by the file it came from."""
+@contextlib.contextmanager
+def _named_by(path: str) -> Iterator[None]:
+    """A move too long for the simulator, named by the file the scenario came from."""
     try:
-        return evaluate(s, variant, level)
+        yield
     except TooLong as e:
         raise InputError(f"{path}: {e.where}", e.message) from None
+
+
+def _kernel_tree(tree: str) -> Path:
+    """--tree as a kernel source tree (it has mm/mremap.c)."""
+    if not (Path(tree) / "mm" / "mremap.c").is_file():
+        raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
+    return Path(tree)
 
 
 def _bound_options(f: Callable) -> Callable:
@@ -476,7 +486,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
         cuts: list = []
         cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, extend=vmas is None,
                               cutoffs=cuts)
-        unbounded = all(not c.raw and c.vmas <= depth for c, depth in cuts)
+        unbounded = all(c.covers(depth) for c, depth in cuts)
         bound: Any = "any" if unbounded else min(depth for _, depth in cuts)
         if as_json:
             _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
@@ -515,7 +525,7 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
     def run() -> int:
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict}", err=True)
-        output_dir(Path(out).parent if Path(out).parent != Path("") else Path("."), "--out")
+        output_dir(Path(out).parent, "--out")
         if Path(out).exists() and not Path(out).is_dir():
             raise InputError("--out", f"{out}: not a directory")
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
@@ -547,10 +557,8 @@ def _load_any(path: str) -> Scenario:
 def _judge(path: str, s: Scenario, claim: Claim) -> Any:
     """semantics.judge() on a file's scenario, a move too long to simulate named by the file."""
     from modelcheck.semantics import judge
-    try:
+    with _named_by(path):
         return judge(s, get_variant(claim.variant), claim.property, claim.level)
-    except TooLong as e:
-        raise InputError(f"{path}: {e.where}", e.message) from None
 
 
 def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
@@ -710,8 +718,7 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
     def run() -> int:
         from modelcheck.kpatch import build, configure
         get_variant(vid)
-        if not (Path(tree) / "mm" / "mremap.c").is_file():
-            raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
+        _kernel_tree(tree)
         if not (Path(tree) / ".config").is_file():
             configure(Path(tree))
         image, secs = build(Path(tree), vid, jobs or os.cpu_count() or 1)
@@ -741,8 +748,7 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
         from modelcheck.kernel import compare, gallery_cases, outcome, run_cases
         from modelcheck.kpatch import build
         target = output_file(out, "--out")
-        if not (Path(tree) / "mm" / "mremap.c").is_file():
-            raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
+        _kernel_tree(tree)
         if not Path(stock_image).is_file():
             raise InputError("--stock", f"{stock_image}: no such kernel image")
         gallery = Path(out).parent

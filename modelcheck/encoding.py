@@ -620,6 +620,10 @@ class Cutoff:
     witnesses: int  # entry tests that must be true (negative ones need no VMA)
     raw: list
 
+    def covers(self, searched: int) -> bool:
+        """Does a search of every state of up to ``searched`` VMAs cover every number of them?"""
+        return not self.raw and self.vmas <= searched
+
     def why(self) -> str:
         if self.raw:
             return f"the goal reads VMAs other than through lookups and entry tests ({', '.join(self.raw[:4])})"

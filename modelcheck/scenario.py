@@ -103,6 +103,11 @@ class Scenario:
         """The VMAs' (start, end), sorted and disjoint: what the kernel's lookups search."""
         return tuple((v.start, v.end) for v in self.vmas)
 
+    @cached_property
+    def ends(self) -> list[int]:
+        """The VMAs' ends, sorted: what lookups bisect."""
+        return [v.end for v in self.vmas]
+
     def role(self, i: int) -> str:
         """vmas[i]'s part in the move: source, destination, source+destination (a self-merged
         VMA), stack (the exec stack move's one VMA) or other."""

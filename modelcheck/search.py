@@ -327,11 +327,16 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0, reachable_only=reachable)
     try:
         goals = _goals(variant, pid, level)
-        cut = _cutoff(g, variant, level, list(goals.values()), reachable)
-        depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+
+        def formulas(st: SymbolicState) -> list:  # every goal a check may search, and vacuity's
+            out = [_term(decision_of(st, variant, level).realign)]
+            for goal in goals.values():
+                out += (_reachable_only(goal) if reachable else goal)(st)[0]
+            return out
+        cut, depth = _depth(g, vmas, extend, formulas)
         result.vmas_bound, result.cutoff = depth, cut
         result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals)
-        result.unbounded = result.verdict == HOLDS and not cut.raw and cut.vmas <= depth
+        result.unbounded = result.verdict == HOLDS and cut.covers(depth)
         if result.counterexample is not None:
             result.reachability = find_recipe(result.counterexample)
             if reachable and not result.reachability.reachable:
@@ -347,13 +352,12 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     return result
 
 
-def _cutoff(g: Geometry, variant: Variant, level: str, goals: list[Goal], reachable: bool) -> Cutoff:
-    """The cutoff of every goal a check may search, and of the realignment branch (vacuity)."""
+def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicState], list]) -> tuple[Cutoff, int]:
+    """The cutoff of the formulas a search will ask about, and how many VMAs to search: ``vmas``,
+    or with ``extend`` up to the cutoff, so that the answer covers any number of VMAs."""
     st = SymbolicState(g, 2)
-    formulas = [_term(decision_of(st, variant, level).realign)]
-    for goal in goals:
-        formulas += (_reachable_only(goal) if reachable else goal)(st)[0]
-    return st.cutoff(formulas)
+    cut = st.cutoff(formulas(st))
+    return cut, (max(vmas, cut.vmas) if extend and not cut.raw else vmas)
 
 
 def _reachable_only(goal: Goal) -> Goal:
@@ -487,10 +491,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
 
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
-        st = SymbolicState(g, 2)
-        cut = st.cutoff([*goal(st)[0], _term(decision_of(st, a, level).realign),
-                         _term(decision_of(st, b, level).realign)])
-        depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+        cut, depth = _depth(g, vmas, extend, lambda st: [
+            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)])
         if cutoffs is not None:
             cutoffs.append((cut, depth))
         s = _search(g, depth, goal, rlimit, gave_up, label)
@@ -565,9 +567,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
             k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops)))
 
-    probe = SymbolicState(g, 2)
-    cut = probe.cutoff([differ(probe)])
-    depth = max(vmas, cut.vmas) if extend and not cut.raw else vmas
+    cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)])
     if cutoffs is not None:
         cutoffs.append((cut, depth))
     for n in range(1, depth + 1):

@@ -168,10 +168,9 @@ def initial_tables(s: Scenario, window: P.Interval | None = None) -> PageTables:
 def _meeting(s: Scenario, iv: P.Interval) -> list[int]:
     """The indexes of the VMAs that meet ``iv``, found by bisection (the VMAs are sorted and
     disjoint)."""
-    ends = [v.end for v in s.vmas]
     out: list[int] = []
     for lo, hi in _atoms(iv):
-        i = max(bisect.bisect_right(ends, lo), out[-1] + 1 if out else 0)
+        i = max(bisect.bisect_right(s.ends, lo), out[-1] + 1 if out else 0)
         while i < len(s.vmas) and s.vmas[i].start < hi:
             out.append(i)
             i += 1
