@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -323,12 +324,51 @@ def _bound_options(f: Callable) -> Callable:
                           "makes it; an mremap counterexample needs a recipe of system calls).")(f)
     f = click.option("--rlimit", type=click.IntRange(1), default=DEFAULT_RLIMIT, show_default=True,
                      help="Z3 resource limit per query (deterministic); reaching it makes the verdict unknown.")(f)
+    f = click.option("--no-cutoff", "no_cutoff", is_flag=True,
+                     help="Search every number of VMAs up to --vmas even past the cutoff (the plain bounded "
+                          "search, for comparisons); the answer still says what it covers.")(f)
     f = click.option("--vmas", type=click.IntRange(1), default=None, metavar="N",
-                     help=f"Search layouts of up to N VMAs only (default: {DEFAULT_VMAS}, then as many as the "
-                          "predicate's and the property's lookups can need, so that a holds covers any number).")(f)
+                     help=f"Claim layouts of up to N VMAs only (default: any number: {DEFAULT_VMAS}, then as many "
+                          "as the predicate's and the property's lookups can need).  No search goes past the "
+                          "cutoff, so a large N costs no more than the cutoff.")(f)
     f = click.option("--level", type=click.Choice(LEVELS), default="pmd", show_default=True,
                      help="Realign to the PMD (the kernel) or the PUD boundary.")(f)
     return f
+
+
+def _progress_option(f: Callable) -> Callable:
+    return click.option("--progress/--no-progress", "progress", default=None,
+                        help="Say on stderr what the search is at (default: when stderr is a terminal).")(f)
+
+
+class _Progress:
+    """Where a long search is, on stderr: a line per step, or on a terminal one line rewritten
+    in place and cleared before the answer is printed."""
+
+    def __init__(self, enabled: bool | None) -> None:
+        self.tty = sys.stderr.isatty()
+        self.on = self.tty if enabled is None else enabled
+        self.t0 = time.monotonic()
+        self.shown = False
+
+    def __call__(self, text: str) -> None:
+        if not self.on:
+            return
+        line = f"modelcheck: [{time.monotonic() - self.t0:.1f} s] {text}"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line)
+            self.shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 def _split(values: tuple[str, ...], default: list[str], option: str) -> list[str]:
@@ -359,9 +399,11 @@ def _code(results: list[CheckResult]) -> int:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Also save the counterexample (scenario, graph, picture) under DIR.")
 @_c_options
+@_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, rlimit: int, reachable: bool,
-              out: str | None, c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
+def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int,
+              reachable: bool, out: str | None, c_files: tuple[str, ...], base: str, function: str | None, progress: bool | None,
+              as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
 
@@ -377,7 +419,9 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
         where = output_dir(out, "--out") if out else None
         variant, linkage = _c_variant(c_files, base, function)
         variant = variant or get_variant(vid)
-        r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable, extend=vmas is None)
+        with _Progress(progress) as tell:
+            r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
+                      extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
         if where is not None and r.counterexample is not None:
             write_entry(where, r)
         if as_json:
@@ -402,7 +446,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, r
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
-               vmas: int, rlimit: int, reachable: bool, jobs: int | None, out: str, pictures: bool,
+               vmas: int, no_cutoff: bool, rlimit: int, reachable: bool, jobs: int | None, out: str, pictures: bool,
                c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
@@ -439,7 +483,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict} "
                        f"({r.seconds:.2f}s)", err=True)
         results = run_matrix(vs, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, jobs or os.cpu_count() or 1, progress,
-                             extend=vmas is None,
+                             extend=vmas is None and not no_cutoff, cap=not no_cutoff,
                              out=where, pictures=pictures, reachable=reachable)
         if as_json:
             _emit_json({"results": [r.to_json() for r in results]})
@@ -460,9 +504,11 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME")
 @_bound_options
 @_c_options
+@_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, reachable: bool,
-             c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
+def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int, reachable: bool,
+             c_files: tuple[str, ...], base: str, function: str | None, progress: bool | None,
+             as_json: bool) -> None:
     """Scenarios on which variants A and B decide differently, one minimal scenario per class:
     which side is unsafe under which property, or which side merely misses the optimization.
     A and B are variant ids, or C files (each linked over --base on its own: two versions of a
@@ -484,8 +530,10 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, rlimit: int, 
                 raise InputError(name, e.message) from None
         va, vb = side(a, "A"), side(b, "B")
         cuts: list = []
-        cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, extend=vmas is None,
-                              cutoffs=cuts)
+        with _Progress(progress) as tell:
+            cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable,
+                                  extend=vmas is None and not no_cutoff, cutoffs=cuts, progress=tell,
+                                  cap=not no_cutoff)
         unbounded = all(c.covers(depth) for c, depth in cuts)
         bound: Any = "any" if unbounded else min(depth for _, depth in cuts)
         if as_json:

@@ -295,7 +295,8 @@ class IntOps(_Logic):
         self._none: dict[int, Any] = {}  # term id of a lookup's result -> "it is NULL", stated directly
         self._named: dict[int, tuple] = {}  # term id of a VMA index -> the variables of its bounds
         # every term through which a formula reaches a VMA of the layout, by term id: (kind, term)
-        # with kind "lookup" (a VMA a lookup returns), "field" (a bound of the VMA ``term``
+        # with kind "lookup" (a VMA a lookup returns; ``term`` is then the lookup's address
+        # arguments, which the VMA depends on too), "field" (a bound of the VMA ``term``
         # refers to) or "null" (whether the lookup ``term`` found nothing); see Cutoff
         self.reach: dict[int, tuple[str, Any]] = {}
 
@@ -406,7 +407,7 @@ class IntOps(_Logic):
         last = len(self.ends) - 1 if self.count is None else self.count - 1
         prev = z3.If(vma == -1, last, vma - 1)
         for r in (vma, prev):
-            self.reach[r.get_id()] = ("lookup", r)
+            self.reach[r.get_id()] = ("lookup", (a,))
         return vma, prev
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
@@ -415,7 +416,7 @@ class IntOps(_Logic):
         first = self._first([e > s for e in self.ends])
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         found = z3.If(s > last, -1, hit)
-        self.reach[found.get_id()] = ("lookup", found)
+        self.reach[found.get_id()] = ("lookup", (s, last))
         # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
         # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
         if OPTIONS["none"] == "direct":
@@ -532,8 +533,9 @@ class SymbolicState:
                 tid = t.get_id()
                 if tid in reach:
                     kind, of = reach[tid]
-                    if kind == "lookup":
+                    if kind == "lookup":  # a VMA to keep, and what the addresses it was looked up at read
                         lookups.add(tid)
+                        todo += [(x, 0) for x in of]
                     elif kind == "entries":
                         if pol >= 0 and not z3.is_false(t):
                             entries.add(tid)
@@ -605,7 +607,10 @@ class Cutoff:
     "some populated VMA has an entry in [lo, hi)" (``has_entries``).  Take any state, with any
     number of VMAs, that satisfies the formula, and delete every VMA except the call's two, the
     ones its lookups return, and one holding an entry for each such test the formula needs to be
-    true.  On VMAs sorted and disjoint every lookup then returns what it returned (the first VMA
+    true.  Since the VMAs a lookup returns count together with everything the addresses it was
+    made at read (a lookup at the start of a VMA another lookup returned counts that one too),
+    the addresses of the lookups are, lookup by lookup, the same in the smaller state; and on
+    VMAs sorted and disjoint every lookup then returns what it returned (the first VMA
     ending above an address is still the first; the last ending at or below it still the last; a
     NULL stays NULL, since deleting VMAs makes none appear), so every address the formula computes
     is the same; a test that needed an entry keeps its witness, and one that needed none still

@@ -21,13 +21,13 @@ __all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix"]
 DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 
 # variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too,
-# reachable states only, a holds searched on to the cutoff
-Job = tuple[Variant, str, str, str, int, int, bool, "Path | None", bool, bool, bool]
+# reachable states only, a holds searched on to the cutoff, no search past the cutoff
+Job = tuple[Variant, str, str, str, int, int, bool, "Path | None", bool, bool, bool, bool]
 
 
 def _run(job: Job) -> CheckResult:
-    variant, pid, gname, level, vmas, rlimit, minimal, out, pictures, reachable, extend = job
-    r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal, reachable, extend)
+    variant, pid, gname, level, vmas, rlimit, minimal, out, pictures, reachable, extend, cap = job
+    r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal, reachable, extend, cap=cap)
     if out is not None and r.counterexample is not None:
         write_entry(out, r, pictures)
     return r
@@ -45,7 +45,7 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
                vmas: int = DEFAULT_VMAS, rlimit: int = DEFAULT_RLIMIT, jobs: int = 1,
                progress: Callable[[CheckResult, int, int], None] | None = None,
                minimal: bool = True, out: Path | None = None, pictures: bool = True,
-               reachable: bool = False, extend: bool = True) -> list[CheckResult]:
+               reachable: bool = False, extend: bool = True, cap: bool = False) -> list[CheckResult]:
     """Every variant × property × geometry; results in that order whatever ``jobs`` is.  With
     ``out``, each counterexample's files are written there (by the worker that found it).
 
@@ -57,7 +57,7 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
     chosen = {v: get_variant(v) for v in variants}  # unknown ids fail here, before any work
     for g in geometries:
         get_geometry(g)
-    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures, reachable, extend)
+    todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures, reachable, extend, cap)
                        for g in geometries for v in variants for p in properties]
     results: list[CheckResult] = []
     if jobs <= 1 or len(todo) <= 1 or not _picklable(todo):

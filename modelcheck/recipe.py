@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from modelcheck.errors import InputError
 from modelcheck.scenario import Scenario, Vma
 from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAX_ARG_BYTES,
-                                 MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, exec_stack,
-                                 stack_len_max, stack_shift_max)
+                                 MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
+                                 exec_stack, stack_len_max, stack_shift_max)
 
 __all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe"]
 
@@ -185,6 +185,8 @@ def find_recipe(s: Scenario) -> Reachability:
         got = replay_steps(s, r.steps)
     except SyscallError as e:
         return Reachability(False, reason=f"the constructed calls fail: {e}")
+    except Unrepresentable as e:  # mappings merged where the scenario has apart ones
+        return Reachability(False, reason=f"the constructed calls lead elsewhere: at the mremap {e.message}")
     if not _same(got, s):
         return Reachability(False, reason="the constructed calls lead elsewhere (VMAs the kernel would merge, or "
                                           f"split differently):\n{got.dumps()}")

@@ -102,6 +102,10 @@ SOLVER = "qflia"
 #: the queries about one state share a solver (the state's constraints added once, each condition
 #: in a push/pop scope) instead of one solver each
 INCREMENTAL = True
+#: the one query over any number of VMAs up to the bound is first tried on a fresh solver (with
+#: the pipeline's preprocessing) with this share of the resource limit, then on a shared one: each
+#: is several times faster than the other on some checks (docs/performance.md)
+UPTO_FIRST_SHARE = 100
 
 
 def new_solver() -> z3.Solver:
@@ -207,8 +211,29 @@ def _tame(q: _Query) -> z3.ModelRef:
 EXACT_FIRST = 2
 
 
+#: told what a long search is at: ``progress("exact: 5 of 64 VMAs")``
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int) -> list:
+    """The answers of the one query over any number of VMAs up to the bound, per alternative:
+    a fresh solver with a share of the resource limit, and what that leaves undecided on a
+    solver shared by the alternatives with the whole limit.  (Deterministic: both are bounded
+    by resource counts, not time.)"""
+    results = [q.check() for q, _ in queries(st, False, rlimit // UPTO_FIRST_SHARE)]
+    if z3.unknown in results:
+        for i, (q, _) in enumerate(queries(st, True, rlimit)):
+            if results[i] == z3.unknown:
+                results[i] = q.check()
+    return results
+
+
 def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
-            minimal: bool = True, upto: bool = True) -> Scenario | None:
+            minimal: bool = True, upto: bool = True, progress: Progress = _quiet) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
     separately, is a query of its own: a disjunction is much harder for the solver than its parts.
@@ -216,32 +241,36 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
     With ``upto``, after EXACT_FIRST VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
     the search on, number by number."""
-    def queries(st: SymbolicState) -> Iterator[tuple[_Query, bool]]:
+    def queries(st: SymbolicState, incremental: bool = INCREMENTAL,
+                limit: int = rlimit) -> Iterator[tuple[_Query, bool]]:
         alternatives, stop = goal(st)
         shared = None
-        if INCREMENTAL:
+        if incremental:
             shared = new_solver()
-            shared.set("rlimit", rlimit)
+            shared.set("rlimit", limit)
             shared.add(*st.constraints)
         for condition in alternatives:
             if z3.is_false(condition):
                 continue
             for caller in (z3.Not(st.for_stack), st.for_stack):
-                q = _Query(st, z3.And(condition, caller), stop, rlimit, shared)
+                q = _Query(st, z3.And(condition, caller), stop, limit, shared)
                 yield q, stop
                 q.close()
 
     for n in range(1, vmas + 1):
         if upto and n == EXACT_FIRST + 1 and vmas > EXACT_FIRST + 1:
-            results = [q.check() for q, _ in queries(SymbolicState(g, vmas, upto=True))]
+            progress(f"{label}: {n} to {vmas} VMAs in one query")
+            results = _upto(queries, SymbolicState(g, vmas, upto=True), rlimit)
             if z3.sat not in results and z3.unknown not in results:
                 return None  # no state with EXACT_FIRST + 1 .. vmas VMAs either
+        progress(f"{label}: {n} of {vmas} VMAs")
         st = SymbolicState(g, n)
         for q, stop in queries(st):
             r = q.check()
             if r == z3.unknown:
                 gave_up.append(f"{label} n={n}: {q.solver.reason_unknown()}")
             elif r == z3.sat:
+                progress(f"{label}: found one with {n} VMAs; shrinking it" if minimal else f"{label}: found one")
                 model = _shrink(q) if minimal else _tame(q)
                 try:
                     return decode(st, model, with_stop=stop)
@@ -251,10 +280,11 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
 
 
 def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
-             reachable: bool = False) -> bool | None:
+             reachable: bool = False, progress: Progress = _quiet) -> bool | None:
     """True if no state with up to n_max VMAs reaches the realignment branch (None: undecided)."""
     undecided = False
     for n in range(1, n_max + 1):
+        progress(f"vacuity: {n} of {n_max} VMAs")
         st = SymbolicState(g, n)
         s = new_solver()
         s.set("rlimit", rlimit)
@@ -297,7 +327,7 @@ def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluat
 
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
           rlimit: int = DEFAULT_RLIMIT, minimal: bool = True, reachable: bool = False,
-          extend: bool = True) -> CheckResult:
+          extend: bool = True, progress: Progress = _quiet, cap: bool = False) -> CheckResult:
     """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
@@ -333,9 +363,10 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
             for goal in goals.values():
                 out += (_reachable_only(goal) if reachable else goal)(st)[0]
             return out
-        cut, depth = _depth(g, vmas, extend, formulas)
+        cut, depth = _depth(g, vmas, extend, formulas, cap)
         result.vmas_bound, result.cutoff = depth, cut
-        result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals)
+        progress(f"cutoff: {cut.vmas} VMAs; searching {depth}")
+        result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals, progress)
         result.unbounded = result.verdict == HOLDS and cut.covers(depth)
         if result.counterexample is not None:
             result.reachability = find_recipe(result.counterexample)
@@ -352,12 +383,18 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     return result
 
 
-def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicState], list]) -> tuple[Cutoff, int]:
-    """The cutoff of the formulas a search will ask about, and how many VMAs to search: ``vmas``,
-    or with ``extend`` up to the cutoff, so that the answer covers any number of VMAs."""
+def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicState], list],
+           cap: bool = False) -> tuple[Cutoff, int]:
+    """The cutoff of the formulas a search will ask about, and how many VMAs to search: ``vmas``;
+    with ``extend`` on up to the cutoff, so that the answer covers any number of VMAs; with
+    ``cap`` no further than the cutoff, since a search past it cannot find what it did not."""
     st = SymbolicState(g, 2)
     cut = st.cutoff(formulas(st))
-    return cut, (max(vmas, cut.vmas) if extend and not cut.raw else vmas)
+    if cut.raw:
+        return cut, vmas
+    if extend:
+        return cut, max(vmas, cut.vmas)
+    return cut, (min(vmas, cut.vmas) if cap else vmas)
 
 
 def _reachable_only(goal: Goal) -> Goal:
@@ -396,14 +433,16 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
 
 
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
-           minimal: bool, t0: float, reachable: bool = False, goals: dict[str, Goal] | None = None) -> CheckResult:
-    vac = _vacuous(g, variant, level, vmas, rlimit, reachable)
+           minimal: bool, t0: float, reachable: bool = False, goals: dict[str, Goal] | None = None,
+           progress: Progress = _quiet) -> CheckResult:
+    vac = _vacuous(g, variant, level, vmas, rlimit, reachable, progress)
     result.vacuous = bool(vac)
     gave_up: list[str] = []
     goals = goals or _goals(variant, pid, level)
 
     def find(goal: Goal, label: str) -> Scenario | None:
-        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal)
+        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal,
+                       progress=progress)
 
     if pid == MISSED:
         # First with the cheap properties only (about a hundred times faster to solve).  Their
@@ -476,14 +515,15 @@ class DiffCase:
 
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
          rlimit: int = DEFAULT_RLIMIT, reachable: bool = False, extend: bool = True,
-         cutoffs: list | None = None) -> tuple[list[DiffCase], list[str]]:
+         cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each.
 
     Returns the cases and the searches that gave up (empty when the answer is complete).  With
     ``reachable`` only states user space can bring about count, as in ``check``: a stack move as
     exec makes it, and a case found for an mremap without a recipe is a search that gave up.
-    As in ``check``, each class is searched up to its cutoff (with ``extend``), so that no case
-    means none with any number of VMAs; ``cutoffs`` collects (Cutoff, VMAs searched) per class.
+    As in ``check``, each class is searched up to its cutoff (with ``extend``; with ``cap`` no
+    further), so that no case means none with any number of VMAs; ``cutoffs`` collects (Cutoff,
+    VMAs searched) per class.
     """
     configure()
     cases: list[DiffCase] = []
@@ -492,10 +532,10 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
         cut, depth = _depth(g, vmas, extend, lambda st: [
-            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)])
+            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)], cap)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
-        s = _search(g, depth, goal, rlimit, gave_up, label)
+        s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress)
         if s is not None and reachable:
             reach = find_recipe(s)
             if not reach.reachable:

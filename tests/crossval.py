@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import z3
 
 from modelcheck.encoding import SymbolicState, decision_of, property_violation
+from modelcheck.enumerate import scenarios
+from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
+from modelcheck.search import check
+from modelcheck.semantics import evaluate
+from modelcheck.spec import PROPERTIES
 from modelcheck.variants import Variant
 
 
@@ -40,3 +46,36 @@ def symbolic_verdicts(s: Scenario, variant: Variant, pids: list[str], level: str
         over = v.over is not None and solver.check(v.over) == z3.sat
         out[pid] = (inside, exact, over)
     return out
+
+
+def enumerated_agrees(v: Variant, g: Geometry, bound: int, deeper: bool = True,
+                      pids: tuple[str, ...] = PROPERTIES) -> dict[str, str]:
+    """Every kernel state of ``g`` with up to ``bound`` VMAs through the simulator, against the
+    checker.  Z3 at exactly the bound must agree with the enumeration; with ``deeper`` the default
+    search (on to the cutoff) too: its holds for any number of VMAs has no enumerated violation,
+    and a violation it finds that the enumeration does not is larger than the bound.  Returns the
+    exact-bound verdicts."""
+    found: dict[str, Scenario] = {}
+    for s in scenarios(g, bound):
+        for pid in evaluate(s, v).violated():
+            found.setdefault(pid, s)
+        if len(found) == len(PROPERTIES):
+            break
+    verdicts = {}
+    for pid in pids:
+        r = check(v, pid, g, vmas=bound, minimal=False, extend=False)
+        verdicts[pid] = r.verdict
+        if r.verdict == "holds":
+            assert pid not in found, f"{v.id} {pid}: Z3 says holds, enumeration found\n{found[pid].dumps()}"
+        elif r.verdict == "violated":
+            assert pid in found, f"{v.id} {pid}: Z3 found\n{r.counterexample.dumps()}but enumeration did not"
+        else:
+            pytest.fail(f"{v.id} {pid}: unknown ({r.reason})")
+        if not deeper:
+            continue
+        d = check(v, pid, g, minimal=False)
+        if d.verdict == "holds":
+            assert d.unbounded and pid not in found, d.bound()
+        elif pid not in found:  # violated only by layouts larger than the enumeration's
+            assert d.verdict == "violated" and len(d.counterexample.vmas) > bound, d.bound()
+    return verdicts

@@ -35,6 +35,31 @@ def deep(k_below: int) -> Variant:
                    decide, progress_pmc)
 
 
+def deep_last(k_below: int) -> Variant:
+    """As ``deep`` but testing only the k-th VMA below: the ones between are reached only
+    through the addresses the lookups are made at."""
+    def decide(k, c, level):
+        mask, size = k.word(k.geometry.level_mask(level)), k.word(k.geometry.level_size(level))
+        off = c.old_addr & ~mask
+        below = c.vma
+        for _ in range(k_below):
+            _, below = k.find_vma_prev(k.vm_start(below))
+        ok = k.and_(k.uge(c.len, size - off), k.ne(off, 0), k.eq(off, c.new_addr & ~mask),
+                    k.not_(k.is_null(below)))
+        return Decision(ok, k.ite(ok, c.old_addr & mask, c.old_addr), k.ite(ok, c.new_addr & mask, c.new_addr))
+    return Variant(f"deep-last{k_below}", f"realigns when the VMA {k_below} below the source exists "
+                   "(not testing those between)", "test", decide, progress_pmc)
+
+
+def test_a_lookup_at_an_address_read_off_another_counts_both():
+    # the fourth VMA below is looked up at the third's start, that one at the second's, and so
+    # on: deleting any of those between would change it, so all four count (counting the last
+    # alone gave a cutoff of 3 VMAs and a holds for any number, where a violation needs 5)
+    r = check(deep_last(4), "no-source-collateral", X86)
+    assert r.cutoff.lookups == 4 and r.verdict == "violated", r.bound()
+    assert len(r.counterexample.vmas) == 5
+
+
 def test_a_bounded_search_would_have_said_holds():
     # searched up to 4 VMAs, as the checker did: no counterexample, and the result says it
     # covers only those, because a violation may need more
@@ -145,3 +170,38 @@ def test_diff_searches_as_deep_as_the_lookups_reach():
     assert diff(deep(4), get_variant("never"), X86, vmas=4, extend=False) == ([], [])
     cases, gave_up = diff(deep(4), get_variant("never"), X86)
     assert not gave_up and cases and all(c.realigns == "deep4" and len(c.scenario.vmas) == 5 for c in cases)
+
+
+def test_cli_vmas_beyond_the_cutoff_stops_at_it():
+    # --vmas 64 claims 64 VMAs; the cutoff (5) covers them, so the search stops there
+    from click.testing import CliRunner
+    from modelcheck.cli import cli
+    import json
+    r = CliRunner().invoke(cli, ["check", "--variant", "v6.15", "--property", "no-source-collateral",
+                                 "--vmas", "64", "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and out["vmas_bound"] == "any" and out["vmas_searched"] == out["cutoff"]["vmas"] == 5
+    # --no-cutoff: the plain bounded search, every number up to N (here past the cutoff)
+    r = CliRunner().invoke(cli, ["check", "--variant", "v6.15", "--property", "no-source-collateral",
+                                 "--vmas", "6", "--no-cutoff", "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and out["vmas_searched"] == 6 and out["vmas_bound"] == "any"
+    r = CliRunner().invoke(cli, ["check", "--variant", "v6.15", "--property", "no-source-collateral",
+                                 "--vmas", "3", "--no-cutoff"])
+    assert r.exit_code == 0 and "bound: up to 3 VMAs (a violation needs at most 5" in r.stdout
+
+
+def test_cli_progress_on_stderr():
+    from click.testing import CliRunner
+    from modelcheck.cli import cli
+    args = ["check", "--variant", "v4", "--property", "equivalence"]
+    r = CliRunner().invoke(cli, [*args, "--progress"])
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 0 and lines[0].endswith("cutoff: 7 VMAs; searching 7")
+    assert any(x.endswith("exact: 3 to 7 VMAs in one query") for x in lines)
+    assert all(x.startswith("modelcheck: [") for x in lines)
+    assert "HOLDS" in r.stdout and "modelcheck: [" not in r.stdout
+    r = CliRunner().invoke(cli, args)  # not a terminal: quiet unless asked
+    assert r.exit_code == 0 and r.stderr == ""
+    r = CliRunner().invoke(cli, ["diff", "v6.12", "v6.15", "--progress"])
+    assert r.exit_code == 0 and "v6.12 no-source-collateral" in r.stderr

@@ -12,11 +12,8 @@ below the source (tests/test_cutoff.py's ``deep``) are enumerated too.
 
 import pytest
 
-from modelcheck.enumerate import scenarios
+from crossval import enumerated_agrees
 from modelcheck.geometry import get_geometry
-from modelcheck.search import check
-from modelcheck.semantics import evaluate
-from modelcheck.spec import PROPERTIES
 from modelcheck.variants import VARIANTS, get_variant
 
 TINY = get_geometry("custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x30,min=0x4")
@@ -30,28 +27,7 @@ def _variant(vid: str):
 
 
 def _compare(vid: str, bound: int, deeper: bool = True) -> None:
-    v = _variant(vid)
-    found: dict[str, object] = {}
-    for s in scenarios(TINY, bound):
-        for pid in evaluate(s, v).violated():
-            found.setdefault(pid, s)
-        if len(found) == len(PROPERTIES):
-            break
-    for pid in PROPERTIES:
-        r = check(v, pid, TINY, vmas=bound, minimal=False, extend=False)
-        if r.verdict == "holds":
-            assert pid not in found, f"{vid} {pid}: Z3 says holds, enumeration found\n{found[pid].dumps()}"
-        elif r.verdict == "violated":
-            assert pid in found, f"{vid} {pid}: Z3 found\n{r.counterexample.dumps()}but enumeration did not"
-        else:
-            pytest.fail(f"{vid} {pid}: unknown ({r.reason})")
-        if not deeper:
-            continue
-        d = check(v, pid, TINY, minimal=False)
-        if d.verdict == "holds":
-            assert d.unbounded and pid not in found
-        elif pid not in found:  # violated only by layouts larger than the enumeration's
-            assert d.verdict == "violated" and len(d.counterexample.vmas) > bound, d.bound()
+    enumerated_agrees(_variant(vid), TINY, bound, deeper)
 
 
 @pytest.mark.parametrize("vid", list(VARIANTS) + ["deep1"])
