@@ -300,8 +300,15 @@ class _Return(Exception):
 class Interp:
     """Runs functions of a CUnit on a KernelOps backend, merging both sides of every branch."""
 
-    def __init__(self, unit: CUnit, k: KernelOps, level: str) -> None:
+    def __init__(self, unit: CUnit, k: KernelOps, level: str, forced: dict[int, bool] | None = None,
+                 seen: list | None = None) -> None:
+        """``forced``: conditions (by ``id()`` of their node in ``unit``) to take as the given value
+        wherever they are evaluated; ``seen``: where to record each evaluation of a condition
+        (the node's id, the path condition, its value) - for review.  (Ids, not FILE:LINE:COL:
+        an if's condition starts where its first operand does.)"""
         self.unit, self.k, self.level = unit, k, level
+        self.forced = forced or {}
+        self.seen = seen
         g = k.geometry
         self.wbits, self.ibits = g.word_bits, g.int_bits
         self.consts = {"PMD_MASK": g.level_mask(level), "PMD_SIZE": g.level_size(level),
@@ -310,6 +317,12 @@ class Interp:
         self.depth = 0
         # what the paths run into: (kind, FILE:LINE:COL, condition), kind "warn" or "oops"
         self.sites: list[tuple[str, str, Any]] = []
+
+    def decides(self, node: c_ast.Node, value: Any, g: Any) -> Any:
+        """A condition's value (an if's, a ?:'s, an operand of && or ||), as forced if it is."""
+        if self.seen is not None:
+            self.seen.append((id(node), g, value))
+        return self.forced.get(id(node), value)
 
     def fault(self, kind: str, node: c_ast.Node, cond: Any) -> None:
         """Record that ``kind`` happens at ``node`` when ``cond`` (already guarded by the path) holds."""
@@ -461,7 +474,7 @@ class Interp:
             init = self.convert(self.expr(node.init, frame, g), ty, node) if node.init is not None else None
             frame.env[node.name] = Cell(ty, init)
         elif isinstance(node, c_ast.If):
-            c = self.as_bool(self.expr(node.cond, frame, g), node.cond)
+            c = self.decides(node.cond, self.as_bool(self.expr(node.cond, frame, g), node.cond), g)
             self.stmt(node.iftrue, frame, k.and_(g, c))
             if node.iffalse is not None:
                 self.stmt(node.iffalse, frame, k.and_(g, k.not_(c)))
@@ -543,7 +556,7 @@ class Interp:
         if isinstance(node, c_ast.Cast):
             return self.convert(self.expr(node.expr, frame, g), self.ctype(node.to_type), node)
         if isinstance(node, c_ast.TernaryOp):
-            c = self.as_bool(self.expr(node.cond, frame, g), node.cond)
+            c = self.decides(node.cond, self.as_bool(self.expr(node.cond, frame, g), node.cond), g)
             a = self.expr(node.iftrue, frame, k.and_(g, c)) if c is not False else None
             b = self.expr(node.iffalse, frame, k.and_(g, k.not_(c))) if c is not True else None
             if a is None or b is None:
@@ -652,11 +665,11 @@ class Interp:
         k = self.k
         op = node.op
         if op in ("&&", "||"):
-            a = self.as_bool(self.expr(node.left, frame, g), node.left)
+            a = self.decides(node.left, self.as_bool(self.expr(node.left, frame, g), node.left), g)
             if (op == "&&" and a is False) or (op == "||" and a is True):
                 return Bool(a)
             b_guard = k.and_(g, a) if op == "&&" else k.and_(g, k.not_(a))
-            b = self.as_bool(self.expr(node.right, frame, b_guard), node.right)
+            b = self.decides(node.right, self.as_bool(self.expr(node.right, frame, b_guard), node.right), b_guard)
             return Bool(k.and_(a, b) if op == "&&" else k.or_(a, b))
         a = self.expr(node.left, frame, g)
         b = self.expr(node.right, frame, g)
@@ -757,12 +770,14 @@ def _pmc(k: KernelOps, c_vma: Any, c_new: Any, old: Any, new: Any, old_end: Any,
     return Pmc({f: Cell(_PMC_FIELDS[f], v[f]) for f in _PMC_FIELDS})
 
 
-def c_variant(unit: CUnit, vid: str, summary: str, provenance: str) -> Variant:
-    """A Variant whose decision and return value are the C functions of ``unit``."""
+def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict[int, bool] | None = None,
+              seen: list | None = None) -> Variant:
+    """A Variant whose decision and return value are the C functions of ``unit`` (with the
+    conditions in ``forced`` taken as given, and evaluations recorded in ``seen``: Interp)."""
     start, tail = _check_entry(unit)
 
     def decide(k: KernelOps, c: Call, level: str) -> Decision:
-        interp = Interp(unit, k, level)
+        interp = Interp(unit, k, level, forced, seen)
         if start == "pmc":
             pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
             interp.call(START, [pmc])
@@ -776,7 +791,7 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str) -> Variant:
                         warn=interp.happens("warn"), oops=interp.happens("oops"), sites=tuple(interp.sites))
 
     def progress(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
-        interp = Interp(unit, k, "pmd")
+        interp = Interp(unit, k, "pmd", forced, seen)
         if tail == PMC_RETURN:
             pmc = _pmc(k, k.null, k.null, cursor, cursor, old_end, len_, False)
             value = interp.call(PMC_RETURN, [pmc])
@@ -826,6 +841,7 @@ class Linkage:
     used: dict[str, tuple[tuple[str, int, int], ...]]
     unused: dict[str, tuple[str, ...]]
     from_base: tuple[str, ...]
+    unit: CUnit | None = field(default=None, repr=False, compare=False)  # the linked functions
 
     def lines(self) -> list[str]:
         out = []
@@ -921,7 +937,7 @@ def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
     name = vid or "+".join(Path(p).stem for p in paths)
     v = c_variant(unit, name, f"C: {', '.join(paths)} over {base}", f"user C over {b.id} ({b.provenance})")
     _smoke(v, unit)
-    return v, Linkage(base, used, unused, from_base)
+    return v, Linkage(base, used, unused, from_base, unit)
 
 
 def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None = None,

@@ -560,6 +560,92 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
     _run(run)
 
 
+@cli.command("review")
+@click.option("--variant", "vid", default=None, metavar="ID", help="A built-in variant with a C file.")
+@click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME", help="Geometry preset or custom:…")
+@_bound_options
+@_c_options
+@click.option("--sarif", "sarif_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write the findings as SARIF 2.1.0 to FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
+               reachable: bool, c_files: tuple[str, ...], base: str, function: str | None,
+               sarif_out: str | None, as_json: bool) -> None:
+    """What each condition of a C variant does: never-evaluated, never-true, never-false,
+    redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
+    replayed witness, as FILE:LINE:COL lines.
+
+    Exit 0 when the review is complete and the variant violates no property, 1 when it
+    violates one (its harmful conditions are shown), 3 when a search gave up.
+    """
+    def run() -> int:
+        from modelcheck.cfront import builtin_c, builtin_unit
+        from modelcheck.review import review
+        from modelcheck.sarif import review_sarif, witness_lines
+        if vid and c_files:
+            raise InputError("--variant", "give a variant id or --c-file, not both")
+        if not vid and not c_files:
+            raise InputError("--variant", "give a variant id or --c-file")
+        if no_cutoff:
+            raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
+        g = get_geometry(geometry)
+        target = output_file(sarif_out, "--sarif") if sarif_out else None
+        if vid:
+            try:
+                get_variant(vid)
+            except InputError as e:
+                raise InputError("--variant", e.message) from None
+            unit, name, linkage = builtin_unit(vid), vid, None
+        else:
+            v, linkage = _c_variant(c_files, base, function)
+            unit, name = linkage.unit, v.id
+        findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
+        gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
+        if target is not None:
+            write_text(target, review_sarif(findings, name))
+        if as_json:
+            _emit_json({"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
+                        "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
+                        **({"linked": linkage.to_json()} if linkage else {})})
+        else:
+            texts: dict[str, list[str]] = {}
+
+            def source_line(path: str, line: int) -> str:
+                if path not in texts:
+                    try:
+                        texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
+                                       else Path(path).read_text(encoding="utf-8")).split("\n")
+                    except (OSError, InputError, UnicodeDecodeError):
+                        texts[path] = []
+                lines = texts[path]
+                return lines[line - 1] if 0 < line <= len(lines) else ""
+            out = _linked(linkage)
+            out.append(f"{name} on {g.name} ({level.upper()} realignment): " + ", ".join(
+                f"{p} {verdicts[p]}" for p in verdicts))
+            for f in findings:
+                c = f.condition
+                for verdict in f.verdicts or ["decides"]:
+                    reason = f.reasons.get(verdict, "no verdict: it matters, but only together with others")
+                    out.append(f"{c.where}: {verdict}: '{c.text}' ({c.role()} in {c.function}()): {reason}")
+                    src = source_line(c.file, c.line)
+                    if src:
+                        out.append(" " + src.replace("\t", " "))
+                        out.append(" " + " " * (c.col - 1) + "^")
+                    if verdict in f.witnesses:
+                        out += ["    " + x for x in witness_lines(f.witnesses[verdict])]
+            counts = {v: sum(v in f.verdicts for f in findings) for v in
+                      ("never-evaluated", "never-true", "never-false", "redundant", "needed", "harmful",
+                       "optimization-only")}
+            out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+            click.echo("\n".join(out))
+            for x in gave_up:
+                click.echo(f"gave up: {x}", err=True)
+        if gave_up:
+            return 3
+        return 1 if any(x == "violated" for x in verdicts.values()) else 0
+    _run(run)
+
+
 @cli.command("gallery")
 @click.option("--out", type=click.Path(file_okay=False), default="counterexamples", show_default=True,
               help="The gallery directory (replaced as a whole once the new one is complete).")

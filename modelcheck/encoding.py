@@ -645,7 +645,15 @@ def _min(a: Any, b: Any) -> Any:
 
 
 def decision_of(st: SymbolicState, variant: Variant, level: str) -> Decision:
-    return variant.decide(st.ops, st.call(), level)
+    """The variant's decision on the state, built once per state (a C variant's interpretation
+    costs more than the queries on it)."""
+    memo = st.__dict__.setdefault("_decisions", {})
+    hit = memo.get((id(variant), level))
+    if hit is not None and hit[0] is variant:
+        return hit[1]
+    d = variant.decide(st.ops, st.call(), level)
+    memo[id(variant), level] = (variant, d)
+    return d
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -219,6 +219,21 @@ def _quiet(_: str) -> None:
     pass
 
 
+class _States(dict):
+    """The symbolic states of one check or diff, by (VMAs, any number up to them): built once, so
+    that each variant's decision on a state is built once too (encoding.decision_of)."""
+
+    def __init__(self, g: Geometry) -> None:
+        super().__init__()
+        self.g = g
+
+    def get_state(self, n: int, upto: bool = False) -> SymbolicState:
+        st = self.get((n, upto))
+        if st is None:
+            st = self[n, upto] = SymbolicState(self.g, n, upto=upto)
+        return st
+
+
 def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int) -> list:
     """The answers of the one query over any number of VMAs up to the bound, per alternative:
     a fresh solver with a share of the resource limit, and what that leaves undecided on a
@@ -233,7 +248,8 @@ def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicSta
 
 
 def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
-            minimal: bool = True, upto: bool = True, progress: Progress = _quiet) -> Scenario | None:
+            minimal: bool = True, upto: bool = True, progress: Progress = _quiet,
+            states: _States | None = None) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
     separately, is a query of its own: a disjunction is much harder for the solver than its parts.
@@ -241,6 +257,8 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
     With ``upto``, after EXACT_FIRST VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
     the search on, number by number."""
+    states = states if states is not None else _States(g)
+
     def queries(st: SymbolicState, incremental: bool = INCREMENTAL,
                 limit: int = rlimit) -> Iterator[tuple[_Query, bool]]:
         alternatives, stop = goal(st)
@@ -260,11 +278,11 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
     for n in range(1, vmas + 1):
         if upto and n == EXACT_FIRST + 1 and vmas > EXACT_FIRST + 1:
             progress(f"{label}: {n} to {vmas} VMAs in one query")
-            results = _upto(queries, SymbolicState(g, vmas, upto=True), rlimit)
+            results = _upto(queries, states.get_state(vmas, True), rlimit)
             if z3.sat not in results and z3.unknown not in results:
                 return None  # no state with EXACT_FIRST + 1 .. vmas VMAs either
         progress(f"{label}: {n} of {vmas} VMAs")
-        st = SymbolicState(g, n)
+        st = states.get_state(n)
         for q, stop in queries(st):
             r = q.check()
             if r == z3.unknown:
@@ -280,12 +298,12 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
 
 
 def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
-             reachable: bool = False, progress: Progress = _quiet) -> bool | None:
+             reachable: bool = False, progress: Progress = _quiet, states: _States | None = None) -> bool | None:
     """True if no state with up to n_max VMAs reaches the realignment branch (None: undecided)."""
     undecided = False
     for n in range(1, n_max + 1):
         progress(f"vacuity: {n} of {n_max} VMAs")
-        st = SymbolicState(g, n)
+        st = states.get_state(n) if states is not None else SymbolicState(g, n)
         s = new_solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
@@ -363,10 +381,12 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
             for goal in goals.values():
                 out += (_reachable_only(goal) if reachable else goal)(st)[0]
             return out
-        cut, depth = _depth(g, vmas, extend, formulas, cap)
+        states = _States(g)
+        cut, depth = _depth(g, vmas, extend, formulas, cap, states)
         result.vmas_bound, result.cutoff = depth, cut
         progress(f"cutoff: {cut.vmas} VMAs; searching {depth}")
-        result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals, progress)
+        result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals, progress,
+                        states)
         result.unbounded = result.verdict == HOLDS and cut.covers(depth)
         if result.counterexample is not None:
             result.reachability = find_recipe(result.counterexample)
@@ -384,11 +404,11 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
 
 
 def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicState], list],
-           cap: bool = False) -> tuple[Cutoff, int]:
+           cap: bool = False, states: _States | None = None) -> tuple[Cutoff, int]:
     """The cutoff of the formulas a search will ask about, and how many VMAs to search: ``vmas``;
     with ``extend`` on up to the cutoff, so that the answer covers any number of VMAs; with
     ``cap`` no further than the cutoff, since a search past it cannot find what it did not."""
-    st = SymbolicState(g, 2)
+    st = states.get_state(2) if states is not None else SymbolicState(g, 2)
     cut = st.cutoff(formulas(st))
     if cut.raw:
         return cut, vmas
@@ -434,15 +454,15 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
 
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
            minimal: bool, t0: float, reachable: bool = False, goals: dict[str, Goal] | None = None,
-           progress: Progress = _quiet) -> CheckResult:
-    vac = _vacuous(g, variant, level, vmas, rlimit, reachable, progress)
+           progress: Progress = _quiet, states: _States | None = None) -> CheckResult:
+    vac = _vacuous(g, variant, level, vmas, rlimit, reachable, progress, states)
     result.vacuous = bool(vac)
     gave_up: list[str] = []
     goals = goals or _goals(variant, pid, level)
 
     def find(goal: Goal, label: str) -> Scenario | None:
         return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal,
-                       progress=progress)
+                       progress=progress, states=states)
 
     if pid == MISSED:
         # First with the cheap properties only (about a hundred times faster to solve).  Their
@@ -528,14 +548,16 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     configure()
     cases: list[DiffCase] = []
     gave_up: list[str] = []
+    states = _States(g)
 
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
         cut, depth = _depth(g, vmas, extend, lambda st: [
-            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)], cap)
+            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)], cap,
+            states)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
-        s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress)
+        s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress, states=states)
         if s is not None and reachable:
             reach = find_recipe(s)
             if not reach.reachable:
@@ -557,6 +579,31 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                     if replay.properties[pid] != VIOLATED or evaluate(s, no, level).realigned:
                         raise _unconfirmed(yes, pid, s, replay)
                     cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                except TooLong as e:
+                    gave_up.append(f"{yes.id} {pid}: no replay ({e})")
+                continue
+
+            # where the encoding of pid assumes something (e.g. equivalence: both cursors keep
+            # their offset), states outside it are judged by the simulator alone
+            # (first with entries in the range that moves, where a violation is likelier)
+            def outside(st: SymbolicState, pid: str = pid, moving: bool = True) -> tuple[list, bool]:
+                v = _violation(st, yes, pid, level)
+                where = [st.has_entries(st.old_addr, st.old_end)] if moving else []
+                return ([] if z3.is_true(v.assumption) else
+                        [z3.And(split(st), z3.Not(v.assumption), *where)]), v.stop
+            s = find(outside, f"{yes.id} {pid} outside")
+            if s is not None and evaluate(s, yes, level).properties[pid] != VIOLATED:
+                s = find(lambda st, pid=pid: outside(st, pid, False), f"{yes.id} {pid} outside") or s
+            if s is not None:
+                try:
+                    if evaluate(s, no, level).realigned:
+                        raise _unconfirmed(yes, pid, s, evaluate(s, yes, level))
+                    if evaluate(s, yes, level).properties[pid] == VIOLATED:
+                        cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                    else:
+                        why = _violation(SymbolicState(g, 1), yes, pid, level).why_assumed
+                        gave_up.append(f"{yes.id} {pid}: they differ where the encoding's assumption ({why}) "
+                                       f"fails, and the state found there does not violate it:\n{s.dumps()}")
                 except TooLong as e:
                     gave_up.append(f"{yes.id} {pid}: no replay ({e})")
 

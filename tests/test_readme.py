@@ -70,10 +70,13 @@ def test_transcripts_found():
 
 
 MATRIX = "modelcheck matrix --geometries x86_64-4level"
-FAST = [(c, e) for c, e in transcripts() if c != MATRIX]
+#: transcripts of a minute or so: the slow tier runs them
+SLOW = [(c, e) for c, e in transcripts() if c.startswith("modelcheck review ")]
+FAST = [(c, e) for c, e in transcripts() if c != MATRIX and (c, e) not in SLOW]
 
 
-@pytest.mark.parametrize("command, expected", FAST, ids=[c for c, _ in FAST])
+@pytest.mark.parametrize("command, expected", [*FAST, *[pytest.param(c, e, marks=pytest.mark.slow) for c, e in SLOW]],
+                         ids=[c for c, _ in FAST + SLOW])
 def test_readme_transcript(command, expected, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     command = command.replace("/tmp/", f"{tmp_path}/")

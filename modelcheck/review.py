@@ -1,0 +1,271 @@
+"""Review a C variant condition by condition: what each condition of the decision and of the
+return value does, settled by the engine.
+
+The conditions are every ``if`` guard, every ``?:`` condition and every operand of ``&&`` and
+``||`` in the functions the entry points reach (the predicate, its caller, the return-value
+tail).  Dropping a condition means taking its neutral value wherever it is evaluated: true as an
+operand of ``&&``, false as an operand of ``||``, false for a guard (its branch is never taken).
+For each condition, over every state the check covers:
+
+* ``never-evaluated``: no state reaches it (a proof);
+* ``never-true`` / ``never-false``: it has one value wherever it is evaluated (a proof);
+* ``redundant``: dropping it changes no decision and no return value (a proof: search.prove_same);
+* ``needed``: dropping it violates a property in a state where the variant satisfies it (the
+  minimal counterexample; a property the variant satisfies everywhere, unless it says otherwise);
+* ``harmful``: the variant violates a property in a state where dropping the condition would
+  decline to realign (the counterexample);
+* ``optimization-only``: dropping it changes only which safe realignments are taken (the witness).
+
+A condition may earn several verdicts.  Each proof says what it covers: like ``check``, the
+searches go up to the cutoff of what they ask (encoding.Cutoff), so a proof is for any number of
+VMAs unless it says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+from pycparser import c_ast, c_generator
+
+from modelcheck.cfront import CUnit, PMC_RETURN, RETURN, START, _check_entry, _where, c_variant, reachable
+from modelcheck.encoding import SymbolicState, configure, decision_of
+from modelcheck.errors import InputError
+from modelcheck.geometry import Geometry
+from modelcheck.scenario import Scenario
+from modelcheck.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
+                               prove_same)
+from modelcheck.spec import PROPERTIES
+from modelcheck.variants import Variant
+
+__all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
+
+#: every verdict a condition can earn, in the order they are reported
+VERDICTS = ("never-evaluated", "never-true", "never-false", "redundant", "needed", "harmful", "optimization-only")
+#: properties a dropped condition can break without changing whether the variant realigns
+_OFF_DECISION = ("return-value", "no-null-deref", "no-predicate-warn")
+
+
+@dataclass(frozen=True)
+class Condition:
+    node_id: int  # id() of the node in the reviewed CUnit: the key Interp forces and records by
+    file: str
+    line: int
+    col: int
+    text: str  # the condition as C source (regenerated from the parse)
+    function: str
+    context: str  # "if", "?:", "&&" or "||": what it is a condition of
+    neutral: bool  # the value that drops it
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def role(self) -> str:
+        return {"if": "the if's guard", "?:": "the ?: condition", "&&": "an operand of &&",
+                "||": "an operand of ||"}[self.context]
+
+
+@dataclass
+class Finding:
+    """What review found about one condition: its verdicts, and for each the property and the
+    witness (a replayed scenario) where there is one."""
+
+    condition: Condition
+    verdicts: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+    witnesses: dict[str, Scenario] = field(default_factory=dict)
+
+    def add(self, verdict: str, reason: str, pid: str | None = None, witness: Scenario | None = None) -> None:
+        if verdict in self.verdicts:
+            return
+        self.verdicts.append(verdict)
+        self.verdicts.sort(key=VERDICTS.index)
+        self.reasons[verdict] = reason
+        if pid:
+            self.properties[verdict] = pid
+        if witness is not None:
+            self.witnesses[verdict] = witness
+
+    def to_json(self) -> dict:
+        c = self.condition
+        first = next((v for v in self.verdicts if v in self.witnesses), None)
+        return {"file": c.file, "line": c.line, "col": c.col, "text": c.text, "function": c.function,
+                "context": c.context, "verdict": list(self.verdicts),
+                "property": next((self.properties[v] for v in self.verdicts if v in self.properties), None),
+                "witness": self.witnesses[first].to_json() if first else None,
+                "reasons": {v: self.reasons[v] for v in self.verdicts},
+                "properties": {v: self.properties[v] for v in self.verdicts if v in self.properties},
+                "witnesses": {v: s.to_json() for v, s in self.witnesses.items()}}
+
+
+def conditions(unit: CUnit) -> list[Condition]:
+    """The conditions of the functions the entry points reach, in source order.  An operand of
+    ``&&`` that is itself an ``&&`` (the chain ``a && b && c``) is not one of its own: its parts are."""
+    start, tail = _check_entry(unit)
+    gen = c_generator.CGenerator()
+    out: list[Condition] = []
+
+    def add(node: c_ast.Node, fn: str, context: str, neutral: bool) -> None:
+        file, line, col = _where(node).rsplit(":", 2)
+        out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), fn, context, neutral))
+
+    class Walk(c_ast.NodeVisitor):
+        def __init__(self, fn: str) -> None:
+            self.fn = fn
+
+        def visit_If(self, node: c_ast.If) -> None:
+            add(node.cond, self.fn, "if", False)
+            self.generic_visit(node)
+
+        def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
+            add(node.cond, self.fn, "?:", False)
+            self.generic_visit(node)
+
+        def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
+            if node.op in ("&&", "||"):
+                for side in (node.left, node.right):
+                    if not (isinstance(side, c_ast.BinaryOp) and side.op == node.op):
+                        add(side, self.fn, node.op, node.op == "&&")
+            self.generic_visit(node)
+
+    for name in sorted(reachable(unit, {START, tail}), key=lambda n: (unit.files[n], unit.spans[n])):
+        Walk(name).visit(unit.functions[name])
+    out.sort(key=lambda c: (c.file, c.line, c.col))
+    return out
+
+
+def _evaluations(unit: CUnit, st: SymbolicState, level: str) -> dict[int, list[tuple[Any, Any]]]:
+    """Each condition's evaluations on the symbolic state: (path condition, value) pairs, from the
+    decision and from the return value at any loop end."""
+    seen: list = []
+    v = c_variant(unit, "review", "", "", seen=seen)
+    decision_of(st, v, level)
+    k, top = st.ops, st.geometry.word_mask
+    cursor = z3.Int("cursor")
+    v.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
+    out: dict[int, list] = {}
+    for node_id, g, value in seen:
+        out.setdefault(node_id, []).append((_term(g), _term(value)))
+    return out
+
+
+def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: int, rlimit: int,
+           reachable_only: bool) -> dict[int, dict[str, tuple[bool | None, str]]]:
+    """For each condition, whether it is ever evaluated, ever true, ever false: (answer, what the
+    answer covers); answer None when the solver gave up."""
+    def queries(st: SymbolicState) -> dict[tuple[int, str], Any]:
+        ev = _evaluations(unit, st, level)
+        out = {}
+        for c in conds:
+            pairs = ev.get(c.node_id, [])
+            out[c.node_id, "evaluated"] = z3.Or(*[p for p, _ in pairs]) if pairs else z3.BoolVal(False)
+            out[c.node_id, "true"] = z3.Or(*[z3.And(p, x) for p, x in pairs]) if pairs else z3.BoolVal(False)
+            out[c.node_id, "false"] = z3.Or(*[z3.And(p, z3.Not(x)) for p, x in pairs]) if pairs else z3.BoolVal(False)
+        return out
+
+    probe = SymbolicState(g, 2)
+    formulas = queries(probe)
+    cuts = {key: probe.cutoff([f]) for key, f in formulas.items()}
+    depth = max([vmas] + [c.vmas for c in cuts.values() if not c.raw])
+    answers: dict[tuple[int, str], bool | None] = {key: False for key in formulas}
+    for n in range(1, depth + 1):
+        pending = [key for key, a in answers.items() if a is not True]
+        if not pending:
+            break
+        st = SymbolicState(g, n)
+        qs = queries(st)
+        s = new_solver()
+        s.set("rlimit", rlimit)
+        s.add(*st.constraints, z3.Not(st.has_stop), z3.Int("cursor") >= 0, z3.Int("cursor") <= g.word_mask)
+        if reachable_only:
+            s.add(st.exec_reachable())
+        for key in pending:
+            r = s.check(qs[key])
+            if r == z3.sat:
+                answers[key] = True
+            elif r == z3.unknown and answers[key] is False:
+                answers[key] = None
+    out: dict[int, dict[str, tuple[bool | None, str]]] = {}
+    for (node_id, what), a in answers.items():
+        cut = cuts[node_id, what]
+        covers = "any number of VMAs" if cut.covers(depth) else f"up to {depth} VMAs ({cut.why()})"
+        out.setdefault(node_id, {})[what] = (a, covers)
+    return out
+
+
+def _bound(cuts: list) -> str:
+    if cuts and all(c.covers(d) for c, d in cuts):
+        return "any number of VMAs"
+    depth = min((d for _, d in cuts), default=DEFAULT_VMAS)
+    return f"up to {depth} VMAs"
+
+
+def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
+           rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False) -> tuple[list[Finding], dict[str, str]]:
+    """Every condition's findings, and the variant's own verdict per property."""
+    configure()
+    conds = conditions(unit)
+    if not conds:
+        raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
+    base = c_variant(unit, vid, "", "")
+    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=True, reachable=reachable_only).verdict
+                for pid in PROPERTIES}
+    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
+    findings = []
+    for c in conds:
+        f = Finding(c)
+        findings.append(f)
+        fact = facts[c.node_id]
+        evaluated, covers = fact["evaluated"]
+        if evaluated is False:
+            f.add("never-evaluated", f"no state reaches it ({covers})")
+            continue
+        for what, verdict in (("true", "never-true"), ("false", "never-false")):
+            answer, covers = fact[what]
+            if answer is False:
+                f.add(verdict, f"it is {'false' if what == 'true' else 'true'} wherever it is evaluated ({covers})")
+        dropped = c_variant(unit, f"{vid}-without-{c.line}:{c.col}", "", "", forced={c.node_id: c.neutral})
+        cuts: list = []
+        same, _ = prove_same(base, dropped, g, level, vmas, rlimit, cutoffs=cuts)
+        if same == HOLDS:
+            f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
+            continue
+        cases, gave_up = diff(base, dropped, g, level, vmas, rlimit, reachable_only)
+        for case in cases:
+            if case.kind == "unsafe" and case.realigns == dropped.id:
+                # a state where the check declines (so satisfies the property there) and without
+                # the condition it realigns and violates it
+                also = "" if verdicts.get(case.property) == HOLDS else \
+                    f" here (the check violates {case.property} elsewhere too)"
+                f.add("needed", f"without it the check violates {case.property}{also}", case.property,
+                      case.scenario)
+            elif case.kind == "unsafe" and case.realigns == vid:
+                f.add("harmful", f"the check violates {case.property} where, without this condition, it would "
+                                 "decline", case.property, case.scenario)
+        if not any(x.kind == "unsafe" for x in cases):
+            for pid in _OFF_DECISION:
+                if verdicts[pid] != HOLDS:
+                    continue
+                r = check(dropped, pid, g, level, vmas, rlimit, reachable=reachable_only)
+                if r.verdict == VIOLATED:
+                    f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
+        if cases and all(x.kind == "missed" for x in cases) and "needed" not in f.verdicts:
+            first = cases[0]
+            who = "without it the check also realigns safely" if first.realigns == dropped.id else \
+                "it enables safe realignments that dropping it would miss"
+            f.add("optimization-only", f"dropping it changes only which safe realignments are taken: {who}",
+                  None, first.scenario)
+        # a search that gave up matters only if it could add a verdict: where the dropped
+        # variant realigns, needed (or optimization-only, which needed excludes); where the
+        # variant realigns, harmful
+        for x in gave_up:
+            if x.startswith(dropped.id + " "):
+                if "needed" in f.verdicts:
+                    continue
+            elif "harmful" in f.verdicts:
+                continue
+            f.reasons.setdefault("unknown", x)
+    return findings, verdicts

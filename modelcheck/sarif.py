@@ -1,0 +1,69 @@
+"""SARIF 2.1.0 (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/) for review's findings: one
+result per verdict of a condition, at the condition's source region, with one rule per verdict,
+so that a CI job or an editor shows the findings on the lines."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from modelcheck.report import maps_lines, move_call
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+#: verdict -> (SARIF level, short description)
+RULES = {
+    "never-evaluated": ("warning", "The condition is never evaluated: no state reaches it."),
+    "never-true": ("warning", "The condition is false wherever it is evaluated."),
+    "never-false": ("warning", "The condition is true wherever it is evaluated."),
+    "redundant": ("warning", "Dropping the condition changes no decision and no return value."),
+    "needed": ("note", "Dropping the condition violates a property the check satisfies."),
+    "harmful": ("error", "The check violates a property where this condition decides; without it the check "
+                         "would decline."),
+    "optimization-only": ("note", "Dropping the condition changes only which safe realignments are taken."),
+}
+
+
+def _version() -> str:
+    try:
+        return version("modelcheck")
+    except PackageNotFoundError:
+        return "0"
+
+
+def witness_lines(s: Any) -> list[str]:
+    """A witness in kernel terms: the call, then the VMAs as /proc/self/maps shows them."""
+    return [move_call(s), *maps_lines(s)]
+
+
+def review_sarif(findings: list, variant: str) -> str:
+    results = []
+    for f in findings:
+        c = f.condition
+        for verdict in f.verdicts:
+            text = f"{verdict}: '{c.text}' ({c.role()} in {c.function}()): {f.reasons[verdict]}"
+            w = f.witnesses.get(verdict)
+            if w is not None:
+                text += "\n" + "\n".join(witness_lines(w))
+            result: dict[str, Any] = {
+                "ruleId": verdict, "level": RULES[verdict][0], "message": {"text": text},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": c.file},
+                    "region": {"startLine": c.line, "startColumn": c.col, "snippet": {"text": c.text}}}}],
+                "properties": {"variant": variant, "function": c.function, "context": c.context}}
+            if f.properties.get(verdict):
+                result["properties"]["property"] = f.properties[verdict]
+            if w is not None:
+                result["properties"]["witness"] = w.to_json()
+            results.append(result)
+    return sarif_log(results)
+
+
+def sarif_log(results: list[dict]) -> str:
+    run = {"tool": {"driver": {
+        "name": "modelcheck", "version": _version(),
+        "rules": [{"id": rid, "shortDescription": {"text": desc}, "defaultConfiguration": {"level": level}}
+                  for rid, (level, desc) in RULES.items()]}},
+        "results": results}
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=1) + "\n"
