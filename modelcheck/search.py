@@ -6,13 +6,13 @@ the lowest layout) and replayed by the concrete simulator before it is reported.
 any n is a proof within the bound; a solver that gives up (resource limit) makes the verdict
 unknown, never holds.
 
-Why a few VMAs suffice (``DEFAULT_VMAS`` = 4): every predicate looks at the source and the
-destination VMA, at the VMA just below each (find_vma_prev()'s prev; find_vma_intersection() over
-[addr & mask, vm_start) meets some VMA iff it meets that one, since the VMAs are sorted and
-disjoint), and the properties at the VMAs that hold entries in S, in D or in the first slots of the
-move - again the source or destination VMA or the one below it, except for a PUD slot, which a VMA
-above the destination can share.  Any other VMA can be deleted without changing the decision or a
-verdict.  tests/test_bound.py checks that N + 2 VMAs find no verdict that N missed.
+How many VMAs are enough: before the search, the goal's formula is read for the VMAs a
+violation can need (encoding.Cutoff: the call's two, each VMA a lookup returns with what its
+address reads, and a witness per entry test that must be true).  Any violating state, of any
+size, shrinks to one of at most that many, so a search up to the cutoff is a proof for every
+number of VMAs; by default the search goes on to the cutoff when it is above ``DEFAULT_VMAS``.
+tests/test_cutoff.py and tests/test_deep.py cross-validate the cutoff against deeper searches
+and against enumeration.
 """
 
 from __future__ import annotations
