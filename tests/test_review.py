@@ -156,3 +156,37 @@ def test_v6_15_on_x86_64_harmful_where_it_violates():
     s = scenario_from_json(harmful[0]["witnesses"]["harmful"])
     from modelcheck.variants import get_variant
     assert evaluate(s, get_variant("v6.15")).properties["no-warn"] == "violated"
+
+
+NEVER_FALSE = """
+static bool can_align_down(struct pagetable_move_control *pmc, struct vm_area_struct *vma,
+			   unsigned long addr, unsigned long mask)
+{
+	unsigned long down = addr & mask;
+
+	if (down <= addr && !pmc->for_stack && vma->vm_start != addr)
+		return false;
+	return find_vma_intersection(vma->vm_mm, down, vma->vm_start) == NULL;
+}
+"""
+
+
+def test_never_false_is_a_proof_the_enumeration_agrees_with(tmp_path):
+    from modelcheck.review import _facts
+    p = tmp_path / "never-false.c"
+    p.write_text(NEVER_FALSE)
+    unit = load_c([str(p)])[1].unit
+    conds = conditions(unit)
+    (c,) = [x for x in conds if x.text == "down <= addr"]
+    facts = _facts(unit, conds, TOY, "pmd", 4, 50_000_000, False)[c.node_id]
+    assert facts["evaluated"][0] is True and facts["true"][0] is True
+    assert facts["false"] == (False, "any number of VMAs")
+    # its neighbour in the same && is sometimes false: not every condition is called never-false
+    (other,) = [x for x in conds if x.text == "vma->vm_start != addr"]
+    assert _facts(unit, conds, TOY, "pmd", 4, 50_000_000, False)[other.node_id]["false"][0] is True
+    seen: list = []
+    v = c_variant(unit, "seen", "", "", seen=seen)
+    for s in _states():
+        decide(s, v)
+    values = [val for node, g, val in seen if node == c.node_id and g]
+    assert values and all(values)
