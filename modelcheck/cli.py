@@ -580,7 +580,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     """
     def run() -> int:
         from modelcheck.cfront import builtin_c, builtin_unit
-        from modelcheck.review import review
+        from modelcheck.review import VERDICTS, review
         from modelcheck.sarif import review_sarif, witness_lines
         if vid and c_files:
             raise InputError("--variant", "give a variant id or --c-file, not both")
@@ -633,9 +633,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                         out.append(" " + " " * (c.col - 1) + "^")
                     if verdict in f.witnesses:
                         out += ["    " + x for x in witness_lines(f.witnesses[verdict])]
-            counts = {v: sum(v in f.verdicts for f in findings) for v in
-                      ("never-evaluated", "never-true", "never-false", "redundant", "needed", "harmful",
-                       "optimization-only")}
+            counts = {v: sum(v in f.verdicts for f in findings) for v in VERDICTS}
             out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
             click.echo("\n".join(out))
             for x in gave_up:

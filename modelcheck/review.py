@@ -29,7 +29,7 @@ from typing import Any
 import z3
 from pycparser import c_ast, c_generator
 
-from modelcheck.cfront import CUnit, PMC_RETURN, RETURN, START, _check_entry, _where, c_variant, reachable
+from modelcheck.cfront import CUnit, START, _check_entry, _where, c_variant, reachable
 from modelcheck.encoding import SymbolicState, configure, decision_of
 from modelcheck.errors import InputError
 from modelcheck.geometry import Geometry
@@ -131,7 +131,7 @@ def conditions(unit: CUnit) -> list[Condition]:
                         add(side, self.fn, node.op, node.op == "&&")
             self.generic_visit(node)
 
-    for name in sorted(reachable(unit, {START, tail}), key=lambda n: (unit.files[n], unit.spans[n])):
+    for name in reachable(unit, {START, tail}):
         Walk(name).visit(unit.functions[name])
     out.sort(key=lambda c: (c.file, c.line, c.col))
     return out
@@ -211,7 +211,7 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
     base = c_variant(unit, vid, "", "")
-    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=True, reachable=reachable_only).verdict
+    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only).verdict
                 for pid in PROPERTIES}
     facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
     findings = []

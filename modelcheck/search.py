@@ -300,10 +300,11 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
 def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
              reachable: bool = False, progress: Progress = _quiet, states: _States | None = None) -> bool | None:
     """True if no state with up to n_max VMAs reaches the realignment branch (None: undecided)."""
+    states = states if states is not None else _States(g)
     undecided = False
     for n in range(1, n_max + 1):
         progress(f"vacuity: {n} of {n_max} VMAs")
-        st = states.get_state(n) if states is not None else SymbolicState(g, n)
+        st = states.get_state(n)
         s = new_solver()
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
@@ -408,7 +409,7 @@ def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicSta
     """The cutoff of the formulas a search will ask about, and how many VMAs to search: ``vmas``;
     with ``extend`` on up to the cutoff, so that the answer covers any number of VMAs; with
     ``cap`` no further than the cutoff, since a search past it cannot find what it did not."""
-    st = states.get_state(2) if states is not None else SymbolicState(g, 2)
+    st = (states if states is not None else _States(g)).get_state(2)
     cut = st.cutoff(formulas(st))
     if cut.raw:
         return cut, vmas
@@ -591,14 +592,14 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 where = [st.has_entries(st.old_addr, st.old_end)] if moving else []
                 return ([] if z3.is_true(v.assumption) else
                         [z3.And(split(st), z3.Not(v.assumption), *where)]), v.stop
-            s = find(outside, f"{yes.id} {pid} outside")
-            if s is not None and evaluate(s, yes, level).properties[pid] != VIOLATED:
-                s = find(lambda st, pid=pid: outside(st, pid, False), f"{yes.id} {pid} outside") or s
+            s = find(outside, f"{yes.id} {pid} outside") or \
+                find(lambda st, pid=pid: outside(st, pid, False), f"{yes.id} {pid} outside")
             if s is not None:
                 try:
+                    replay = evaluate(s, yes, level)
                     if evaluate(s, no, level).realigned:
-                        raise _unconfirmed(yes, pid, s, evaluate(s, yes, level))
-                    if evaluate(s, yes, level).properties[pid] == VIOLATED:
+                        raise _unconfirmed(yes, pid, s, replay)
+                    if replay.properties[pid] == VIOLATED:
                         cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
                     else:
                         why = _violation(SymbolicState(g, 1), yes, pid, level).why_assumed
