@@ -16,6 +16,8 @@ Modules in data-flow order (imports flow one way, left to right):
 * ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
 * ``matrix``     many checks in parallel processes, counterexample files;
 * ``report``     text views in kernel terms (/proc/self/maps-like);
+* ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
+* ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
 * ``cli``        the ``modelcheck`` command.
 """
 

@@ -83,73 +83,235 @@ class CUnit:
     functions: dict[str, c_ast.FuncDef] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # function name -> the file it came from
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # function name -> its first and last line
+    # every function a file defines (parsed or not) -> its first and last line
+    defined: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # move_page_tables() of a whole kernel file, cut at its loop (its head is START, its tail RETURN)
+    kernel: "MoveTables | None" = None
+
+    def label(self, name: str) -> str:
+        """How a function is named to the user: START and RETURN cut from move_page_tables()
+        are its parts before and after the loop."""
+        if self.kernel is not None and self.files.get(name) == self.kernel.file:
+            if name == START:
+                return f"{MPT}() before its loop"
+            if name == RETURN:
+                return f"{MPT}() after its loop"
+        return f"{name}()"
 
 
-def _strip(text: str, path: str) -> str:
-    """Comments to spaces (lines and columns kept); ``#include`` lines blanked; other directives refused."""
-    def blank(m: re.Match) -> str:
-        return re.sub(r"[^\n]", " ", m.group(0))
-    text = re.sub(r"/\*.*?\*/|//[^\n]*", blank, text, flags=re.S)
-    out = []
-    for n, line in enumerate(text.split("\n"), 1):
-        s = line.lstrip()
-        if s.startswith("#"):
-            if not re.match(r"#\s*include\b", s):
-                col = len(line) - len(s) + 1
-                raise InputError(f"{path}:{n}:{col}", "preprocessor directives other than #include are not "
-                                                      "supported; write the expanded code")
-            line = ""
-        out.append(line)
-    return "\n".join(out)
+MPT = "move_page_tables"
 
 
-def parse_c(text: str, path: str) -> CUnit:
-    """Parse a C file of the subset; errors name FILE:LINE:COL."""
-    stripped = _strip(text, path)
-    source = PRELUDE + f'#line 1 "{path}"\n' + stripped
-    closing = _braces(stripped, path)
-    try:
-        ast = c_parser.CParser().parse(source, filename=path)
-    except ParseError as e:
-        where, _, msg = str(e).partition(": ")
-        raise InputError(where if where.startswith(path) else path, msg or str(e)) from None
-    except (AssertionError, IndexError, KeyError, TypeError, ValueError, RecursionError) as e:
-        # pycparser's own checks on input it cannot read (its lexer asserts on some of it)
-        raise InputError(path, f"the C parser cannot read this file ({type(e).__name__})") from None
-    unit = CUnit()
-    for ext in ast.ext:
-        if isinstance(ext, c_ast.FuncDef):
-            name = ext.decl.name
-            if name in unit.functions:
-                raise InputError(_where(ext), f"{name}() is defined twice")
-            if name in _PRELUDE_NAMES:
-                raise InputError(_where(ext), f"{name}() is a kernel helper the checker models; do not define it")
-            _check_nesting(ext)
-            unit.functions[name] = ext
-            unit.files[name] = path
-            unit.spans[name] = (ext.coord.line, closing[ext.body.coord.line, ext.body.coord.column])
+def parse_c(text: str, path: str, roots: tuple[str, ...] = ()) -> CUnit:
+    """The functions of a C file that the checker reads: those named like the realignment's
+    (``LINKED``), ``move_page_tables()`` cut at its loop, and the file's functions they call.  The
+    file may be a hand-cut function or a whole mm/mremap.c: it is preprocessed first (``ksource``)
+    and its other functions are listed, never parsed.  Errors name FILE:LINE:COL."""
+    from modelcheck import ksource
+    chunks = ksource.functions(ksource.preprocess(text, path), path)
+    unit = CUnit(defined={n: (c.line, c.end_line) for n, c in chunks.items()})
+    for n, c in chunks.items():
+        if n in _PRELUDE_NAMES:
+            raise InputError(f"{c.file}:{c.line}:{c.col}", f"{n}() is a kernel helper the checker models; "
+                                                          "do not define it")
+    todo = [n for n in chunks if n in LINKED or n == MPT or n in roots]
+    while todo:
+        name = todo.pop(0)
+        if name in unit.functions:
+            continue
+        fn = _parse_chunk(chunks[name])
+        _check_nesting(fn)
+        unit.functions[name], unit.files[name] = fn, path
+        unit.spans[name] = (chunks[name].line, chunks[name].end_line)
+        if name == MPT:
+            unit.kernel = _cut(fn, chunks, path)
+            for part, stmts in ((START, unit.kernel.head), (RETURN, unit.kernel.tail)):
+                body = c_ast.Compound(stmts, coord=fn.body.coord)
+                unit.functions[part] = c_ast.FuncDef(fn.decl, None, body, coord=fn.coord)
+                unit.files[part] = path
+            unit.spans[START] = (chunks[name].line, unit.kernel.loop_line - 1)
+            unit.spans[RETURN] = (unit.kernel.tail_line, chunks[name].end_line)
+            callees = set().union(*(calls(unit.functions[p]) for p in (START, RETURN)))
+        else:
+            callees = calls(fn)
+        todo += sorted(c for c in callees if c in chunks and c not in unit.functions)
+    if MPT in unit.functions:
+        del unit.functions[MPT]  # its loop is not run: only its head and tail are
     return unit
 
 
-def _braces(text: str, path: str) -> dict[tuple[int, int], int]:
-    """Each '{' (line, column) and the line of the '}' that closes it, string and character
-    literals aside (comments are blanked in ``text``); a '}' without its '{', or a '{' never
-    closed, is refused at its position (pycparser's lexer asserts on the first)."""
-    text = re.sub(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', lambda m: " " * len(m.group(0)), text)
-    opened: list[tuple[int, int]] = []
-    closing: dict[tuple[int, int], int] = {}
-    for n, line in enumerate(text.split("\n"), 1):
-        for col, ch in enumerate(line, 1):
-            if ch == "{":
-                opened.append((n, col))
-            elif ch == "}":
-                if not opened:
-                    raise InputError(f"{path}:{n}:{col}", "'}' closes no '{'")
-                closing[opened.pop()] = n
-    if opened:
-        n, col = opened[-1]
-        raise InputError(f"{path}:{n}:{col}", "this '{' is never closed")
-    return closing
+#: kernel type names the subset never reads but that declarations of unrelated locals use
+_STUB = re.compile(r"\b([a-z_][a-z0-9_]*_t|u8|u16|u32|u64|s8|s16|s32|s64)\b")
+
+
+def _parse_chunk(chunk: Any) -> c_ast.FuncDef:
+    """One function's text, parsed at its original position; kernel typedefs the subset has no use
+    for (``pmd_t``, ``spinlock_t``, ...) are declared opaque so that the declarations parse."""
+    stubs = sorted(set(_STUB.findall(chunk.text)))
+    source = PRELUDE + "".join(f"typedef struct __modelcheck_{t} {t};\n" for t in stubs) + chunk.source()
+    try:
+        ast = c_parser.CParser().parse(source, filename=chunk.file)
+    except ParseError as e:
+        where, _, msg = str(e).partition(": ")
+        raise InputError(where if where.startswith(chunk.file) else chunk.file, msg or str(e)) from None
+    except (AssertionError, IndexError, KeyError, TypeError, ValueError, RecursionError) as e:
+        # pycparser's own checks on input it cannot read (its lexer asserts on some of it)
+        raise InputError(f"{chunk.file}:{chunk.line}", f"the C parser cannot read {chunk.name}() "
+                                                        f"({type(e).__name__})") from None
+    fns = [x for x in ast.ext if isinstance(x, c_ast.FuncDef)]
+    if len(fns) != 1 or fns[0].decl.name != chunk.name:
+        raise InputError(f"{chunk.file}:{chunk.line}:{chunk.col}", f"cannot read {chunk.name}() as one function "
+                                                                   "definition")
+    return fns[0]
+
+
+@dataclass(frozen=True)
+class MoveTables:
+    """move_page_tables() of a kernel file, cut at its loop: the statements before it (which
+    realign) and after it (which compute the return value), the shape of its parameters, and the
+    statements of the head that run before anything can move the addresses (the tail sees what
+    they computed: old_end = old_addr + len)."""
+
+    file: str
+    shape: str  # "pointers" (vma, old_addr, new_vma, new_addr, len, need_rmap_locks[, for_stack]) or "pmc"
+    params: tuple[str, ...]
+    head: list
+    tail: list
+    prefix: list  # the head's leading statements that write no address
+    decls: list  # the head's other top-level declarations (their values are not carried past the loop)
+    loop_line: int
+    tail_line: int
+
+
+_GEN = None
+
+
+def _text(node: c_ast.Node) -> str:
+    global _GEN
+    if _GEN is None:
+        from pycparser import c_generator
+        _GEN = c_generator.CGenerator()
+    return re.sub(r"\s+", " ", _GEN.visit(node)).strip()
+
+
+def _cut(fn: c_ast.FuncDef, chunks: dict, path: str) -> MoveTables:
+    """move_page_tables() split at its loop, which must have the shape the model's loop has:
+    ``for (; old_addr < old_end; old_addr += extent, new_addr += extent)`` over
+    ``old_end = old_addr + len`` computed before any realignment, or (6.15 on)
+    ``for (; !pmc_done(pmc); pmc_next(pmc, extent))`` with the file's pmc_done() and pmc_next()
+    as 6.15 has them; and its body may not write the addresses, the end or the length.
+    Anything else is refused naming the line."""
+    params = fn.decl.type.args.params if fn.decl.type.args else []
+    types = [ctype(p) for p in params]
+    names = tuple(p.name for p in params)
+    if types == ["pmc*"]:
+        shape = "pmc"
+    elif types[:6] == ["vma*", "ulong", "vma*", "ulong", "ulong", "bool"] and types[6:] in ([], ["bool"]):
+        shape = "pointers"
+    else:
+        raise _fail(fn, f"{MPT}() must take (struct vm_area_struct *vma, unsigned long old_addr, struct "
+                        "vm_area_struct *new_vma, unsigned long new_addr, unsigned long len, bool "
+                        "need_rmap_locks[, bool for_stack]) or (struct pagetable_move_control *pmc); it takes "
+                        f"({', '.join(types)})")
+    items = fn.body.block_items or []
+    loops = [i for i, x in enumerate(items) if isinstance(x, (c_ast.For, c_ast.While, c_ast.DoWhile))]
+    if len(loops) != 1:
+        raise _fail(fn, f"{MPT}() has {len(loops)} loops at its top level; the model knows one (the "
+                        "page-table walk)")
+    loop = items[loops[0]]
+    head, tail = items[:loops[0]], items[loops[0] + 1:]
+    if not isinstance(loop, c_ast.For):
+        raise _fail(loop, f"{MPT}()'s loop must be a for loop over the old-side cursor")
+    if shape == "pointers":
+        old, new, len_ = names[1], names[3], names[4]
+        step = loop.next
+        ok_step = (isinstance(step, c_ast.ExprList) and len(step.exprs) == 2
+                   and all(isinstance(e, c_ast.Assignment) and e.op == "+=" for e in step.exprs)
+                   and [_text(e.lvalue) for e in step.exprs] == [old, new]
+                   and _text(step.exprs[0].rvalue) == _text(step.exprs[1].rvalue))
+        cond = loop.cond
+        end = cond.right.name if (isinstance(cond, c_ast.BinaryOp) and cond.op == "<" and _text(cond.left) == old
+                                  and isinstance(cond.right, c_ast.ID)) else None
+        if loop.init is not None or not ok_step or end is None:
+            raise _fail(loop, f"{MPT}()'s loop must read 'for (; {old} < old_end; {old} += extent, {new} += "
+                              f"extent)'; it reads 'for ({_text(loop.init) if loop.init else ''}; "
+                              f"{_text(cond) if cond else ''}; {_text(step) if step else ''})'")
+        written = {old, new, end, len_}
+    else:
+        pmc = names[0]
+        ok = (loop.init is None and _text(loop.cond) == f"!pmc_done({pmc})"
+              and isinstance(loop.next, c_ast.FuncCall) and _text(loop.next.name) == "pmc_next"
+              and loop.next.args is not None and len(loop.next.args.exprs) == 2
+              and _text(loop.next.args.exprs[0]) == pmc)
+        if not ok:
+            raise _fail(loop, f"{MPT}()'s loop must read 'for (; !pmc_done({pmc}); pmc_next({pmc}, extent))'")
+        for helper, body in (("pmc_done", ["return {p}->old_addr >= {p}->old_end;"]),
+                             ("pmc_next", ["{p}->old_addr += {e};", "{p}->new_addr += {e};"])):
+            if helper not in chunks:
+                raise _fail(loop, f"{MPT}()'s loop calls {helper}(), which the file does not define")
+            h = _parse_chunk(chunks[helper])
+            ps = [q.name for q in (h.decl.type.args.params if h.decl.type.args else [])]
+            want = [b.format(p=ps[0], e=ps[-1]) for b in body] if ps else None
+            if want is None or [_text(x) + ("" if _text(x).endswith(";") else ";")
+                                for x in (h.body.block_items or [])] != want:
+                raise _fail(h, f"{helper}() must be '{' '.join(b.format(p='pmc', e='extent') for b in body)}' "
+                               "as in 6.15, the loop the model has")
+        written = {f"{pmc}->old_addr", f"{pmc}->new_addr", f"{pmc}->old_end", f"{pmc}->len_in"}
+        end = None
+    for node in _walk(loop.stmt):
+        target = None
+        if isinstance(node, c_ast.Assignment):
+            target = node.lvalue
+        elif isinstance(node, c_ast.UnaryOp) and node.op in ("++", "--", "p++", "p--", "&"):
+            target = node.expr
+        if target is not None and _text(target) in written:
+            raise _fail(node, f"{MPT}()'s loop body changes {_text(target)}; the model's loop only advances "
+                              "the cursor by extents")
+    prefix, decls, moved = [], [], False
+    for x in head:
+        if not moved and _writes_addresses(x, shape, names):
+            moved = True
+        if not moved:
+            prefix.append(x)
+        elif isinstance(x, c_ast.Decl):
+            decls.append(x)
+    if shape == "pointers":
+        sets = [x for x in prefix if isinstance(x, c_ast.Assignment) and _text(x.lvalue) == end]
+        sets += [x for x in prefix if isinstance(x, c_ast.Decl) and x.name == end and x.init is not None]
+        rhs = _text(sets[0].rvalue if isinstance(sets[0], c_ast.Assignment) else sets[0].init) if sets else ""
+        if len(sets) != 1 or rhs not in (f"{old} + {len_}", f"{len_} + {old}"):
+            raise _fail(loop, f"{MPT}()'s loop runs to '{end}', which must be set once to '{old} + {len_}' "
+                              "before the addresses are realigned (the model's old_end)")
+        for node in _walk(c_ast.Compound(head)):
+            if isinstance(node, c_ast.Assignment) and _text(node.lvalue) in (end, len_) and node is not sets[0]:
+                raise _fail(node, f"{MPT}() changes {_text(node.lvalue)} before its loop; the model's "
+                                  "old_end is old_addr + len")
+    tail_line = tail[0].coord.line if tail and tail[0].coord else loop.coord.line
+    return MoveTables(path, shape, names, head, tail, prefix, decls, loop.coord.line, tail_line)
+
+
+def _walk(node: c_ast.Node):
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        todo += [c for _, c in n.children()]
+
+
+def _writes_addresses(stmt: c_ast.Node, shape: str, names: tuple[str, ...]) -> bool:
+    """Whether a statement of move_page_tables()'s head may change the addresses: it assigns or
+    takes the address of old_addr/new_addr, or passes the pmc to a function."""
+    targets = {names[1], names[3]} if shape == "pointers" else {f"{names[0]}->old_addr", f"{names[0]}->new_addr"}
+    for node in _walk(stmt):
+        if isinstance(node, c_ast.Assignment) and _text(node.lvalue) in targets:
+            return True
+        if isinstance(node, c_ast.UnaryOp) and node.op in ("&", "++", "--", "p++", "p--") \
+                and _text(node.expr) in targets:
+            return True
+        if shape == "pmc" and isinstance(node, c_ast.FuncCall) and node.args is not None \
+                and any(isinstance(a, c_ast.ID) and a.name == names[0] for a in node.args.exprs):
+            return True
+    return False
 
 
 #: how deeply statements and expressions may nest in one function (kernel realignment code
@@ -194,7 +356,8 @@ def reachable(unit: "CUnit", roots: set[str]) -> set[str]:
 def link(base: CUnit, user: CUnit) -> CUnit:
     """The base's functions, each replaced by the user's function of the same name."""
     return CUnit({**base.functions, **user.functions}, {**base.files, **user.files},
-                 {**base.spans, **user.spans})
+                 {**base.spans, **user.spans}, {**base.defined, **user.defined},
+                 user.kernel if user.kernel is not None else base.kernel)
 
 
 def _where(node: c_ast.Node) -> str:
@@ -239,6 +402,45 @@ def ctype(node: c_ast.Node, word_bits: int = 64) -> str:
 
 
 SIGNED = {"int": True, "long": True, "uint": False, "ulong": False}
+#: the binary arithmetic operators of the subset (``*`` with a constant operand)
+ARITH = ("+", "-", "&", "|", "^", "*")
+#: the alignment macros of include/linux/align.h, math.h and mm.h
+ALIGN_HELPERS = ("ALIGN", "ALIGN_DOWN", "IS_ALIGNED", "round_up", "round_down", "PAGE_ALIGN", "PAGE_ALIGN_DOWN",
+                 "PAGE_ALIGNED")
+#: warnings that evaluate to their condition (asm-generic/bug.h, linux/mmdebug.h with CONFIG_DEBUG_VM)
+WARNINGS = ("WARN_ON_ONCE", "WARN_ON", "VM_WARN_ON_ONCE", "VM_WARN_ON")
+#: kernel calls that move_page_tables() makes before or after its loop and that change nothing the
+#: model reads (caches, MMU notifiers, scheduling): their arguments are not evaluated
+NO_EFFECT = ("flush_cache_range", "mmu_notifier_range_init", "mmu_notifier_invalidate_range_start",
+             "mmu_notifier_invalidate_range_end", "cond_resched", "flush_tlb_range", "vma_start_write",
+             "lockdep_assert_held", "mmap_assert_write_locked")
+#: kernel predicates false of every VMA the model has: it has no hugetlb VMA (their moves take
+#: move_hugetlb_page_tables() instead) and no userfaultfd registration
+KNOWN_FALSE = ("is_vm_hugetlb_page", "vma_has_uffd_without_event_remap")
+OPAQUE = "opaque"
+
+
+def _opaque(node: c_ast.Decl) -> bool:
+    """A local whose type the subset does not have (pmd_t *, struct mmu_notifier_range, ...)."""
+    try:
+        ctype(node)
+        return False
+    except InputError:
+        return True
+
+
+def config_of(g: Any) -> dict[str, int]:
+    """The kernel configuration the geometry implies, as ``#if`` and IS_ENABLED() see it:
+    CONFIG_PGTABLE_LEVELS, CONFIG_HAVE_MOVE_PMD/PUD as the architecture selects them,
+    transparent huge pages (Debian's kernels have them), CONFIG_64BIT by the word size."""
+    out = {"CONFIG_MMU": 1, "CONFIG_TRANSPARENT_HUGEPAGE": 1, "CONFIG_PGTABLE_LEVELS": g.levels}
+    if g.arch_move_pmd:
+        out["CONFIG_HAVE_MOVE_PMD"] = 1
+    if g.arch_move_pud:
+        out["CONFIG_HAVE_MOVE_PUD"] = 1
+    if g.word_bits == 64:
+        out["CONFIG_64BIT"] = 1
+    return out
 
 
 @dataclass
@@ -314,6 +516,9 @@ class Interp:
         self.consts = {"PMD_MASK": g.level_mask(level), "PMD_SIZE": g.level_size(level),
                        "PUD_MASK": g.pud_mask, "PUD_SIZE": g.pud_size,
                        "PAGE_SIZE": g.page_size, "PAGE_MASK": ~(g.page_size - 1) & g.word_mask}
+        self.consts.update({"PMD_SHIFT": self.consts["PMD_SIZE"].bit_length() - 1,
+                            "PUD_SHIFT": g.pud_size.bit_length() - 1, "PAGE_SHIFT": g.page_size.bit_length() - 1})
+        self.config = config_of(g)
         self.depth = 0
         # what the paths run into: (kind, FILE:LINE:COL, condition), kind "warn" or "oops"
         self.sites: list[tuple[str, str, Any]] = []
@@ -399,6 +604,11 @@ class Interp:
         return {"long": "ulong", "int": "uint"}[s]
 
     def literal(self, node: c_ast.Constant) -> Int:
+        value, ty = self.literal_value(node)
+        return Int(ty, self.k.word(value))
+
+    def literal_value(self, node: c_ast.Constant) -> tuple[int, str]:
+        """An integer constant's value and its type (C11 6.4.4.1)."""
         if node.type not in ("int", "unsigned int", "long int", "unsigned long int", "long long int",
                              "unsigned long long int"):
             raise _fail(node, f"{node.type} constants are not supported")
@@ -418,7 +628,7 @@ class Interp:
         for ty in order:
             limit = 1 << (self._bits(ty) - (1 if SIGNED[ty] else 0))
             if value < limit:
-                return Int(ty, self.k.word(value))
+                return value, ty
         raise _fail(node, "constant too large for unsigned long")
 
     # -- control: every statement runs under a guard (the path condition, not yet returned)
@@ -450,6 +660,19 @@ class Interp:
             raise _fail(fn, f"{name}() can end without returning a value")
         return frame.value
 
+    def run(self, fn: c_ast.FuncDef, args: list[Any], g: Any = True, before: list | None = None) -> "_Frame":
+        """Run ``fn``'s body (or the statements ``before`` and then the body) on ``args`` and give
+        its frame: its parameters and locals as they are at the end, and what it returned.  For
+        the parts of move_page_tables(), which end without a return value."""
+        params = fn.decl.type.args.params if fn.decl.type.args else []
+        env = {p.name: Cell(self.ctype(p), self.convert(a, self.ctype(p), p)) for p, a in zip(params, args)}
+        frame = _Frame(self.ctype(fn.decl.type.type), env)
+        for x in before or []:
+            self.stmt(x, frame, g)
+        for x in fn.body.block_items or []:
+            self.stmt(x, frame, g)
+        return frame
+
     def guard(self, frame: "_Frame", g: Any) -> Any:
         return self.k.and_(g, self.k.not_(frame.returned)) if frame.returned is not False else g
 
@@ -470,13 +693,17 @@ class Interp:
         elif isinstance(node, c_ast.Decl):
             if not isinstance(node.type, (c_ast.TypeDecl, c_ast.PtrDecl)):
                 raise _fail(node, "only scalar and pointer locals are supported")
+            if node.init is None and _opaque(node):
+                frame.env[node.name] = Cell(OPAQUE, None)  # a kernel object the model does not read
+                return
             ty = self.ctype(node)
             init = self.convert(self.expr(node.init, frame, g), ty, node) if node.init is not None else None
             frame.env[node.name] = Cell(ty, init)
         elif isinstance(node, c_ast.If):
             c = self.decides(node.cond, self.as_bool(self.expr(node.cond, frame, g), node.cond), g)
-            self.stmt(node.iftrue, frame, k.and_(g, c))
-            if node.iffalse is not None:
+            if c is not False:  # a condition known false (a kernel fact: no hugetlb VMA) skips its branch
+                self.stmt(node.iftrue, frame, k.and_(g, c))
+            if node.iffalse is not None and c is not True:
                 self.stmt(node.iffalse, frame, k.and_(g, k.not_(c)))
         elif isinstance(node, c_ast.Return):
             if frame.ret_ty == "void":
@@ -550,6 +777,8 @@ class Interp:
             cell = frame.lookup(node.name)
             if cell is None:
                 raise _fail(node, f"unknown identifier '{node.name}'")
+            if cell.ty == OPAQUE:
+                raise _fail(node, f"'{node.name}' is a kernel object the model does not read")
             if cell.v is None:
                 raise _fail(node, f"'{node.name}' is read before it is set")
             return cell.v
@@ -575,9 +804,12 @@ class Interp:
             value = self.expr(node.rvalue, frame, g)
             if node.op != "=":
                 op = node.op[:-1]
-                if op not in ("&", "+", "-"):
+                if op in ("<<", ">>"):
+                    value = self.shift(op, cell.v, node.rvalue, node)
+                elif op in ARITH:
+                    value = self.arith(op, cell.v, value, node)
+                else:
                     raise _fail(node, f"'{node.op}' is not supported")
-                value = self.arith(op, cell.v, value, node)
             self.store(cell, value, g, node)
             return cell.v
         if isinstance(node, c_ast.StructRef):
@@ -623,14 +855,72 @@ class Interp:
         raise _fail(node, f"operator '{node.op}' is not supported")
 
     def arith(self, op: str, a: Any, b: Any, node: c_ast.Node) -> Int:
+        """``a op b`` after the usual arithmetic conversions; signed results wrap (the kernel
+        builds with -fno-strict-overflow).  ``*`` needs a constant operand (a scale, as kernel
+        address arithmetic writes it), as do ``& | ^`` on the integer encoding."""
         a, b = self.as_int(a, node), self.as_int(b, node)
         ty = self.common(a, b)
         x, y = self._norm(ty, a.w).w, self._norm(ty, b.w).w
+        if op == "*" and self.const_of(node) is None:
+            raise _fail(node, "'*' is supported where an operand is a constant expression")
         try:
-            w = {"+": lambda: x + y, "-": lambda: x - y, "&": lambda: x & y}[op]()
-        except TypeError as e:  # the integer encoding's '&' needs a constant mask
+            w = {"+": lambda: x + y, "-": lambda: x - y, "&": lambda: x & y, "|": lambda: x | y,
+                 "^": lambda: x ^ y, "*": lambda: x * y}[op]()
+        except TypeError as e:  # the integer encoding's bitwise operators need a constant operand
             raise _fail(node, str(e)) from None
         return self._norm(ty, w)
+
+    def const_of(self, node: c_ast.Node) -> int | None:
+        """For a ``*``, the value of an operand that is an integer constant expression."""
+        left, right = (node.left, node.right) if isinstance(node, c_ast.BinaryOp) else (node.lvalue, node.rvalue)
+        for side in (right, left):
+            v = self.constant(side)
+            if v is not None:
+                return v
+        return None
+
+    def constant(self, node: c_ast.Node) -> int | None:
+        """The mathematical value of an integer constant expression (literals, the geometry's
+        constants, + - * << >> & | ^ ~ and casts of them), or None."""
+        if isinstance(node, c_ast.Constant):
+            try:
+                return self.literal_value(node)[0]
+            except InputError:
+                return None
+        if isinstance(node, c_ast.ID):
+            return self.consts.get(node.name)
+        if isinstance(node, c_ast.Cast):
+            return self.constant(node.expr)
+        if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "~", "+"):
+            v = self.constant(node.expr)
+            return None if v is None else {"-": -v, "~": ~v, "+": v}[node.op]
+        if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "<<", ">>", "&", "|", "^"):
+            a, b = self.constant(node.left), self.constant(node.right)
+            if a is None or b is None or (node.op in ("<<", ">>") and not 0 <= b < 128):
+                return None
+            return {"+": a + b, "-": a - b, "*": a * b, "<<": a << b, ">>": a >> b, "&": a & b, "|": a | b,
+                    "^": a ^ b}[node.op]
+        return None
+
+    def shift(self, op: str, a: Any, count: c_ast.Node, node: c_ast.Node) -> Int:
+        """``a << n`` / ``a >> n`` for a constant ``n`` (C11 6.5.7: the type is the promoted left
+        operand's; a count below 0 or not below its width is undefined and refused); ``>>`` of a
+        signed value is arithmetic, as GCC defines it."""
+        x = self.as_int(a, node)
+        ty = x.ty  # already promoted: the subset's narrowest types are int and unsigned int
+        n = self.constant(count)
+        if n is None:
+            raise _fail(count, "the shift count must be a constant expression")
+        if not 0 <= n < self._bits(ty):
+            raise _fail(count, f"shift count {n} is undefined for a {self._bits(ty)}-bit {ty}")
+        k, w = self.k, self._norm(ty, x.w).w
+        if op == "<<":
+            return self._norm(ty, w * (1 << n))
+        if not SIGNED[ty]:
+            return self._norm(ty, k.shr(w, n))
+        top = 1 << (self.wbits - 1)  # signed values are held sign-extended to the word
+        fill = ((1 << self.wbits) - 1) ^ ((1 << (self.wbits - n)) - 1)
+        return self._norm(ty, k.shr(w, n) + k.ite(k.uge(w, k.word(top)), k.word(fill), k.word(0)))
 
     def compare(self, op: str, a: Any, b: Any, node: c_ast.Node) -> Bool:
         k = self.k
@@ -675,9 +965,30 @@ class Interp:
         b = self.expr(node.right, frame, g)
         if op in ("==", "!=", "<", "<=", ">", ">="):
             return self.compare(op, a, b, node)
-        if op in ("+", "-", "&"):
+        if op in ARITH:
             return self.arith(op, a, b, node)
-        raise _fail(node, f"operator '{op}' is not supported (the subset has + - & ~ and comparisons)")
+        if op in ("<<", ">>"):
+            return self.shift(op, a, node.right, node)
+        raise _fail(node, f"operator '{op}' is not supported (the subset has {' '.join(ARITH)} << >> ~ ! and "
+                          "comparisons)")
+
+    def align(self, name: str, args: list[Any], node: c_ast.Node) -> Any:
+        """The kernel's alignment macros (include/linux/align.h, include/linux/math.h,
+        include/linux/mm.h), with their ``typeof(x)``: the mask ``(typeof(x))(a) - 1`` is
+        computed in x's (promoted) type."""
+        want = 1 if name in ("PAGE_ALIGN", "PAGE_ALIGN_DOWN", "PAGE_ALIGNED") else 2
+        if len(args) != want:
+            raise _fail(node, f"{name}() takes {want} arguments")
+        x = self.as_int(args[0], node)
+        a = args[1] if want == 2 else Int("ulong", self.k.word(self.consts["PAGE_SIZE"]))
+        one = Int("int", self.k.word(1))
+        mask = self.arith("-", self.convert(a, x.ty, node), one, node)
+        notmask = self._norm(mask.ty, ~mask.w)
+        if name in ("ALIGN", "PAGE_ALIGN", "round_up"):  # round_up: ((x - 1) | mask) + 1, the same value
+            return self.arith("&", self.arith("+", x, mask, node), notmask, node)
+        if name in ("ALIGN_DOWN", "PAGE_ALIGN_DOWN", "round_down"):
+            return self.arith("&", x, notmask, node)
+        return self.compare("==", self.arith("&", x, mask, node), Int("int", self.k.word(0)), node)
 
     def funcall(self, node: c_ast.FuncCall, frame: "_Frame", g: Any) -> Any:
         k = self.k
@@ -687,7 +998,19 @@ class Interp:
         args = node.args.exprs if node.args else []
         if name in ("likely", "unlikely"):
             return self.expr(args[0], frame, g)
-        if name == "WARN_ON_ONCE":
+        if name == "IS_ENABLED":
+            if len(args) != 1 or not isinstance(args[0], c_ast.ID) or not args[0].name.startswith("CONFIG_"):
+                raise _fail(node, "IS_ENABLED() takes a CONFIG_ option")
+            return Bool(bool(self.config.get(args[0].name)))
+        if name in ALIGN_HELPERS:
+            return self.align(name, [self.expr(a, frame, g) for a in args], node)
+        if name in NO_EFFECT:
+            return None  # what it does touches no address, VMA or value the model reads
+        if name in KNOWN_FALSE:
+            return Bool(False)
+        if name in WARNINGS:
+            if len(args) != 1:
+                raise _fail(node, f"{name}() takes one condition")
             c = self.as_bool(self.expr(args[0], frame, g), args[0])
             self.fault("warn", node, k.and_(g, c))
             return Bool(c)
@@ -750,6 +1073,10 @@ def _params(unit: CUnit, name: str) -> list[str]:
 
 
 def _check_entry(unit: CUnit) -> tuple[str, str]:
+    """How the entry points are called: ("kernel", RETURN) for a whole move_page_tables() (its
+    head and tail), ("pmc" or "pointers", the tail's name) for the hand-written entry points."""
+    if unit.kernel is not None and unit.files.get(START) == unit.kernel.file:
+        return "kernel", RETURN
     if START not in unit.functions:
         raise InputError(START, f"no {START}() in the C files (it comes from the base variant's file)")
     start = "pmc" if _params(unit, START) == ["pmc*"] else "pointers"
@@ -776,9 +1103,22 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
     conditions in ``forced`` taken as given, and evaluations recorded in ``seen``: Interp)."""
     start, tail = _check_entry(unit)
 
+    mt = unit.kernel
+
     def decide(k: KernelOps, c: Call, level: str) -> Decision:
         interp = Interp(unit, k, level, forced, seen)
-        if start == "pmc":
+        if start == "kernel":
+            assert mt is not None
+            if mt.shape == "pmc":
+                pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
+                interp.run(unit.functions[START], [pmc])
+                old, new = pmc.fields["old_addr"].v.w, pmc.fields["new_addr"].v.w
+            else:
+                args = [Ref(c.vma), Int("ulong", c.old_addr), Ref(c.new_vma), Int("ulong", c.new_addr),
+                        Int("ulong", c.len), Bool(False), Bool(c.for_stack)][:len(mt.params)]
+                env = interp.run(unit.functions[START], args).env
+                old, new = env[mt.params[1]].v.w, env[mt.params[3]].v.w
+        elif start == "pmc":
             pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
             interp.call(START, [pmc])
             old, new = pmc.fields["old_addr"].v.w, pmc.fields["new_addr"].v.w
@@ -792,6 +1132,27 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
 
     def progress(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
         interp = Interp(unit, k, "pmd", forced, seen)
+        if start == "kernel":
+            # the head's statements before anything moves the addresses run as at the call (they
+            # compute old_end = old_addr + len); then the cursor is where the loop left it
+            assert mt is not None
+            fn = unit.functions[RETURN]
+            first = old_end - len_
+            if mt.shape == "pmc":
+                pmc = _pmc(k, k.null, k.null, first, first, old_end, len_, False)
+                frame = interp.run(_body(fn, mt.prefix + _undefined(mt.decls)), [pmc])
+                pmc.fields["old_addr"].v, pmc.fields["new_addr"].v = Int("ulong", cursor), Int("ulong", cursor)
+            else:
+                args = [Ref(k.null), Int("ulong", first), Ref(k.null), Int("ulong", first), Int("ulong", len_),
+                        Bool(False), Bool(False)][:len(mt.params)]
+                frame = interp.run(_body(fn, mt.prefix + _undefined(mt.decls)), args)
+                frame.env[mt.params[1]].v = Int("ulong", cursor)
+                frame.env[mt.params[3]].v = None  # the new-side cursor is not carried past the loop
+            for x in fn.body.block_items or []:
+                interp.stmt(x, frame, True)
+            if frame.value is None:
+                raise _fail(fn, f"{MPT}() can end without returning a value")
+            return interp.convert(frame.value, "ulong", fn).w
         if tail == PMC_RETURN:
             pmc = _pmc(k, k.null, k.null, cursor, cursor, old_end, len_, False)
             value = interp.call(PMC_RETURN, [pmc])
@@ -800,6 +1161,20 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
         return interp.convert(value, "ulong", unit.functions[tail]).w
 
     return Variant(vid, summary, provenance, decide, progress)
+
+
+def _body(fn: c_ast.FuncDef, stmts: list) -> c_ast.FuncDef:
+    """``fn``'s declaration over the statements ``stmts``."""
+    return c_ast.FuncDef(fn.decl, None, c_ast.Compound(stmts, coord=fn.body.coord), coord=fn.coord)
+
+
+def _undefined(decls: list) -> list:
+    """Declarations as they are, without their initial values (which the tail cannot know)."""
+    out = []
+    for d in decls:
+        out.append(c_ast.Decl(d.name, d.quals, d.align, d.storage, d.funcspec, d.type, None, d.bitsize,
+                              coord=d.coord))
+    return out
 
 
 def builtin_c(vid: str) -> str:
@@ -842,22 +1217,36 @@ class Linkage:
     unused: dict[str, tuple[str, ...]]
     from_base: tuple[str, ...]
     unit: CUnit | None = field(default=None, repr=False, compare=False)  # the linked functions
+    others: dict[str, int] = field(default_factory=dict)  # per file: functions the checker has no use for
+    detected: str = ""  # how the base was chosen, when it was not given
+    notes: tuple[str, ...] = ()  # the patches applied
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)  # path -> text read
+
+    def label(self, name: str) -> str:
+        return self.unit.label(name) if self.unit is not None else f"{name}()"
 
     def lines(self) -> list[str]:
-        out = []
+        out = [self.detected] if self.detected else []
+        out += [f"applied {n}" for n in self.notes]
         for path, used in self.used.items():
-            line = f"{path}: uses " + ", ".join(f"{n}() (lines {a}-{b})" for n, a, b in used)
+            line = f"{path}: uses " + ", ".join(f"{self.label(n)} (lines {a}-{b})" for n, a, b in used)
             if self.unused[path]:
                 line += "; never called: " + ", ".join(f"{n}()" for n in self.unused[path])
+            if self.others.get(path):
+                n = self.others[path]
+                line += f"; {n} other function{'s' if n != 1 else ''} not read"
             out.append(line)
         if self.from_base:
             out.append(f"--base {self.base}: supplies " + ", ".join(f"{n}()" for n in self.from_base))
         return out
 
     def to_json(self) -> dict:
-        return {"base": self.base, "from_base": list(self.from_base),
-                "files": [{"file": p, "used": [{"function": n, "lines": [a, b]} for n, a, b in used],
-                           "unused": list(self.unused[p])} for p, used in self.used.items()]}
+        return {"base": self.base, "from_base": list(self.from_base), "detected": self.detected or None,
+                "patches": list(self.notes),
+                "files": [{"file": p, "used": [{"function": n, "label": self.label(n), "lines": [a, b]}
+                                               for n, a, b in used],
+                           "unused": list(self.unused[p]), "others": self.others.get(p, 0)}
+                          for p, used in self.used.items()]}
 
 
 #: the functions a C file can contribute under their kernel names
@@ -878,11 +1267,78 @@ def _c_bases() -> list[str]:
     return out
 
 
-def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
-           vid: str | None = None) -> tuple[Variant, Linkage]:
+_C_TYPES = {"vma*": "struct vm_area_struct *", "pmc*": "struct pagetable_move_control *", "ulong": "unsigned long",
+            "ulong*": "unsigned long *", "long": "long", "int": "int", "uint": "unsigned int", "bool": "bool",
+            "void": "void", "vma**": "struct vm_area_struct **", "mm*": "struct mm_struct *"}
+
+
+def signature(unit: CUnit, name: str) -> str:
+    """A function's name and parameter types as C writes them: ``can_align_down(struct
+    vm_area_struct *, unsigned long, unsigned long, bool)``; the kernel entry by its shape."""
+    if name == START and unit.kernel is not None and unit.files.get(START) == unit.kernel.file:
+        return f"{MPT}({'struct pagetable_move_control *' if unit.kernel.shape == 'pmc' else 'vma, old_addr, …'})"
+    return f"{name}({', '.join(_C_TYPES.get(t, t) for t in _params(unit, name))})"
+
+
+#: the built-in bases a C file is detected against, latest first: the posted versions (the
+#: baselines always/never and Linus's suggestion are not versions of the series; never is the
+#: shape of a move_page_tables() that realigns nothing)
+def _versions() -> list[str]:
+    return [v for v in reversed(_c_bases()) if v not in ("always", "never", "linus")]
+
+
+def _fits(user: CUnit, base: str, function: str | None) -> str | None:
+    """Why the user's functions do not fit ``base`` (the first that does not), or None."""
+    b = builtin_unit(base)
+    b_reached = reachable(b, {START, RETURN, PMC_RETURN})
+    for name in sorted(n for n in user.functions if n in LINKED and n not in (START, RETURN)
+                       or n == function):
+        target = name
+        if name == function:
+            target = next((f for f in PREDICATES if f in b.functions), None)
+            if target is None:
+                return f"--base {base} has no predicate for --function to replace"
+        if user.kernel is not None and name in (START, RETURN):
+            continue
+        if target not in b.functions or target not in b_reached:
+            return f"{signature(user, name)} has no counterpart in --base {base}"
+        if _params(user, name) != _params(b, target):
+            return f"{signature(user, name)} does not fit --base {base}, whose {target}() takes " \
+                   f"({', '.join(_C_TYPES.get(t, t) for t in _params(b, target))})"
+    if user.kernel is None:
+        for name in (START, RETURN, PMC_RETURN):
+            if name in user.functions and name in b.functions and _params(user, name) != _params(b, name):
+                return f"{signature(user, name)} does not fit --base {base}, whose {name}() takes " \
+                       f"({', '.join(_C_TYPES.get(t, t) for t in _params(b, name))})"
+    return None
+
+
+def detect_base(users: list[tuple[str, CUnit]], function: str | None = None) -> tuple[str, str]:
+    """The base that fits the user's functions, and how it was chosen: the latest version whose
+    functions have the signatures the files' functions have (the RFC/v2 check_addr_in_prev(), the
+    v6.7-v6.14 can_align_down(vma, addr, mask, for_stack) with try_realign_addr(&old_addr, ...), the
+    6.15 pagetable_move_control functions); ``never`` for a move_page_tables() that calls no
+    realignment.  No fit is refused, naming the signatures found."""
+    found = [(p, n) for p, u in users for n in sorted(u.functions)
+             if (n in LINKED and n not in (START, RETURN)) or n == function]
+    if not found and all(u.kernel is not None for _, u in users):
+        return "never", "base never (detected: move_page_tables() calls no realignment function)"
+    fits = [v for v in _versions() if all(_fits(u, v, function) is None for _, u in users)]
+    sigs = ", ".join(signature(next(u for q, u in users if q == p), n) for p, n in found)
+    if not fits:
+        raise InputError(users[0][0], f"no built-in base fits {sigs or 'these functions'}; give --base ID "
+                                      "(see 'modelcheck variants')")
+    also = f"; also fits {', '.join(reversed(fits[1:]))}" if len(fits) > 1 else ""
+    return fits[0], f"base {fits[0]} (detected from {sigs or 'move_page_tables()'}{also})"
+
+
+def load_c(paths: list[str], base: str | None = "v6.15", function: str | None = None,
+           vid: str | None = None, texts: dict[str, str] | None = None) -> tuple[Variant, Linkage]:
     """The variant of the user's C files linked over the base variant's C file, and where its
     functions come from.  ``function`` names the user's predicate when it is not called like the
-    base's (can_align_down() or check_addr_in_prev()); it then replaces the base's.
+    base's (can_align_down() or check_addr_in_prev()); it then replaces the base's.  With ``base``
+    None the base is detected from the files' functions (``detect_base``); a given base that the
+    files' signatures do not fit is refused, naming the base that does.
 
     Every file must contribute: a file none of whose functions the entry points
     (move_page_tables_start() and the return-value tail) reach is refused, naming what the
@@ -890,22 +1346,48 @@ def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
     file's name would be an answer about other code.
     """
     from modelcheck.variants import get_variant
+    sources = {p: (texts or {}).get(p) or _read(p) for p in paths}
+    users = [(p, parse_c(sources[p], p, (function,) if function else ())) for p in paths]
+    for p, user in users:
+        if function and function not in user.functions:
+            raise InputError("--function", f"{p} defines no function {function}()")
+    detected = ""
+    if base is None:
+        base, detected = detect_base(users, function)
+    else:
+        get_variant(base)
+        builtin_c(base)
+        for p, user in users:
+            why = _fits(user, base, function)
+            if why is not None:
+                try:
+                    hint = f"; {detect_base([(p, user)], function)[0]} fits (or leave --base out)"
+                except InputError:
+                    hint = ""
+                name = next(n for n in sorted(user.functions) if n in why.split("(")[0] or n == function)
+                raise InputError(_where(user.functions[name]), why + hint)
     b = get_variant(base)
     unit = builtin_unit(base)
     defined: dict[str, list[str]] = {}
+    others: dict[str, int] = {}  # how many functions of each file the checker has no use for
+    alldefs: dict[str, list[str]] = {}
     target = None
-    for p in paths:
-        user = parse_c(_read(p), p)
+    for p, user in users:
         if function:
-            if function not in user.functions:
-                raise InputError("--function", f"{p} defines no function {function}()")
             target = next((f for f in PREDICATES if f in unit.functions), None)
             if target is None:
                 raise InputError("--function", f"{base}'s C file has no predicate to replace")
             user.functions[target] = user.functions.pop(function)
             user.files[target] = user.files.pop(function)
             user.spans[target] = user.spans.pop(function)
-        defined[p] = sorted(user.functions)
+        alldefs[p] = sorted(user.defined)
+        if user.kernel is None:  # a hand-cut file: every function it defines is named
+            defined[p] = sorted({*user.functions, *user.defined} - ({function} if function else set()))
+            others[p] = 0
+        else:  # a whole kernel file: its realignment functions are named, the rest counted
+            defined[p] = sorted(n for n in user.functions if n not in (START, RETURN))
+            others[p] = len(user.defined) - len([n for n in user.defined if n in user.functions or n == function
+                                                 or n == MPT])
         unit = link(unit, user)
     start, tail = _check_entry(unit)
     reached = reachable(unit, {START, tail})
@@ -919,7 +1401,7 @@ def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
         mine = [n for n in unit.functions if unit.files[n] == p]
         took = sorted(n for n in mine if n in reached)
         if not took:
-            names = [function if n == target else n for n in defined[p]]
+            names = [function if n == target else n for n in alldefs[p]]
             looked = ", ".join(f"{n}()" for n in sorted(base_reached))
             hint = "; a predicate under another name is given with --function NAME" if names else ""
             for n in names:
@@ -930,17 +1412,40 @@ def load_c(paths: list[str], base: str = "v6.15", function: str | None = None,
             raise InputError(p, f"defines none of the functions the checker links over --base {base} "
                                 f"(it looks for {looked}); the file defines "
                                 f"{', '.join(n + '()' for n in names) or 'no function'}{hint}")
-        used[p] = tuple((function if n == target else n, *unit.spans[n]) for n in took)
+        used[p] = tuple(sorted(((function if n == target else n, *unit.spans[n]) for n in took),
+                               key=lambda x: x[1]))
         unused[p] = tuple(function if n == target else n
                           for n in defined[p] if n not in reached or unit.files[n] != p)
     from_base = tuple(sorted(n for n in reached if unit.files[n] not in used))
     name = vid or "+".join(Path(p).stem for p in paths)
     v = c_variant(unit, name, f"C: {', '.join(paths)} over {base}", f"user C over {b.id} ({b.provenance})")
     _smoke(v, unit)
-    return v, Linkage(base, used, unused, from_base, unit)
+    return v, Linkage(base, used, unused, from_base, unit, others, detected, (), sources)
 
 
-def load_c_variant(paths: list[str], base: str = "v6.15", function: str | None = None,
+def load_tree(tree: str, patches: tuple[str, ...] | list[str] = (), base: str | None = None,
+              function: str | None = None, vid: str | None = None) -> tuple[Variant, Linkage]:
+    """The variant of a kernel tree's mm/mremap.c, with ``patches`` (git format-patch files or
+    mboxes) applied to a copy of it; named after the version the tree's Makefile gives.  Positions
+    are the patched file's, under the tree's path, as checkpatch.pl names a patch's lines."""
+    import dataclasses
+    import tempfile
+    from modelcheck import ksource
+    src, name = ksource.tree_source(tree)
+    texts: dict[str, str] = {}
+    applied: list[str] = []
+    if patches:
+        with tempfile.TemporaryDirectory(prefix="modelcheck-") as work:
+            patched, applied = ksource.apply_patches(tree, list(patches), work)
+            texts[src] = Path(patched).read_text(encoding="utf-8")
+        name += "".join("+" + Path(p).stem for p in patches)
+        if not applied:
+            applied = [f"{', '.join(patches)}: nothing (no patch changes {ksource.MREMAP})"]
+    v, linkage = load_c([src], base, function, vid or name, texts)
+    return v, dataclasses.replace(linkage, notes=tuple(applied))
+
+
+def load_c_variant(paths: list[str], base: str | None = "v6.15", function: str | None = None,
                    vid: str | None = None) -> Variant:
     """The variant alone of ``load_c()``."""
     return load_c(paths, base, function, vid)[0]

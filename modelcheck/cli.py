@@ -26,7 +26,7 @@ from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.kernel import PATCHABLE
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table
+from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table, history_table
 from modelcheck.scenario import Claim, Scenario, load_scenario
 from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
@@ -167,12 +167,19 @@ _REGISTERED: list[str] = []
 
 
 def _c_options(f: Callable) -> Callable:
+    f = click.option("--patch", "patches", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+                     help="With --tree: a git format-patch file or mbox applied to a copy of the tree "
+                          "(repeatable, in order).")(f)
+    f = click.option("--tree", default=None, type=click.Path(file_okay=False), metavar="DIR",
+                     help="A kernel source tree: its mm/mremap.c, named by its Makefile's version.")(f)
     f = click.option("--function", default=None, metavar="NAME",
                      help="The predicate's name in the C file, if not can_align_down/check_addr_in_prev.")(f)
-    f = click.option("--base", default="v6.15", show_default=True, metavar="ID",
-                     help="Built-in variant whose C supplies what the C files leave out.")(f)
+    f = click.option("--base", default=None, metavar="ID",
+                     help="Built-in variant whose C supplies what the C files leave out (default: the one "
+                          "whose signatures the files' functions have).")(f)
     f = click.option("--c-file", "c_files", multiple=True, type=click.Path(dir_okay=False), metavar="FILE.c",
-                     help="Realignment logic in C (repeatable): linked over --base's C, function by name.")(f)
+                     help="Realignment logic in C (repeatable): a hand-cut function or a whole mm/mremap.c, "
+                          "linked over --base's C, function by name.")(f)
     return f
 
 
@@ -183,14 +190,25 @@ def _c_id(path: str) -> str:
     return path if stem in variant_ids() else stem
 
 
-def _c_variant(c_files: tuple[str, ...], base: str, function: str | None) -> tuple[Any, Any]:
-    """The C files' variant, registered under the first file's name, and where its functions
-    came from ((None, None) without C files)."""
-    if not c_files:
+def _c_variant(c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None = None,
+               patches: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """The variant of the C files or of the tree (with its patches), registered under the first
+    file's name or the tree's version, and where its functions came from ((None, None) without
+    either)."""
+    if patches and not tree:
+        raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
+    if tree and c_files:
+        raise InputError("--tree", "give --c-file or --tree, not both")
+    if not c_files and not tree:
         return None, None
-    from modelcheck.cfront import load_c
+    from modelcheck.cfront import load_c, load_tree
     from modelcheck.variants import register
-    v, linkage = load_c(list(c_files), base, function, vid=_c_id(c_files[0]))
+    if tree:
+        v, linkage = load_tree(tree, patches, base, function)
+    else:
+        v, linkage = load_c(list(c_files), base, function, vid=_c_id(c_files[0]))
+    if v.id in variant_ids() and v.id not in _REGISTERED:
+        raise InputError("--tree" if tree else "--c-file", f"{v.id} is a built-in variant's id; rename the file")
     _REGISTERED.append(v.id)
     return register(v), linkage
 
@@ -273,7 +291,7 @@ def properties_cmd(as_json: bool) -> None:
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry: str | None,
-             c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
+             c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], as_json: bool) -> None:
     """Run variants on one concrete scenario (JSON) and judge every property.
 
     Exit 0 when every property holds for every variant run, 1 when one is violated.
@@ -281,7 +299,7 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     def run() -> int:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
-        mine, linkage = _c_variant(c_files, base, function)
+        mine, linkage = _c_variant(c_files, base, function, tree, patches)
         chosen = [get_variant(v) for v in _unique(variant_list)] if variant_list or mine else \
             [get_variant(v) for v in variant_ids()]
         if mine is not None and mine not in chosen:
@@ -295,6 +313,27 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
             click.echo("".join(line + "\n" for line in _linked(linkage)) + eval_report(s, evs), nl=False)
         return 1 if any(e.violated() for e in evs) else 0
     _run(run)
+
+
+def _side(x: str, name: str, base: str | None, function: str | None) -> Any:
+    """A side of diff or a row of history that is a C file or a kernel tree (DIR, or DIR+PATCH
+    with patches applied in order), as a registered variant; None for anything else (an id)."""
+    if x in variant_ids() and x not in _REGISTERED:
+        return None
+    parts = x.split("+")
+    for i in range(len(parts), 0, -1):  # the longest prefix that is a directory (a path may hold '+')
+        head = "+".join(parts[:i])
+        if Path(head).is_dir():
+            patches = tuple(parts[i:])
+            for p in patches:
+                if not Path(p).is_file():
+                    raise InputError(name, f"{p}: no such patch file (a side is DIR or DIR+PATCH[+PATCH...])")
+            v, _ = _c_variant((), base, function, head, patches)
+            return v
+    if x.endswith(".c") or Path(x).is_file():
+        v, _ = _c_variant((x,), base, function)
+        return v
+    return None
 
 
 def _unique(values: Any) -> list[str]:
@@ -402,7 +441,7 @@ def _code(results: list[CheckResult]) -> int:
 @_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int,
-              reachable: bool, out: str | None, c_files: tuple[str, ...], base: str, function: str | None, progress: bool | None,
+              reachable: bool, out: str | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
               as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
@@ -410,14 +449,16 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
     def run() -> int:
-        if vid and c_files:
-            raise InputError("--variant", "give a variant id or --c-file, not both (--base names the "
+        if patches and not tree:
+            raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
+        if vid and (c_files or tree):
+            raise InputError("--variant", "give a variant id, --c-file or --tree, not two (--base names the "
                                           "variant the C files are linked over)")
-        if not vid and not c_files:
-            raise InputError("--variant", "give a variant id or --c-file")
+        if not vid and not c_files and not tree:
+            raise InputError("--variant", "give a variant id, --c-file or --tree")
         g = get_geometry(geometry)
         where = output_dir(out, "--out") if out else None
-        variant, linkage = _c_variant(c_files, base, function)
+        variant, linkage = _c_variant(c_files, base, function, tree, patches)
         variant = variant or get_variant(vid)
         with _Progress(progress) as tell:
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
@@ -447,7 +488,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
                vmas: int, no_cutoff: bool, rlimit: int, reachable: bool, jobs: int | None, out: str, pictures: bool,
-               c_files: tuple[str, ...], base: str, function: str | None, as_json: bool) -> None:
+               c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
     With no arguments this is the main job: the built-in variants, all properties and the
@@ -456,7 +497,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     violation, 3 on an unknown verdict.
     """
     def run() -> int:
-        mine, linkage = _c_variant(c_files, base, function)
+        mine, linkage = _c_variant(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
         for v in vs:
             try:
@@ -507,23 +548,28 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
 @_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int, reachable: bool,
-             c_files: tuple[str, ...], base: str, function: str | None, progress: bool | None,
+             c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
              as_json: bool) -> None:
     """Scenarios on which variants A and B decide differently, one minimal scenario per class:
     which side is unsafe under which property, or which side merely misses the optimization.
-    A and B are variant ids, or C files (each linked over --base on its own: two versions of a
-    patch, or a patch against a built-in).
+    A and B are variant ids, C files (each linked over --base on its own), or kernel trees,
+    each with optional patches as DIR+PATCH[+PATCH...]: two versions of a patch
+    (linux+v1.mbox linux+v2.mbox), a patch against mainline (linux linux+v2.mbox), a tree
+    against a built-in (linux v6.15).
 
     Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
     """
     def run() -> int:
         g = get_geometry(geometry)
-        _c_variant(c_files, base, function)  # A or B may name it (the first C file's name)
+        _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
 
-        def side(x: str, name: str) -> Any:  # a variant id, or a C file of its own over --base
-            if x.endswith(".c") and x not in variant_ids():
-                v, _ = _c_variant((x,), base, function)
+        def side(x: str, name: str) -> Any:  # a variant id, a C file of its own, a tree [+ patches]
+            v = _side(x, name, base, function)
+            if v is not None:
                 return v
+            if "/" in x:
+                raise InputError(name, f"{x}: no such directory or file (a side is a variant id, FILE.c, DIR or "
+                                       "DIR+PATCH[+PATCH...])")
             try:
                 return get_variant(x)
             except InputError as e:
@@ -560,6 +606,60 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
     _run(run)
 
 
+@cli.command("history")
+@click.argument("sources", nargs=-1, required=True, metavar="TREE_OR_FILE...")
+@click.option("--geometries", multiple=True, metavar="NAMES",
+              help="Comma-separated geometries (default: x86_64-4level).")
+@click.option("--properties", multiple=True, metavar="IDS", help="Comma-separated properties (default: all, "
+              "plus missed-optimization).")
+@_bound_options
+@click.option("--base", default=None, metavar="ID",
+              help="Built-in variant whose C supplies what a C file leaves out (default: detected).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], properties: tuple[str, ...], level: str,
+                vmas: int | None, no_cutoff: bool, rlimit: int, reachable: bool, base: str | None,
+                as_json: bool) -> None:
+    """Since which version is it safe, and on which architectures: one table, a row per kernel
+    tree or C file (DIR, DIR+PATCH..., FILE.c, or a built-in id) and geometry, a column per property.
+
+    Exit 0 when every property holds, 1 when one is violated, 3 when a verdict is unknown.
+    """
+    def run() -> int:
+        gs = _split(geometries, ["x86_64-4level"], "--geometries")
+        for name in gs:
+            try:
+                get_geometry(name)
+            except InputError as e:
+                raise InputError("--geometries", e.message) from None
+        ps = _split(properties, CHECKS, "--properties")
+        for p in ps:
+            if p not in CHECKS:
+                raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
+        ids: list[str] = []
+        for x in sources:
+            v = _side(x, x, base, None)
+            if v is None:
+                try:
+                    v = get_variant(x)
+                except InputError as e:
+                    raise InputError(x, f"not a kernel tree, a C file or a variant id ({e.message})") from None
+            ids.append(v.id)
+        ids = _unique(ids)
+        results = run_matrix(ids, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, 1, None,
+                             extend=vmas is None and not no_cutoff, cap=not no_cutoff, reachable=reachable)
+        rows = [(v, g) for v in ids for g in gs]
+        if as_json:
+            _emit_json({"rows": [{"version": v, "geometry": g,
+                                  "verdicts": {r.property: r.to_json() for r in results
+                                               if r.variant == v and r.geometry == g}} for v, g in rows]})
+        else:
+            click.echo(history_table(results, rows, ps))
+        if any(r.verdict == "unknown" for r in results):
+            return 3
+        return 1 if any(r.verdict == "violated" for r in results) else 0
+    _run(run)
+
+
 @cli.command("review")
 @click.option("--variant", "vid", default=None, metavar="ID", help="A built-in variant with a C file.")
 @click.option("--geometry", default="x86_64-4level", show_default=True, metavar="NAME", help="Geometry preset or custom:…")
@@ -569,7 +669,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
               help="Also write the findings as SARIF 2.1.0 to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
-               reachable: bool, c_files: tuple[str, ...], base: str, function: str | None,
+               reachable: bool, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
                sarif_out: str | None, as_json: bool) -> None:
     """What each condition of a C variant does: never-evaluated, never-true, never-false,
     redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
@@ -582,10 +682,10 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         from modelcheck.cfront import builtin_c, builtin_unit
         from modelcheck.review import VERDICTS, review
         from modelcheck.sarif import review_sarif, witness_lines
-        if vid and c_files:
-            raise InputError("--variant", "give a variant id or --c-file, not both")
-        if not vid and not c_files:
-            raise InputError("--variant", "give a variant id or --c-file")
+        if vid and (c_files or tree):
+            raise InputError("--variant", "give a variant id, --c-file or --tree, not two")
+        if not vid and not c_files and not tree:
+            raise InputError("--variant", "give a variant id, --c-file or --tree")
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
         g = get_geometry(geometry)
@@ -597,7 +697,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 raise InputError("--variant", e.message) from None
             unit, name, linkage = builtin_unit(vid), vid, None
         else:
-            v, linkage = _c_variant(c_files, base, function)
+            v, linkage = _c_variant(c_files, base, function, tree, patches)
             unit, name = linkage.unit, v.id
         findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
@@ -611,6 +711,8 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             texts: dict[str, list[str]] = {}
 
             def source_line(path: str, line: int) -> str:
+                if path not in texts and linkage is not None and path in linkage.sources:
+                    texts[path] = linkage.sources[path].split("\n")
                 if path not in texts:
                     try:
                         texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
@@ -626,7 +728,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 c = f.condition
                 for verdict in f.verdicts or ["decides"]:
                     reason = f.reasons.get(verdict, "no verdict: it matters, but only together with others")
-                    out.append(f"{c.where}: {verdict}: '{c.text}' ({c.role()} in {c.function}()): {reason}")
+                    out.append(f"{c.where}: {verdict}: '{c.text}' ({c.role()} in {c.in_function}): {reason}")
                     src = source_line(c.file, c.line)
                     if src:
                         out.append(" " + src.replace("\t", " "))

@@ -136,6 +136,9 @@ class BvOps(_Logic):
         like = a if not isinstance(a, (bool, int)) else b
         return z3.If(c, _coerce(a, like), _coerce(b, like))
 
+    def shr(self, w: Any, n: int) -> z3.BitVecRef:
+        return z3.LShR(w, n)
+
     def to_int(self, w: Any) -> z3.BitVecRef:
         return z3.Extract(self.geometry.int_bits - 1, 0, w)
 
@@ -244,28 +247,83 @@ class IntWord:
         m = self.modulus - 1
         return self._result(m - self.t, m - self.hi, m - self.lo)
 
-    def __and__(self, o: Any) -> "IntWord":
+    def _pick(self, o: Any, op: str) -> tuple["IntWord", int]:
+        """The non-constant operand and the constant one (as an int) of a bitwise ``op``."""
         other = self._w(o)
         mask, x = other._const(), self
         if mask is None:
             mask, x = self._const(), other
         if mask is None:
-            raise TypeError("the integer encoding supports '&' with a constant mask only")
+            raise TypeError(f"the integer encoding supports '{op}' with a constant operand only")
+        return x, mask % self.modulus
+
+    def _runs(self, mask: int) -> list[tuple[int, int]]:
+        """The runs of one bits of ``mask``: (lowest bit, bit above the run)."""
+        out, b = [], 0
+        while mask >> b:
+            if mask >> b & 1:
+                a = b
+                while mask >> b & 1:
+                    b += 1
+                out.append((a, b))
+            else:
+                b += 1
+        return out
+
+    def _field(self, a: int, b: int) -> Any:
+        """Bits a..b-1 of the word, in place (exact: the term lies in [0, 2^bits))."""
+        t = self.t if a == 0 else self.t / (1 << a)
+        if b < self.bits:
+            t = t % (1 << (b - a))
+        return t * (1 << a) if a else t
+
+    def __and__(self, o: Any) -> "IntWord":
+        x, mask = self._pick(o, "&")
         if mask & (mask + 1) == 0:  # 0...01...1: the low bits
             if mask + 1 >= self.modulus:
                 return x
             return IntWord(x.t % (mask + 1), self.bits, 0, min(mask, x.hi))
         low = (~mask % self.modulus) + 1
-        if low & (low - 1):
-            raise TypeError(f"the integer encoding supports masks 2^k - 1 and their complement, not {hex(mask)}")
-        return IntWord(x.t - x.t % low, self.bits, 0, x.hi)
+        if low & (low - 1) == 0:  # 1...10...0: the aligned base
+            return IntWord(x.t - x.t % low, self.bits, 0, x.hi)
+        parts = [x._field(a, b) for a, b in self._runs(mask)]
+        return IntWord(z3.Sum(parts) if len(parts) > 1 else parts[0], self.bits, 0, min(mask, x.hi))
+
+    def __or__(self, o: Any) -> "IntWord":
+        x, mask = self._pick(o, "|")
+        if mask == 0:
+            return x
+        t = x.t + z3.Sum([((1 << b) - (1 << a)) - x._field(a, b) for a, b in self._runs(mask)])
+        return IntWord(t, self.bits, max(x.lo, mask), self.modulus - 1)
+
+    def __xor__(self, o: Any) -> "IntWord":
+        x, mask = self._pick(o, "^")
+        if mask == 0:
+            return x
+        t = x.t + z3.Sum([((1 << b) - (1 << a)) - 2 * x._field(a, b) for a, b in self._runs(mask)])
+        return IntWord(t, self.bits, 0, self.modulus - 1)
+
+    def __mul__(self, o: Any) -> "IntWord":
+        x, c = self._pick(o, "*")
+        return self._result(x.t * c, x.lo * c, x.hi * c) if c else IntWord(z3.IntVal(0), self.bits)
+
+    def __lshift__(self, n: int) -> "IntWord":
+        return self * (1 << n) if n < self.bits else IntWord(z3.IntVal(0), self.bits)
+
+    def __rshift__(self, n: int) -> "IntWord":  # unsigned: logical shift
+        if n >= self.bits:
+            return IntWord(z3.IntVal(0), self.bits)
+        return self._result(self.t / (1 << n), self.lo >> n, self.hi >> n) if n else self
 
     __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+    __rmul__ = __mul__
 
     def _no(self, *_: Any) -> Any:
         raise TypeError("use ops.ult/ule/ugt/uge/eq/ne on words")
 
-    __lt__ = __le__ = __gt__ = __ge__ = __or__ = __xor__ = __lshift__ = __rshift__ = _no
+    __lt__ = __le__ = __gt__ = __ge__ = _no
 
     def __eq__(self, o: object) -> z3.BoolRef:  # type: ignore[override]
         return self.t == self._v(o)
@@ -345,6 +403,9 @@ class IntOps(_Logic):
         if isinstance(a, bool) or isinstance(b, bool):
             return z3.If(c, _bool(a), _bool(b))
         return z3.If(c, a, b)
+
+    def shr(self, w: Any, n: int) -> IntWord:
+        return w >> n
 
     def to_int(self, w: Any) -> IntWord:
         ib = self.geometry.int_bits

@@ -6,7 +6,9 @@ A variant is written once, as a pure function of a ``KernelOps`` object.  This m
 
 Rules for variant code (they keep both backends exact):
 
-* words support ``+ - & | ^ ~`` and shifts by a constant, all modulo 2^word_bits;
+* words support ``+ - ~``, and ``& | ^ *`` and shifts (``<<``, and ``shr()`` for the logical
+  right shift) where one operand is a constant, all modulo 2^word_bits (the integer encoding
+  refuses two non-constant operands of a bitwise operator or of ``*``);
 * every comparison goes through ``ult/ule/ugt/uge/eq/ne`` (Z3's ``<`` is signed, so ordering
   operators on concrete words raise ``TypeError``);
 * control flow is data: ``ite`` and ``cond`` (the first true guard wins, like a chain of
@@ -46,6 +48,7 @@ class KernelOps(Protocol):
     def not_(self, b: Any) -> Any: ...
     def ite(self, c: Any, a: Any, b: Any) -> Any: ...
     def cond(self, cases: Sequence[tuple[Any, Any]], default: Any) -> Any: ...
+    def shr(self, w: Any, n: int) -> Any: ...
     def to_int(self, w: Any) -> Any: ...
     def int_to_ulong(self, i: Any) -> Any: ...
     def is_null(self, r: Any) -> Any: ...
@@ -99,6 +102,11 @@ class Word:
         return Word(self.value ^ self._v(o), self.bits)
 
     __rxor__ = __xor__
+
+    def __mul__(self, o: Any) -> "Word":
+        return Word(self.value * self._v(o), self.bits)
+
+    __rmul__ = __mul__
 
     def __invert__(self) -> "Word":
         return Word(~self.value, self.bits)
@@ -189,6 +197,10 @@ class ConcreteOps:
         return default
 
     # C int conversions
+    def shr(self, w: Any, n: int) -> Word:
+        """The logical right shift of a word by a constant."""
+        return Word(_val(w) >> n, self.bits)
+
     def to_int(self, w: Any) -> Word:
         return Word(_val(w), self.geometry.int_bits)
 

@@ -10,7 +10,7 @@ from modelcheck.semantics import Evaluation
 if TYPE_CHECKING:
     from modelcheck.search import CheckResult
 
-__all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report", "check_lines", "matrix_table"]
+__all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report", "check_lines", "matrix_table", "history_table"]
 
 
 _SHORT_ROLE = {"source": "src", "destination": "dst", "source+destination": "src=dst", "stack": "stack",
@@ -121,30 +121,21 @@ def expected_verdict(r: "CheckResult") -> str | None:
     return v.expected_verdict(r.property, get_geometry(r.geometry), r.level) if v else None
 
 
-def matrix_table(results: list["CheckResult"], variants: list[str], properties: list[str],
-                 geometries: list[str]) -> str:
-    by = {(r.geometry, r.variant, r.property): r for r in results}
-    width = max(len(p) for p in properties) + 2
-    lines = []
-    for g in geometries:
-        lines.append(f"{g}:")
-        lines.append(f"  {'variant':<8}" + "".join(f"{p:>{width}}" for p in properties))
-        for v in variants:
-            cells = []
-            for p in properties:
-                r = by[(g, v, p)]
-                cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
-                if r.verdict == "holds" and not r.unbounded:
-                    cell += f"≤{r.vmas_bound}"
-                if r.reachability is not None and not r.reachability.reachable:
-                    cell += "†"
-                if r.reachable_only and r.verdict == "holds" and expected_verdict(r) == "violated":
-                    cell += "‡"
-                cells.append(f"{cell:>{width}}")
-            lines.append(f"  {v:<8}" + "".join(cells))
-        lines.append("")
-    lines.append("* vacuous: the variant never realigns.  missed-optimization VIOLATED: the variant declines "
-                 "some realignment that is safe.")
+def _cell(r: "CheckResult") -> str:
+    """A verdict as a table cell: its mark, * vacuous, ≤N bounded, † unreachable, ‡ reachable only."""
+    cell = _MARK[r.verdict] + ("*" if r.vacuous else "")
+    if r.verdict == "holds" and not r.unbounded:
+        cell += f"≤{r.vmas_bound}"
+    if r.reachability is not None and not r.reachability.reachable:
+        cell += "†"
+    if r.reachable_only and r.verdict == "holds" and expected_verdict(r) == "violated":
+        cell += "‡"
+    return cell
+
+
+def _legend(results: list["CheckResult"]) -> list[str]:
+    lines = ["* vacuous: the variant never realigns.  missed-optimization VIOLATED: the variant declines "
+             "some realignment that is safe."]
     if any(r.verdict == "holds" and not r.unbounded for r in results):
         lines.append("holds≤N: proved for up to N VMAs only, not for any number ('modelcheck check' says why).")
     if any(r.reachability is not None and not r.reachability.reachable for r in results):
@@ -152,4 +143,32 @@ def matrix_table(results: list["CheckResult"], variants: list[str], properties: 
     if any(r.reachable_only for r in results):
         lines.append("Only states user space can reach were searched (--reachable); ‡ the variant is violated "
                      "only by states user space cannot reach.")
-    return "\n".join(lines)
+    return lines
+
+
+def matrix_table(results: list["CheckResult"], variants: list[str], properties: list[str],
+                 geometries: list[str]) -> str:
+    by = {(r.geometry, r.variant, r.property): r for r in results}
+    width = max(len(p) for p in properties) + 2
+    name = max([8] + [len(v) for v in variants])
+    lines = []
+    for g in geometries:
+        lines.append(f"{g}:")
+        lines.append(f"  {'variant':<{name}}" + "".join(f"{p:>{width}}" for p in properties))
+        for v in variants:
+            lines.append(f"  {v:<{name}}" + "".join(f"{_cell(by[(g, v, p)]):>{width}}" for p in properties))
+        lines.append("")
+    return "\n".join(lines + _legend(results))
+
+
+def history_table(results: list["CheckResult"], rows: list[tuple[str, str]], properties: list[str]) -> str:
+    """One table: a row per (version, geometry), a column per property."""
+    by = {(r.variant, r.geometry, r.property): r for r in results}
+    width = max(len(p) for p in properties) + 2
+    labels = [v if len({g for _, g in rows}) == 1 else f"{v} {g}" for v, g in rows]
+    name = max([7] + [len(x) for x in labels])
+    geos = list(dict.fromkeys(g for _, g in rows))
+    lines = [f"on {', '.join(geos)}:", f"  {'version':<{name}}" + "".join(f"{p:>{width}}" for p in properties)]
+    for (v, g), label in zip(rows, labels):
+        lines.append(f"  {label:<{name}}" + "".join(f"{_cell(by[(v, g, p)]):>{width}}" for p in properties))
+    return "\n".join(lines + [""] + _legend(results))

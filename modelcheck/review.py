@@ -29,7 +29,7 @@ from typing import Any
 import z3
 from pycparser import c_ast, c_generator
 
-from modelcheck.cfront import CUnit, START, _check_entry, _where, c_variant, reachable
+from modelcheck.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
 from modelcheck.encoding import SymbolicState, configure, decision_of
 from modelcheck.errors import InputError
 from modelcheck.geometry import Geometry
@@ -57,6 +57,11 @@ class Condition:
     function: str
     context: str  # "if", "?:", "&&" or "||": what it is a condition of
     neutral: bool  # the value that drops it
+    shown: str = ""  # the function as the user knows it: "can_align_down()", "move_page_tables() before its loop"
+
+    @property
+    def in_function(self) -> str:
+        return self.shown or f"{self.function}()"
 
     @property
     def where(self) -> str:
@@ -109,8 +114,12 @@ def conditions(unit: CUnit) -> list[Condition]:
     out: list[Condition] = []
 
     def add(node: c_ast.Node, fn: str, context: str, neutral: bool) -> None:
+        if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) and node.name.name in KNOWN_FALSE:
+            return  # a fact of the model (no hugetlb VMA, no userfaultfd), not a condition it can judge
         file, line, col = _where(node).rsplit(":", 2)
-        out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), fn, context, neutral))
+        shown = unit.label(fn)
+        name = MPT if shown.startswith(f"{MPT}() ") else fn
+        out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), name, context, neutral, shown))
 
     class Walk(c_ast.NodeVisitor):
         def __init__(self, fn: str) -> None:

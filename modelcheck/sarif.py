@@ -42,7 +42,7 @@ def review_sarif(findings: list, variant: str) -> str:
     for f in findings:
         c = f.condition
         for verdict in f.verdicts:
-            text = f"{verdict}: '{c.text}' ({c.role()} in {c.function}()): {f.reasons[verdict]}"
+            text = f"{verdict}: '{c.text}' ({c.role()} in {c.in_function}): {f.reasons[verdict]}"
             w = f.witnesses.get(verdict)
             if w is not None:
                 text += "\n" + "\n".join(witness_lines(w))

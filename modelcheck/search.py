@@ -518,9 +518,11 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
 class DiffCase:
     """A scenario on which one variant realigns and the other does not."""
 
-    realigns: str  # the variant that realigns
-    declines: str
-    kind: str  # "unsafe" (the realigning side violates ``property``) or "missed" (the other misses a safe one)
+    realigns: str  # the variant that realigns (kind "return": the one whose return value is wrong)
+    declines: str  # (kind "return": the other, which decides alike and returns the bytes moved)
+    # "unsafe" (the realigning side violates ``property``), "missed" (the other misses a safe one),
+    # "return" (they decide alike and only ``realigns`` returns a wrong value)
+    kind: str
     property: str | None
     scenario: Scenario
 
@@ -531,6 +533,9 @@ class DiffCase:
     def summary(self) -> str:
         if self.kind == "unsafe":
             return f"{self.realigns} realigns and violates {self.property}; {self.declines} declines"
+        if self.kind == "return":
+            return (f"{self.realigns} and {self.declines} decide alike; {self.realigns} returns a wrong value "
+                    f"(violates {self.property}), {self.declines} does not")
         return f"{self.realigns} realigns safely; {self.declines} misses the optimization"
 
 
@@ -624,7 +629,27 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 cases.append(DiffCase(yes.id, no.id, "missed", None, s))
             except TooLong as e:
                 gave_up.append(f"{yes.id} safe: no replay ({e})")
+
+        # the same decision and a different return value: a patch of the tail alone (the
+        # CVE-2024-53111 guard) changes nothing above, and must not read as "decide alike"
+        def tail(st: SymbolicState) -> tuple[list, bool]:
+            wrong, right = _violation(st, yes, RETURN_VALUE, level), _violation(st, no, RETURN_VALUE, level)
+            same = _term(decision_of(st, yes, level).realign) == _term(decision_of(st, no, level).realign)
+            return [z3.And(same, c, z3.Not(right.condition)) for c in wrong.alternatives()], wrong.stop
+        s = find(tail, f"{yes.id} {RETURN_VALUE} alone")
+        if s is not None:
+            try:
+                replay, other = evaluate(s, yes, level), evaluate(s, no, level)
+                if replay.properties[RETURN_VALUE] != VIOLATED or other.properties[RETURN_VALUE] == VIOLATED \
+                        or replay.realigned != other.realigned:
+                    raise _unconfirmed(yes, RETURN_VALUE, s, replay)
+                cases.append(DiffCase(yes.id, no.id, "return", RETURN_VALUE, s))
+            except TooLong as e:
+                gave_up.append(f"{yes.id} {RETURN_VALUE} alone: no replay ({e})")
     return cases, gave_up
+
+
+RETURN_VALUE = "return-value"
 
 
 def _term(b: object) -> z3.BoolRef:

@@ -132,7 +132,11 @@ def test_vma_prev_reads_the_vma_below():
 
 @pytest.mark.parametrize("body, where, message", [
     ("\twhile (a)\n\t\ta = a & mask;\n\treturn false;\n", ":4:2", "loops are not supported"),
-    ("\treturn a * 2 == mask;\n", ":4:9", "operator '*' is not supported"),
+    ("\treturn a * mask == mask;\n", ":4:9", "'*' is supported where an operand is a constant"),
+    ("\treturn (a | pmc->old_addr) == mask;\n", ":4:10", "'|' with a constant operand only"),
+    ("\treturn (a << mask) == mask;\n", ":4:15", "shift count must be a constant"),
+    ("\treturn (a >> 64) == mask;\n", ":4:15", "shift count 64 is undefined"),
+    ("\treturn a / 2 == mask;\n", ":4:9", "operator '/' is not supported"),
     ("\treturn frobnicate(a);\n", ":4:9", "unknown function frobnicate()"),
     ("\tunsigned long *p = &a;\n\tp[0] = 1;\n\treturn false;\n", ":5:2", "not supported"),
     ("\treturn a == mask\n", ":5:1", ""),
@@ -154,7 +158,11 @@ def test_unsupported_c_is_refused_with_its_position(tmp_path, body, where, messa
 def test_preprocessor_and_missing_files(tmp_path):
     f = tmp_path / "m.c"
     f.write_text('#include <linux/mm.h>\n#define X 1\n')
-    with pytest.raises(InputError, match=r"m.c:2:1: preprocessor"):
+    with pytest.raises(InputError, match=r"m.c: defines none of the functions .* the file defines no function"):
+        load_c_variant([str(f)])
+    f.write_text('#include <linux/mm.h>\n#ifndef CONFIG_MMU\n#error "no MMU"\n#endif\n'
+                 '#if CONFIG_PGTABLE_LEVELS < 9\n#error "too many levels"\n#endif\n')
+    with pytest.raises(InputError, match=r"m.c:6: preprocessor: .*too many levels"):
         load_c_variant([str(f)])
     assert run("check", "--c-file", str(tmp_path / "none.c"), "--property", "no-warn").exit_code == 2
     r = run("check", "--c-file", str(C / "vm_start-gt.c"), "--function", "nope", "--property", "no-warn")

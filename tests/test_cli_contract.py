@@ -117,7 +117,7 @@ def test_usage_errors_are_one_line(args, where):
 def test_variant_and_c_file_together_is_refused():
     msg = bad_input("check", "--variant", "v3", "--c-file", ROOT / "tests" / "c" / "int-masked.c",
                     "--property", "no-warn")
-    assert msg.startswith("--variant: give a variant id or --c-file, not both")
+    assert msg.startswith("--variant: give a variant id, --c-file or --tree, not two")
 
 
 @pytest.mark.parametrize("value, message", [
@@ -156,8 +156,13 @@ def test_c_caller_of_another_base_names_that_base(tmp_path):
     f.write_text("static void realign_addr(unsigned long *old_addr, struct vm_area_struct *old_vma,\n"
                  "\t\t\t unsigned long *new_addr, struct vm_area_struct *new_vma,\n"
                  "\t\t\t unsigned long mask, bool for_stack)\n{\n}\n")
-    msg = bad_input("check", "--c-file", f, "--property", "no-warn")
-    assert msg.endswith("realign_addr() is linked by --base rfc, v2, linus, v3, v4")
+    msg = bad_input("check", "--c-file", f, "--property", "no-warn", "--base", "v6.15")
+    assert msg.endswith("realign_addr(unsigned long *, struct vm_area_struct *, unsigned long *, struct "
+                        "vm_area_struct *, unsigned long, bool) has no counterpart in --base v6.15; v4 fits (or "
+                        "leave --base out)"), msg
+    # without --base, the base whose realign_addr() has that signature is taken, and said
+    r = run("check", "--c-file", f, "--property", "no-source-collateral")
+    assert r.exit_code == 0 and r.stdout.startswith("linked: base v4 (detected from realign_addr(")
 
 
 def test_c_file_says_what_it_used(tmp_path):
@@ -165,14 +170,18 @@ def test_c_file_says_what_it_used(tmp_path):
     f.write_text((ROOT / "tests" / "c" / "int-masked.c").read_text() + "\nint unused_helper(int x)\n{\n\treturn x;\n}\n")
     r = run("check", "--c-file", f, "--property", "no-source-collateral", "--geometry", "i386-pae")
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines()[:2] == [
+    assert r.stdout.splitlines()[:3] == [
+        "linked: base v6.15 (detected from can_align_down(struct pagetable_move_control *, struct vm_area_struct *, "
+        "unsigned long, unsigned long))",
         f"linked: {f}: uses can_align_down() (lines 2-12); never called: unused_helper()",
         "linked: --base v6.15: supplies can_realign_addr(), move_page_tables_start(), pmc_progress(), "
         "try_realign_addr()"]
     out = json.loads(run("check", "--c-file", f, "--property", "no-source-collateral", "--geometry",
                          "i386-pae", "--json").stdout)
-    assert out["linked"]["files"] == [{"file": str(f), "used": [{"function": "can_align_down", "lines": [2, 12]}],
-                                       "unused": ["unused_helper"]}]
+    assert out["linked"]["files"] == [{"file": str(f), "used": [{"function": "can_align_down", "label": "can_align_down()",
+                                                                 "lines": [2, 12]}],
+                                       "unused": ["unused_helper"], "others": 0}]
+    assert out["linked"]["base"] == "v6.15" and out["linked"]["detected"].startswith("base v6.15 (detected")
 
 
 def test_function_option_must_reach_the_base(tmp_path):

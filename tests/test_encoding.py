@@ -87,8 +87,14 @@ def test_int_words_are_exact():
     s.add(x.t == 0x2F40000)
     assert s.check((x & 0xFFFFFFFFFFE00000).t == 0x2E00000) == z3.sat
     assert s.check((x & 0x1FFFFF).t == 0x140000) == z3.sat
-    with pytest.raises(TypeError):
-        x & 0xF0F0  # not a page-table mask: refused, not approximated
+    # any constant operand is exact (bit fields of the term); two unknown operands are refused
+    for got, want in [(x & 0xF0F0, 0x2F40000 & 0xF0F0), (x | 0xF0F0, 0x2F40000 | 0xF0F0),
+                      (x ^ 0x1FF000, 0x2F40000 ^ 0x1FF000), (x * 3, 0x2F40000 * 3), (x << 4, 0x2F40000 << 4),
+                      (x >> 21, 0x2F40000 >> 21)]:
+        assert s.check(got.t == want) == z3.sat and s.check(got.t != want) == z3.unsat
+    for op in ("__and__", "__or__", "__xor__", "__mul__"):
+        with pytest.raises(TypeError):
+            getattr(x, op)(x)  # not a constant: refused, not approximated
     with pytest.raises(TypeError):
         x < a
 
