@@ -34,6 +34,7 @@ functions, ``* / % | ^ << >>``, writes through other pointers, recursion) is rej
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -429,20 +430,6 @@ def _opaque(node: c_ast.Decl) -> bool:
         return True
 
 
-def config_of(g: Any) -> dict[str, int]:
-    """The kernel configuration the geometry implies, as ``#if`` and IS_ENABLED() see it:
-    CONFIG_PGTABLE_LEVELS, CONFIG_HAVE_MOVE_PMD/PUD as the architecture selects them,
-    transparent huge pages (Debian's kernels have them), CONFIG_64BIT by the word size."""
-    out = {"CONFIG_MMU": 1, "CONFIG_TRANSPARENT_HUGEPAGE": 1, "CONFIG_PGTABLE_LEVELS": g.levels}
-    if g.arch_move_pmd:
-        out["CONFIG_HAVE_MOVE_PMD"] = 1
-    if g.arch_move_pud:
-        out["CONFIG_HAVE_MOVE_PUD"] = 1
-    if g.word_bits == 64:
-        out["CONFIG_64BIT"] = 1
-    return out
-
-
 @dataclass
 class Int:
     ty: str  # int, uint, long, ulong; the word holds the value sign- or zero-extended to the word
@@ -518,7 +505,6 @@ class Interp:
                        "PAGE_SIZE": g.page_size, "PAGE_MASK": ~(g.page_size - 1) & g.word_mask}
         self.consts.update({"PMD_SHIFT": self.consts["PMD_SIZE"].bit_length() - 1,
                             "PUD_SHIFT": g.pud_size.bit_length() - 1, "PAGE_SHIFT": g.page_size.bit_length() - 1})
-        self.config = config_of(g)
         self.depth = 0
         # what the paths run into: (kind, FILE:LINE:COL, condition), kind "warn" or "oops"
         self.sites: list[tuple[str, str, Any]] = []
@@ -998,10 +984,6 @@ class Interp:
         args = node.args.exprs if node.args else []
         if name in ("likely", "unlikely"):
             return self.expr(args[0], frame, g)
-        if name == "IS_ENABLED":
-            if len(args) != 1 or not isinstance(args[0], c_ast.ID) or not args[0].name.startswith("CONFIG_"):
-                raise _fail(node, "IS_ENABLED() takes a CONFIG_ option")
-            return Bool(bool(self.config.get(args[0].name)))
         if name in ALIGN_HELPERS:
             return self.align(name, [self.expr(a, frame, g) for a in args], node)
         if name in NO_EFFECT:
@@ -1185,9 +1167,11 @@ def builtin_c(vid: str) -> str:
         raise InputError("--base", f"{vid} has no C file") from None
 
 
+@functools.lru_cache(maxsize=None)
 def builtin_unit(vid: str) -> CUnit:
     """A built-in variant's functions: its file, linked over the file it names in a
-    ``modelcheck-base: ID`` line (each version's file holds only what changed)."""
+    ``modelcheck-base: ID`` line (each version's file holds only what changed).  Parsed once per
+    process; callers link over it (``link`` makes a new unit) and never change it."""
     text = builtin_c(vid)
     unit = parse_c(text, f"properties/c/{vid}.c")
     m = re.search(r"modelcheck-base:\s*(\S+)", text)

@@ -439,10 +439,12 @@ def _code(results: list[CheckResult]) -> int:
               help="Also save the counterexample (scenario, graph, picture) under DIR.")
 @_c_options
 @_progress_option
+@click.option("--sarif", "sarif_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="With C input: also write the verdict as SARIF 2.1.0 to FILE, a violation at the C that decides it.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int,
               reachable: bool, out: str | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
-              as_json: bool) -> None:
+              sarif_out: str | None, as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
 
@@ -456,8 +458,11 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
                                           "variant the C files are linked over)")
         if not vid and not c_files and not tree:
             raise InputError("--variant", "give a variant id, --c-file or --tree")
+        if sarif_out and not (c_files or tree):
+            raise InputError("--sarif", "needs --c-file or --tree (the findings are located in the C)")
         g = get_geometry(geometry)
         where = output_dir(out, "--out") if out else None
+        target = output_file(sarif_out, "--sarif") if sarif_out else None
         variant, linkage = _c_variant(c_files, base, function, tree, patches)
         variant = variant or get_variant(vid)
         with _Progress(progress) as tell:
@@ -465,6 +470,9 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
                       extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
         if where is not None and r.counterexample is not None:
             write_entry(where, r)
+        if target is not None:
+            from modelcheck.sarif import check_sarif
+            write_text(target, check_sarif(r, linkage))
         if as_json:
             _emit_json({**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})})
         else:

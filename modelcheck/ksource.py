@@ -44,6 +44,9 @@ ATTRIBUTES = {"__always_inline": "inline", "noinline": "", "__maybe_unused": "",
               "__iomem": "", "__noreturn": "", "__pure": "", "__attribute_const__": "", "notrace": ""}
 
 
+_PREDEFINED = re.compile(r"\b(?:" + "|".join(map(re.escape, {**KERNEL_CONFIG, **ATTRIBUTES})) + r")\b")
+
+
 def strip_comments(text: str) -> str:
     """Comments to spaces, keeping every line and column; string and character literals kept."""
     def blank(m: re.Match) -> str:
@@ -70,6 +73,9 @@ def _prepare(text: str, path: str) -> str:
 def preprocess(text: str, path: str) -> str:
     """The file after its own directives, with ``#line N "path"`` markers; a preprocessor error
     (``#error``, a malformed directive, an unterminated ``#if``) is refused at its line."""
+    prepared = _prepare(text, path)
+    if not re.search(r"(?m)^[ \t]*#", prepared) and not _PREDEFINED.search(prepared):
+        return prepared  # nothing for a preprocessor to do (a hand-cut function): lines kept as they are
     from pcpp import Preprocessor
 
     errors: list[tuple[str, int, str]] = []
@@ -92,7 +98,7 @@ def preprocess(text: str, path: str) -> str:
     p.line_directive = "#line"
     for name, value in {**KERNEL_CONFIG, **ATTRIBUTES}.items():
         p.define(f"{name} {value}")
-    p.parse(_prepare(text, path), path)
+    p.parse(prepared, path)
     out = io.StringIO()
     p.write(out)
     if errors:

@@ -242,7 +242,8 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
         if same == HOLDS:
             f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
             continue
-        cases, gave_up = diff(base, dropped, g, level, vmas, rlimit, reachable_only)
+        # (return values alone are judged below, by checking return-value without the condition)
+        cases, gave_up = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False)
         for case in cases:
             if case.kind == "unsafe" and case.realigns == dropped.id:
                 # a state where the check declines (so satisfies the property there) and without

@@ -541,8 +541,11 @@ class DiffCase:
 
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
          rlimit: int = DEFAULT_RLIMIT, reachable: bool = False, extend: bool = True,
-         cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False) -> tuple[list[DiffCase], list[str]]:
-    """Every class of disagreement between ``a`` and ``b``, one minimal scenario each.
+         cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
+         tails: bool = True) -> tuple[list[DiffCase], list[str]]:
+    """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
+    realigns and the other does not (unsafe or missed), and, with ``tails``, where they decide
+    alike and only one returns a wrong value.
 
     Returns the cases and the searches that gave up (empty when the answer is complete).  With
     ``reachable`` only states user space can bring about count, as in ``check``: a stack move as
@@ -636,7 +639,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             wrong, right = _violation(st, yes, RETURN_VALUE, level), _violation(st, no, RETURN_VALUE, level)
             same = _term(decision_of(st, yes, level).realign) == _term(decision_of(st, no, level).realign)
             return [z3.And(same, c, z3.Not(right.condition)) for c in wrong.alternatives()], wrong.stop
-        s = find(tail, f"{yes.id} {RETURN_VALUE} alone")
+        s = find(tail, f"{yes.id} {RETURN_VALUE} alone") if tails else None
         if s is not None:
             try:
                 replay, other = evaluate(s, yes, level), evaluate(s, no, level)

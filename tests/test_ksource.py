@@ -122,6 +122,11 @@ def test_diff_of_a_tree_and_its_patch_finds_the_return_value(tmp_path):
     assert r.exit_code == 1, r.output
     cases = json.loads(r.stdout)["cases"]
     assert [(c["kind"], c["realigns"], c["property"]) for c in cases] == [("return", "linux-6.7.0", "return-value")]
+
+
+@pytest.mark.slow
+def test_diff_of_a_tree_and_its_patch_on_64_bit_and_against_the_builtin(tmp_path):
+    root = tree(tmp_path, "mremap-v6.7.c")
     # on 64-bit the sum cannot wrap: the two versions decide and return alike
     r = run("diff", root, f"{root}+{PATCH}")
     assert r.exit_code == 0 and "decide alike on every layout of any number of VMAs" in r.output
@@ -286,3 +291,29 @@ def test_shifts_and_bitwise_operators_agree_with_the_simulator(tmp_path, geometr
     verdicts = enumerated_agrees(v, get_geometry(geometry), 3, deeper=False,
                                  pids=("no-source-collateral", "equivalence", "no-dest-clobber"))
     assert verdicts["no-source-collateral"] == "violated"
+
+
+def test_check_writes_sarif_at_the_c_that_decides(tmp_path):
+    root = tree(tmp_path, "mremap-v6.7.c")
+    out = tmp_path / "check.sarif"
+    r = run("check", "--tree", root, "--property", "return-value", "--geometry", "i386-pae", "--sarif", out)
+    assert r.exit_code == 1
+    log = json.loads(out.read_text())
+    assert log["version"] == "2.1.0" and [x["id"] for x in log["runs"][0]["tool"]["driver"]["rules"]] == ["return-value"]
+    (result,) = log["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert result["ruleId"] == "return-value" and result["level"] == "error"
+    assert (region["startLine"], region["startColumn"]) == (129, 2)  # the tail guard 'if (len + old_addr < old_end)'
+    assert result["properties"]["counterexample"]["move"]["old_addr"] == "0x80000000"
+    # a warning the replay runs into is located at the WARN itself
+    warn = Path(__file__).parent / "c" / "warn-start.c"
+    r = run("check", "--c-file", warn, "--property", "no-predicate-warn", "--sarif", out)
+    assert r.exit_code == 1
+    loc = json.loads(out.read_text())["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == str(warn) and loc["region"]["startLine"] == 8
+    # a holds is a log without results; a built-in has no C to point at
+    r = run("check", "--tree", root, "--patch", PATCH, "--property", "return-value", "--geometry", "i386-pae",
+            "--sarif", out)
+    assert r.exit_code == 0 and json.loads(out.read_text())["runs"][0]["results"] == []
+    r = run("check", "--variant", "v6.7", "--property", "return-value", "--sarif", out)
+    assert r.exit_code == 2 and "--sarif: needs --c-file or --tree" in r.output
