@@ -43,8 +43,6 @@ __all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
 
 #: every verdict a condition can earn, in the order they are reported
 VERDICTS = ("never-evaluated", "never-true", "never-false", "redundant", "needed", "harmful", "optimization-only")
-#: properties a dropped condition can break without changing whether the variant realigns
-_OFF_DECISION = ("return-value", "no-null-deref", "no-predicate-warn")
 
 
 @dataclass(frozen=True)
@@ -242,32 +240,49 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
         if same == HOLDS:
             f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
             continue
-        # (return values alone are judged below, by checking return-value without the condition)
-        cases, gave_up = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False)
+        # needed: without it, a property the check satisfies fails (check: a minimal, replayed
+        # counterexample, or a holds that covers what check's holds covers)
+        held = [pid for pid in PROPERTIES if verdicts[pid] == HOLDS]
+        broken = False
+        gave_up: list[str] = []
+        undecided: list[str] = []
+        for pid in held:
+            r = check(dropped, pid, g, level, vmas, rlimit, reachable=reachable_only)
+            if r.verdict == VIOLATED:
+                broken = True
+                f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
+            elif r.verdict != HOLDS:
+                undecided.append(pid)
+        # harmful (the check realigns and violates a property it violates, where without the
+        # condition it declines) and needed for those properties (a new violation where the
+        # check declines): the two directions of diff, on the violated properties only -- and on
+        # those check left undecided (a state outside the encoding's assumption: diff judges
+        # where the two differ with the simulator)
+        violated = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
+        cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=violated,
+                           safe=False) if violated else ([], [])
+        gave_up += more
         for case in cases:
-            if case.kind == "unsafe" and case.realigns == dropped.id:
-                # a state where the check declines (so satisfies the property there) and without
-                # the condition it realigns and violates it
-                also = "" if verdicts.get(case.property) == HOLDS else \
+            if case.realigns == dropped.id:
+                also = "" if verdicts[case.property] == HOLDS else \
                     f" here (the check violates {case.property} elsewhere too)"
                 f.add("needed", f"without it the check violates {case.property}{also}", case.property,
                       case.scenario)
-            elif case.kind == "unsafe" and case.realigns == vid:
+                broken = True
+            else:
                 f.add("harmful", f"the check violates {case.property} where, without this condition, it would "
                                  "decline", case.property, case.scenario)
-        if not any(x.kind == "unsafe" for x in cases):
-            for pid in _OFF_DECISION:
-                if verdicts[pid] != HOLDS:
-                    continue
-                r = check(dropped, pid, g, level, vmas, rlimit, reachable=reachable_only)
-                if r.verdict == VIOLATED:
-                    f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
-        if cases and all(x.kind == "missed" for x in cases) and "needed" not in f.verdicts:
-            first = cases[0]
-            who = "without it the check also realigns safely" if first.realigns == dropped.id else \
-                "it enables safe realignments that dropping it would miss"
-            f.add("optimization-only", f"dropping it changes only which safe realignments are taken: {who}",
-                  None, first.scenario)
+        if not broken and "harmful" not in f.verdicts:
+            # the decisions differ (not redundant) and no property breaks: which safe realignments
+            missed, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
+                                safe=True)
+            gave_up += more
+            if missed:
+                first = missed[0]
+                who = "without it the check also realigns safely" if first.realigns == dropped.id else \
+                    "it enables safe realignments that dropping it would miss"
+                f.add("optimization-only", f"dropping it changes only which safe realignments are taken: {who}",
+                      None, first.scenario)
         # a search that gave up matters only if it could add a verdict: where the dropped
         # variant realigns, needed (or optimization-only, which needed excludes); where the
         # variant realigns, harmful

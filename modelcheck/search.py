@@ -542,10 +542,11 @@ class DiffCase:
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
          rlimit: int = DEFAULT_RLIMIT, reachable: bool = False, extend: bool = True,
          cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
-         tails: bool = True) -> tuple[list[DiffCase], list[str]]:
+         tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
-    realigns and the other does not (unsafe or missed), and, with ``tails``, where they decide
-    alike and only one returns a wrong value.
+    realigns and the other does not (unsafe under each of ``pids``, default all properties, or
+    with ``safe`` missed), and, with ``tails``, where they decide alike and only one returns a
+    wrong value.
 
     Returns the cases and the searches that gave up (empty when the answer is complete).  With
     ``reachable`` only states user space can bring about count, as in ``check``: a stack move as
@@ -577,7 +578,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         def split(st: SymbolicState) -> z3.BoolRef:
             return z3.And(decision_of(st, yes, level).realign, z3.Not(decision_of(st, no, level).realign))
 
-        for pid in PROPERTIES:
+        for pid in PROPERTIES if pids is None else pids:
             def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
                 v = _violation(st, yes, pid, level)
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
@@ -616,14 +617,14 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 except TooLong as e:
                     gave_up.append(f"{yes.id} {pid}: no replay ({e})")
 
-        def safe(st: SymbolicState) -> tuple[list, bool]:
+        def safe_goal(st: SymbolicState) -> tuple[list, bool]:
             parts = [split(st)]
             d = decision_of(st, yes, level)
             for pid in PROPERTIES:
                 v = property_violation(pid, st, yes, d)
                 parts += [v.assumption, z3.Not(v.condition)]
             return [z3.And(*parts)], False
-        s = find(safe, f"{yes.id} safe")
+        s = find(safe_goal, f"{yes.id} safe") if safe else None
         if s is not None:
             try:
                 replay = evaluate(s, yes, level)
