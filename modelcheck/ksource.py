@@ -130,9 +130,9 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[{};]|[^"\'{};]+|["
 
 
 def functions(pp: str, path: str) -> dict[str, Chunk]:
-    """The top-level function definitions of the preprocessed text ``pp``, by name (a name defined
-    twice keeps its first definition, as no C file compiles with two).  A '}' without its '{' or a
-    '{' never closed is refused at its original position."""
+    """The top-level function definitions of the preprocessed text ``pp``, by name.  A function
+    defined twice (after the preprocessor: an #ifdef's two branches are one), a '}' without its '{'
+    or a '{' never closed is refused at its original position."""
     out: dict[str, Chunk] = {}
     file, line = path, 0  # the original position of the current output line
     depth = 0
@@ -167,7 +167,10 @@ def functions(pp: str, path: str) -> dict[str, Chunk]:
                 depth -= 1
                 if depth == 0:
                     assert head is not None
-                    if name is not None and name not in out and head[1] == file:
+                    if name is not None and head[1] == file:
+                        if name in out:
+                            raise InputError(f"{file}:{head[2]}:{head[3]}", f"{name}() is defined twice (first at "
+                                                                           f"line {out[name].line})")
                         out[name] = Chunk(name, pp[head[0]:base + m.end()], file, head[2], head[3], line)
                     name, head = None, None
             elif tok == ";" and depth == 0:

@@ -197,6 +197,13 @@ def test_what_the_model_does_not_have_is_refused_at_its_line(tmp_path, old, new,
     assert _bad(tmp_path, old, new).startswith(message)
 
 
+def test_a_function_defined_twice_is_refused(tmp_path):
+    text = (K / "mremap-v6.7.c").read_text()
+    pred = text[text.index("static bool can_align_down"):text.index("static void try_realign_addr")]
+    out = _bad(tmp_path, "SYSCALL_DEFINE5(mremap", pred + "SYSCALL_DEFINE5(mremap")
+    assert out.startswith("135:1: can_align_down() is defined twice (first at line 47)"), out
+
+
 def test_the_pmc_loop_helpers_must_be_6_15s(tmp_path):
     out = _bad(tmp_path, "\tpmc->new_addr += extent;\n", "\tpmc->new_addr += extent + 1;\n", "mremap-pmc.c")
     assert out.startswith("91:13: pmc_next() must be 'pmc->old_addr += extent; pmc->new_addr += extent;'")
