@@ -89,10 +89,14 @@ class CUnit:
     # move_page_tables() of a whole kernel file, cut at its loop (its head is START, its tail RETURN)
     kernel: "MoveTables | None" = None
 
+    def cut(self, name: str) -> bool:
+        """Whether ``name`` (START or RETURN) is a part of move_page_tables() cut from a file."""
+        return self.kernel is not None and name in (START, RETURN) and self.files.get(name) == self.kernel.file
+
     def label(self, name: str) -> str:
         """How a function is named to the user: START and RETURN cut from move_page_tables()
         are its parts before and after the loop."""
-        if self.kernel is not None and self.files.get(name) == self.kernel.file:
+        if self.cut(name):
             if name == START:
                 return f"{MPT}() before its loop"
             if name == RETURN:
@@ -625,38 +629,37 @@ class Interp:
             raise _fail(node, f"call to unknown function {name}()") if node else InputError(name, "not defined")
         if self.depth > 16:
             raise _fail(fn, "calls nest too deep (recursion is not supported)")
-        params = fn.decl.type.args.params if fn.decl.type.args else []
-        params = [p for p in params if not (isinstance(p, c_ast.Typename) and self.ctype(p) == "void")]
-        if len(params) != len(args):
-            raise _fail(node or fn, f"{name}() takes {len(params)} arguments, {len(args)} given")
-        env = {}
-        for p, a in zip(params, args):
-            ty = self.ctype(p)
-            env[p.name] = Cell(ty, self.convert(a, ty, p))
-        ret_ty = self.ctype(fn.decl.type.type)
-        frame = _Frame(ret_ty, env)
+        frame = self.enter(fn, args, node)
         self.depth += 1
         try:
             self.block(fn.body, frame, g)
         finally:
             self.depth -= 1
-        if ret_ty == "void":
+        if frame.ret_ty == "void":
             return None
         if frame.value is None:
             raise _fail(fn, f"{name}() can end without returning a value")
         return frame.value
 
-    def run(self, fn: c_ast.FuncDef, args: list[Any], g: Any = True, before: list | None = None) -> "_Frame":
-        """Run ``fn``'s body (or the statements ``before`` and then the body) on ``args`` and give
-        its frame: its parameters and locals as they are at the end, and what it returned.  For
-        the parts of move_page_tables(), which end without a return value."""
+    def enter(self, fn: c_ast.FuncDef, args: list[Any], node: c_ast.Node | None = None) -> "_Frame":
+        """The frame of a call of ``fn`` on ``args``: its parameters bound, nothing run yet."""
         params = fn.decl.type.args.params if fn.decl.type.args else []
-        env = {p.name: Cell(self.ctype(p), self.convert(a, self.ctype(p), p)) for p, a in zip(params, args)}
-        frame = _Frame(self.ctype(fn.decl.type.type), env)
-        for x in before or []:
-            self.stmt(x, frame, g)
-        for x in fn.body.block_items or []:
-            self.stmt(x, frame, g)
+        params = [p for p in params if not (isinstance(p, c_ast.Typename) and self.ctype(p) == "void")]
+        if len(params) != len(args):
+            raise _fail(node or fn, f"{fn.decl.name}() takes {len(params)} arguments, {len(args)} given")
+        env = {}
+        for p, a in zip(params, args):
+            ty = self.ctype(p)
+            env[p.name] = Cell(ty, self.convert(a, ty, p))
+        return _Frame(self.ctype(fn.decl.type.type), env)
+
+    def run(self, fn: c_ast.FuncDef, args: list[Any], stmts: list | None = None) -> "_Frame":
+        """Run ``stmts`` (default ``fn``'s body) in the frame of ``fn`` on ``args``, in that frame's
+        own scope, and give the frame: its parameters and locals as they are at the end, and what
+        it returned.  For the parts of move_page_tables(), which end without a return value."""
+        frame = self.enter(fn, args)
+        for x in fn.body.block_items or [] if stmts is None else stmts:
+            self.stmt(x, frame, True)
         return frame
 
     def guard(self, frame: "_Frame", g: Any) -> Any:
@@ -1057,7 +1060,7 @@ def _params(unit: CUnit, name: str) -> list[str]:
 def _check_entry(unit: CUnit) -> tuple[str, str]:
     """How the entry points are called: ("kernel", RETURN) for a whole move_page_tables() (its
     head and tail), ("pmc" or "pointers", the tail's name) for the hand-written entry points."""
-    if unit.kernel is not None and unit.files.get(START) == unit.kernel.file:
+    if unit.cut(START):
         return "kernel", RETURN
     if START not in unit.functions:
         raise InputError(START, f"no {START}() in the C files (it comes from the base variant's file)")
@@ -1086,24 +1089,20 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
     start, tail = _check_entry(unit)
 
     mt = unit.kernel
+    shape = mt.shape if start == "kernel" and mt is not None else start  # "pmc" or "pointers"
 
     def decide(k: KernelOps, c: Call, level: str) -> Decision:
         interp = Interp(unit, k, level, forced, seen)
-        if start == "kernel":
-            assert mt is not None
-            if mt.shape == "pmc":
-                pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
-                interp.run(unit.functions[START], [pmc])
-                old, new = pmc.fields["old_addr"].v.w, pmc.fields["new_addr"].v.w
-            else:
-                args = [Ref(c.vma), Int("ulong", c.old_addr), Ref(c.new_vma), Int("ulong", c.new_addr),
-                        Int("ulong", c.len), Bool(False), Bool(c.for_stack)][:len(mt.params)]
-                env = interp.run(unit.functions[START], args).env
-                old, new = env[mt.params[1]].v.w, env[mt.params[3]].v.w
-        elif start == "pmc":
+        if shape == "pmc":
             pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
-            interp.call(START, [pmc])
+            interp.run(unit.functions[START], [pmc]) if start == "kernel" else interp.call(START, [pmc])
             old, new = pmc.fields["old_addr"].v.w, pmc.fields["new_addr"].v.w
+        elif start == "kernel":
+            assert mt is not None
+            args = [Ref(c.vma), Int("ulong", c.old_addr), Ref(c.new_vma), Int("ulong", c.new_addr),
+                    Int("ulong", c.len), Bool(False), Bool(c.for_stack)][:len(mt.params)]
+            env = interp.run(unit.functions[START], args).env
+            old, new = env[mt.params[1]].v.w, env[mt.params[3]].v.w
         else:
             o, n = Cell("ulong", Int("ulong", c.old_addr)), Cell("ulong", Int("ulong", c.new_addr))
             interp.call(START, [Ref(c.vma), Ptr(o), Ref(c.new_vma), Ptr(n), Int("ulong", c.len),
@@ -1122,12 +1121,12 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
             first = old_end - len_
             if mt.shape == "pmc":
                 pmc = _pmc(k, k.null, k.null, first, first, old_end, len_, False)
-                frame = interp.run(_body(fn, mt.prefix + _undefined(mt.decls)), [pmc])
+                frame = interp.run(fn, [pmc], mt.prefix + _undefined(mt.decls))
                 pmc.fields["old_addr"].v, pmc.fields["new_addr"].v = Int("ulong", cursor), Int("ulong", cursor)
             else:
                 args = [Ref(k.null), Int("ulong", first), Ref(k.null), Int("ulong", first), Int("ulong", len_),
                         Bool(False), Bool(False)][:len(mt.params)]
-                frame = interp.run(_body(fn, mt.prefix + _undefined(mt.decls)), args)
+                frame = interp.run(fn, args, mt.prefix + _undefined(mt.decls))
                 frame.env[mt.params[1]].v = Int("ulong", cursor)
                 frame.env[mt.params[3]].v = None  # the new-side cursor is not carried past the loop
             for x in fn.body.block_items or []:
@@ -1145,18 +1144,10 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
     return Variant(vid, summary, provenance, decide, progress)
 
 
-def _body(fn: c_ast.FuncDef, stmts: list) -> c_ast.FuncDef:
-    """``fn``'s declaration over the statements ``stmts``."""
-    return c_ast.FuncDef(fn.decl, None, c_ast.Compound(stmts, coord=fn.body.coord), coord=fn.coord)
-
-
 def _undefined(decls: list) -> list:
     """Declarations as they are, without their initial values (which the tail cannot know)."""
-    out = []
-    for d in decls:
-        out.append(c_ast.Decl(d.name, d.quals, d.align, d.storage, d.funcspec, d.type, None, d.bitsize,
-                              coord=d.coord))
-    return out
+    return [c_ast.Decl(d.name, d.quals, d.align, d.storage, d.funcspec, d.type, None, d.bitsize, coord=d.coord)
+            for d in decls]
 
 
 def builtin_c(vid: str) -> str:
@@ -1259,9 +1250,14 @@ _C_TYPES = {"vma*": "struct vm_area_struct *", "pmc*": "struct pagetable_move_co
 def signature(unit: CUnit, name: str) -> str:
     """A function's name and parameter types as C writes them: ``can_align_down(struct
     vm_area_struct *, unsigned long, unsigned long, bool)``; the kernel entry by its shape."""
-    if name == START and unit.kernel is not None and unit.files.get(START) == unit.kernel.file:
+    if name == START and unit.cut(START):
         return f"{MPT}({'struct pagetable_move_control *' if unit.kernel.shape == 'pmc' else 'vma, old_addr, …'})"
-    return f"{name}({', '.join(_C_TYPES.get(t, t) for t in _params(unit, name))})"
+    return f"{name}({_c_params(unit, name)})"
+
+
+def _c_params(unit: CUnit, name: str) -> str:
+    """A function's parameter types as C writes them, comma-separated."""
+    return ", ".join(_C_TYPES.get(t, t) for t in _params(unit, name))
 
 
 #: the built-in bases a C file is detected against, latest first: the posted versions (the
@@ -1282,18 +1278,14 @@ def _fits(user: CUnit, base: str, function: str | None) -> str | None:
             target = next((f for f in PREDICATES if f in b.functions), None)
             if target is None:
                 return f"--base {base} has no predicate for --function to replace"
-        if user.kernel is not None and name in (START, RETURN):
-            continue
         if target not in b.functions or target not in b_reached:
             return f"{signature(user, name)} has no counterpart in --base {base}"
         if _params(user, name) != _params(b, target):
-            return f"{signature(user, name)} does not fit --base {base}, whose {target}() takes " \
-                   f"({', '.join(_C_TYPES.get(t, t) for t in _params(b, target))})"
+            return f"{signature(user, name)} does not fit --base {base}, whose {target}() takes ({_c_params(b, target)})"
     if user.kernel is None:
         for name in (START, RETURN, PMC_RETURN):
             if name in user.functions and name in b.functions and _params(user, name) != _params(b, name):
-                return f"{signature(user, name)} does not fit --base {base}, whose {name}() takes " \
-                       f"({', '.join(_C_TYPES.get(t, t) for t in _params(b, name))})"
+                return f"{signature(user, name)} does not fit --base {base}, whose {name}() takes ({_c_params(b, name)})"
     return None
 
 
@@ -1330,7 +1322,7 @@ def load_c(paths: list[str], base: str | None = "v6.15", function: str | None = 
     file's name would be an answer about other code.
     """
     from modelcheck.variants import get_variant
-    sources = {p: (texts or {}).get(p) or _read(p) for p in paths}
+    sources = {p: texts[p] if texts and p in texts else _read(p) for p in paths}
     users = [(p, parse_c(sources[p], p, (function,) if function else ())) for p in paths]
     for p, user in users:
         if function and function not in user.functions:

@@ -316,10 +316,10 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
 
 
 def _side(x: str, name: str, base: str | None, function: str | None) -> Any:
-    """A side of diff or a row of history that is a C file or a kernel tree (DIR, or DIR+PATCH
-    with patches applied in order), as a registered variant; None for anything else (an id)."""
+    """A side of diff or a row of history: a kernel tree (DIR, or DIR+PATCH with patches applied
+    in order) or a C file, as a registered variant, or a variant id."""
     if x in variant_ids() and x not in _REGISTERED:
-        return None
+        return get_variant(x)
     parts = x.split("+")
     for i in range(len(parts), 0, -1):  # the longest prefix that is a directory (a path may hold '+')
         head = "+".join(parts[:i])
@@ -333,7 +333,13 @@ def _side(x: str, name: str, base: str | None, function: str | None) -> Any:
     if x.endswith(".c") or Path(x).is_file():
         v, _ = _c_variant((x,), base, function)
         return v
-    return None
+    if "/" in x:
+        raise InputError(name, f"{x}: no such directory or file (a variant id, FILE.c, DIR or "
+                               "DIR+PATCH[+PATCH...])")
+    try:
+        return get_variant(x)
+    except InputError as e:
+        raise InputError(name, e.message) from None
 
 
 def _unique(values: Any) -> list[str]:
@@ -423,6 +429,37 @@ def _split(values: tuple[str, ...], default: list[str], option: str) -> list[str
     return _unique(out)
 
 
+def _checks(values: tuple[str, ...]) -> list[str]:
+    """--properties: comma-separated property ids (default all, and missed-optimization)."""
+    ps = _split(values, CHECKS, "--properties")
+    for p in ps:
+        if p not in CHECKS:
+            raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
+    return ps
+
+
+def _geometries(values: tuple[str, ...], default: list[str]) -> list[str]:
+    """--geometries: comma-separated geometry names, each one that get_geometry() reads."""
+    gs = _split(values, default, "--geometries")
+    for name in gs:
+        try:
+            get_geometry(name)
+        except InputError as e:
+            raise InputError("--geometries", e.message) from None
+    return gs
+
+
+def _one_source(vid: str | None, c_files: tuple[str, ...], tree: str | None, patches: tuple[str, ...],
+                hint: str = "") -> None:
+    """Exactly one of a variant id, C files and a tree (--patch only with --tree)."""
+    if patches and not tree:
+        raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
+    if vid and (c_files or tree):
+        raise InputError("--variant", f"give a variant id, --c-file or --tree, not two{hint}")
+    if not vid and not c_files and not tree:
+        raise InputError("--variant", "give a variant id, --c-file or --tree")
+
+
 def _code(results: list[CheckResult]) -> int:
     if any(r.verdict == "unknown" for r in results):
         return 3
@@ -451,13 +488,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
     def run() -> int:
-        if patches and not tree:
-            raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
-        if vid and (c_files or tree):
-            raise InputError("--variant", "give a variant id, --c-file or --tree, not two (--base names the "
-                                          "variant the C files are linked over)")
-        if not vid and not c_files and not tree:
-            raise InputError("--variant", "give a variant id, --c-file or --tree")
+        _one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
             raise InputError("--sarif", "needs --c-file or --tree (the findings are located in the C)")
         g = get_geometry(geometry)
@@ -514,16 +545,8 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
                 raise InputError("--variants", e.message) from None
         if mine is not None and mine.id not in vs:
             vs.append(mine.id)
-        ps = _split(properties, CHECKS, "--properties")
-        for p in ps:
-            if p not in CHECKS:
-                raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
-        gs = _split(geometries, DEFAULT_GEOMETRIES, "--geometries")
-        for name in gs:
-            try:
-                get_geometry(name)
-            except InputError as e:
-                raise InputError("--geometries", e.message) from None
+        ps = _checks(properties)
+        gs = _geometries(geometries, DEFAULT_GEOMETRIES)
         where = output_dir(out, "--out")
         for line in _linked(linkage):
             click.echo(line, err=True)
@@ -571,18 +594,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
         g = get_geometry(geometry)
         _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
 
-        def side(x: str, name: str) -> Any:  # a variant id, a C file of its own, a tree [+ patches]
-            v = _side(x, name, base, function)
-            if v is not None:
-                return v
-            if "/" in x:
-                raise InputError(name, f"{x}: no such directory or file (a side is a variant id, FILE.c, DIR or "
-                                       "DIR+PATCH[+PATCH...])")
-            try:
-                return get_variant(x)
-            except InputError as e:
-                raise InputError(name, e.message) from None
-        va, vb = side(a, "A"), side(b, "B")
+        va, vb = _side(a, "A", base, function), _side(b, "B", base, function)
         cuts: list = []
         with _Progress(progress) as tell:
             cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable,
@@ -633,26 +645,9 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
     Exit 0 when every property holds, 1 when one is violated, 3 when a verdict is unknown.
     """
     def run() -> int:
-        gs = _split(geometries, ["x86_64-4level"], "--geometries")
-        for name in gs:
-            try:
-                get_geometry(name)
-            except InputError as e:
-                raise InputError("--geometries", e.message) from None
-        ps = _split(properties, CHECKS, "--properties")
-        for p in ps:
-            if p not in CHECKS:
-                raise InputError("--properties", f"unknown property {p!r} (known: {', '.join(CHECKS)})")
-        ids: list[str] = []
-        for x in sources:
-            v = _side(x, x, base, None)
-            if v is None:
-                try:
-                    v = get_variant(x)
-                except InputError as e:
-                    raise InputError(x, f"not a kernel tree, a C file or a variant id ({e.message})") from None
-            ids.append(v.id)
-        ids = _unique(ids)
+        gs = _geometries(geometries, ["x86_64-4level"])
+        ps = _checks(properties)
+        ids = _unique(_side(x, "TREE_OR_FILE", base, None).id for x in sources)
         results = run_matrix(ids, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, 1, None,
                              extend=vmas is None and not no_cutoff, cap=not no_cutoff, reachable=reachable)
         rows = [(v, g) for v in ids for g in gs]
@@ -690,10 +685,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         from modelcheck.cfront import builtin_c, builtin_unit
         from modelcheck.review import VERDICTS, review
         from modelcheck.sarif import review_sarif, witness_lines
-        if vid and (c_files or tree):
-            raise InputError("--variant", "give a variant id, --c-file or --tree, not two")
-        if not vid and not c_files and not tree:
-            raise InputError("--variant", "give a variant id, --c-file or --tree")
+        _one_source(vid, c_files, tree, patches)
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
         g = get_geometry(geometry)

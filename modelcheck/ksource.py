@@ -58,13 +58,13 @@ def strip_comments(text: str) -> str:
 def _prepare(text: str, path: str) -> str:
     """Comments blanked, ``#include`` lines dropped, IS_ENABLED() decided; an unterminated
     comment is refused where it starts."""
-    m = re.search(r"/\*", re.sub(r'"(?:[^"\\\n]|\\.)*"|/\*.*?\*/|//[^\n]*', lambda m: " " * len(m.group(0)),
-                                text, flags=re.S))
+    text = strip_comments(text)
+    # what stripping left of a comment is one never closed (string literals aside)
+    m = re.search(r"/\*", re.sub(r'"(?:[^"\\\n]|\\.)*"', lambda m: " " * len(m.group(0)), text))
     if m:
         line = text.count("\n", 0, m.start()) + 1
         col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
         raise InputError(f"{path}:{line}:{col}", "this comment is never closed")
-    text = strip_comments(text)
     text = re.sub(r"(?m)^[ \t]*#[ \t]*include\b.*$", "", text)
     return re.sub(r"\bIS_ENABLED\s*\(\s*(CONFIG_\w+)\s*\)",
                   lambda m: "1" if m.group(1) in KERNEL_CONFIG else "0", text)
