@@ -30,7 +30,7 @@ from typing import Any, Callable
 import z3
 
 from modelcheck import encoding, search
-from modelcheck.encoding import BvOps, SymbolicState, configure
+from modelcheck.encoding import BvOps, SymbolicState, configure, violation_of
 from modelcheck.enumerate import scenarios
 from modelcheck.geometry import Geometry, get_geometry
 from modelcheck.search import CHECKS, check
@@ -277,7 +277,7 @@ def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
 
 def _int_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
     st = SymbolicState(g, n)
-    v = search._violation(st, get_variant(vid), "no-source-collateral", "pmd")
+    v = violation_of(st, get_variant(vid), "no-source-collateral", "pmd")
     return [[*st.constraints, v.assumption, v.condition, caller, z3.Not(st.has_stop)]
             for caller in (z3.Not(st.for_stack), st.for_stack)]
 

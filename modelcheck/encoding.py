@@ -29,7 +29,7 @@ from modelcheck.scenario import Move, Scenario, Vma
 from modelcheck.syscalls import stack_len_max, stack_shift_max
 from modelcheck.variants import Call, Decision, Variant
 
-__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "property_violation", "decode",
+__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "violation_of", "property_violation", "decode",
            "configure", "OPTIONS"]
 
 
@@ -498,6 +498,9 @@ class SymbolicState:
     n: int
     tag: str = ""
     upto: bool = False  # any number of VMAs from 1 to n (``count``), not exactly n
+    # every decision made on this state is a free one (``free_decision``): an over-approximation
+    # in which a goal that has no model has none for any predicate's real decision
+    abstract: bool = False
 
     def __post_init__(self) -> None:
         g, t = self.geometry, self.tag
@@ -576,56 +579,92 @@ class SymbolicState:
 
     def cutoff(self, formulas: Sequence[Any]) -> "Cutoff":
         """How many VMAs a state satisfying one of ``formulas`` (a goal's alternatives) needs:
-        see Cutoff.  Walks each formula once, keeping track of polarity."""
-        layout = {v.get_id() for v in [*self.starts, *self.ends, *self.populated] + ([self.count] if self.upto else [])}
-        reach = self.ops.reach
+        see Cutoff.  The worst of the formulas' own (the first that reads the layout otherwise)."""
         worst: Cutoff | None = None
         for f in formulas:
-            lookups: set[int] = set()
-            entries: set[int] = set()
-            raw: list[str] = []
-            seen: set[tuple[int, int]] = set()
-            todo = [(f, 1)]  # polarity: 1 positive, -1 negative, 0 both
-            while todo:
-                t, pol = todo.pop()
-                if not z3.is_expr(t) or (t.get_id(), pol) in seen:
-                    continue
-                seen.add((t.get_id(), pol))
-                tid = t.get_id()
-                if tid in reach:
-                    kind, of = reach[tid]
-                    if kind == "lookup":  # a VMA to keep, and what the addresses it was looked up at read
-                        lookups.add(tid)
-                        todo += [(x, 0) for x in of]
-                    elif kind == "entries":
-                        if pol >= 0 and not z3.is_false(t):
-                            entries.add(tid)
-                        continue
-                    elif kind == "layout":
-                        continue
-                    if kind in ("field", "null"):
-                        todo.append((of, 0))
-                    continue
-                if tid in layout:
-                    raw.append(str(t))
-                    continue
-                if z3.is_and(t) or z3.is_or(t):
-                    todo += [(c, pol) for c in t.children()]
-                elif z3.is_not(t):
-                    todo.append((t.arg(0), -pol))
-                elif z3.is_implies(t):
-                    todo += [(t.arg(0), -pol), (t.arg(1), pol)]
-                elif z3.is_app_of(t, z3.Z3_OP_ITE) and z3.is_bool(t):
-                    todo += [(t.arg(0), 0), (t.arg(1), pol), (t.arg(2), pol)]
-                else:
-                    todo += [(c, 0) for c in t.children()]
-            here = Cutoff(2 + len(lookups) + len(entries), len(lookups), len(entries),
-                          sorted(set(raw)) if raw else [])
+            here = self.formula_cutoff(f)
             if here.raw:
                 return here
             if worst is None or here.vmas > worst.vmas:
                 worst = here
         return worst or Cutoff(2, 0, 0, [])
+
+    def formula_cutoff(self, f: Any) -> "Cutoff":
+        """How many VMAs a state satisfying ``f`` needs (see Cutoff), remembered per formula (a
+        search asks again per alternative)."""
+        memo = self.__dict__.setdefault("_cutoffs", {})
+        key = f.get_id() if z3.is_expr(f) else ("const", bool(f))
+        if key not in memo:
+            lookups, entries, raw = self._reach(f) if z3.is_expr(f) else (frozenset(), frozenset(), frozenset())
+            memo[key] = (f, Cutoff(2 + len(lookups) + len(entries), len(lookups), len(entries), sorted(raw)))
+        return memo[key][1]
+
+    def _reach(self, f: z3.ExprRef) -> tuple[frozenset, frozenset, frozenset]:
+        """What ``f`` reaches of the layout, with polarity (1 positive, -1 negative, 0 both): the
+        lookups (ids of the VMAs they return), the entry tests that can be needed true, and any
+        other read of a VMA's bound or populated flag (``raw``, as text).  One walk over the
+        formula's DAG on Z3's C API (no Python object per node), each (node, polarity) summed up
+        once per state, so that the alternatives of a goal share the walk of their decision."""
+        ctx = f.ctx.ref()
+        C = z3.z3core
+        reach = self.ops.reach
+        layout = {v.get_id(): v for v in [*self.starts, *self.ends, *self.populated]
+                  + ([self.count] if self.upto else [])}
+        done: dict[tuple[int, int], tuple[frozenset, frozenset, frozenset]] = self.__dict__.setdefault("_reached", {})
+        empty: frozenset = frozenset()
+
+        def parts(a: Any, pol: int) -> tuple[tuple, list]:
+            """(what this node adds, its children with their polarity)"""
+            tid = C.Z3_get_ast_id(ctx, a)
+            if tid in reach:
+                kind, of = reach[tid]
+                if kind == "lookup":  # a VMA to keep, and what the addresses it was looked up at read
+                    return ({tid}, empty, empty), [(x.as_ast(), 0) for x in of if z3.is_expr(x)]
+                if kind == "entries":
+                    needed = pol >= 0 and not z3.is_false(z3.BoolRef(a, f.ctx))
+                    return (empty, {tid} if needed else empty, empty), []
+                if kind in ("field", "null") and z3.is_expr(of):
+                    return (empty, empty, empty), [(of.as_ast(), 0)]
+                return (empty, empty, empty), []
+            if tid in layout:
+                return (empty, empty, {str(layout[tid])}), []
+            if C.Z3_get_ast_kind(ctx, a) != z3.Z3_APP_AST:
+                return (empty, empty, empty), []
+            app = C.Z3_to_app(ctx, a)
+            args = [C.Z3_get_app_arg(ctx, app, i) for i in range(C.Z3_get_app_num_args(ctx, app))]
+            op = C.Z3_get_decl_kind(ctx, C.Z3_get_app_decl(ctx, app))
+            if op in (z3.Z3_OP_AND, z3.Z3_OP_OR):
+                kids = [(x, pol) for x in args]
+            elif op == z3.Z3_OP_NOT:
+                kids = [(args[0], -pol)]
+            elif op == z3.Z3_OP_IMPLIES:
+                kids = [(args[0], -pol), (args[1], pol)]
+            elif op == z3.Z3_OP_ITE and C.Z3_get_sort_kind(ctx, C.Z3_get_sort(ctx, a)) == z3.Z3_BOOL_SORT:
+                kids = [(args[0], 0), (args[1], pol), (args[2], pol)]
+            else:
+                kids = [(x, 0) for x in args]
+            return (empty, empty, empty), kids
+
+        root = (f.as_ast(), 1)
+        todo = [(root, False)]
+        pending: dict[tuple[int, int], tuple] = {}
+        while todo:
+            (a, pol), expanded = todo.pop()
+            key = (C.Z3_get_ast_id(ctx, a), pol)
+            if key in done:
+                continue
+            if not expanded:
+                if key in pending:
+                    continue  # already on the stack, to be summed up there
+                own, kids = parts(a, pol)
+                pending[key] = (own, kids)
+                todo.append(((a, pol), True))
+                todo += [(k, False) for k in kids]
+                continue
+            own, kids = pending.pop(key)
+            sums = [own] + [done[(C.Z3_get_ast_id(ctx, x), p)] for x, p in kids]
+            done[key] = tuple(frozenset().union(*(s[i] for s in sums)) for i in range(3))  # type: ignore[assignment]
+        return done[(C.Z3_get_ast_id(ctx, root[0]), 1)]
 
 
     def call(self) -> Call:
@@ -634,7 +673,19 @@ class SymbolicState:
                     new_addr=w(self.new_addr, top), len=w(self.len, top), for_stack=self.for_stack)
 
     def has_entries(self, lo: Any, hi: Any) -> z3.BoolRef:
-        """Some page in [lo, hi) holds an entry at the call (see simulate.initial_tables())."""
+        """Some page in [lo, hi) holds an entry at the call (see simulate.initial_tables()).
+
+        Built once per range (terms are hash-consed, so a range built again has the same ids;
+        the memo keeps lo and hi alive, so their ids are not reused)."""
+        key = tuple(x.get_id() if z3.is_expr(x) else ("int", x) for x in (lo, hi))
+        memo = self.__dict__.setdefault("_entries", {})
+        if key in memo:
+            return memo[key][2]
+        out = self._has_entries(lo, hi)
+        memo[key] = (lo, hi, out)
+        return out
+
+    def _has_entries(self, lo: Any, hi: Any) -> z3.BoolRef:
         hits = []
         for i in range(self.n):
             first = z3.If(z3.And(self.for_stack, self.old_vma == i), self.old_addr, self.starts[i])
@@ -712,9 +763,38 @@ def decision_of(st: SymbolicState, variant: Variant, level: str) -> Decision:
     hit = memo.get((id(variant), level))
     if hit is not None and hit[0] is variant:
         return hit[1]
-    d = variant.decide(st.ops, st.call(), level)
+    d = free_decision(st, f"{len(memo)}") if st.abstract else variant.decide(st.ops, st.call(), level)
     memo[id(variant), level] = (variant, d)
     return d
+
+
+def free_decision(st: SymbolicState, tag: str) -> Decision:
+    """A decision of which nothing is known but that its cursors are words: whether it realigns,
+    warns or dereferences NULL, and where its cursors start, are free.  Every real decision on
+    the state is one value of it, and a word term's value is the same whatever bounds it is known
+    to have (IntWord reduces modulo 2^W only where its bounds say it may leave the word, and
+    the free cursors' bounds are the widest), so a formula built on a free decision holds for
+    some value of it wherever the formula built on the real one holds.  The cursors' range is
+    added to the state's constraints."""
+    t = f"{st.tag}free{tag}_"
+    c0, n0 = z3.Int(f"{t}old_addr"), z3.Int(f"{t}new_addr")
+    top = (1 << st.geometry.word_bits) - 1
+    st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
+    return Decision(realign=z3.Bool(f"{t}realign"), old_addr=IntWord(c0, st.geometry.word_bits),
+                    new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn"),
+                    oops=z3.Bool(f"{t}oops"))
+
+
+def violation_of(st: SymbolicState, variant: Variant, pid: str, level: str) -> "Violation":
+    """The negation of ``pid`` for the variant's decision on the state, built once per state (a
+    check asks for it from each of its goals, and its cutoff once more)."""
+    memo = st.__dict__.setdefault("_violations", {})
+    hit = memo.get((id(variant), pid, level))
+    if hit is not None and hit[0] is variant:
+        return hit[1]
+    v = property_violation(pid, st, variant, decision_of(st, variant, level))
+    memo[id(variant), pid, level] = (variant, v)
+    return v
 
 
 # --- properties ---------------------------------------------------------------------------------

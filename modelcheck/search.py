@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.encoding import Cutoff, SymbolicState, Violation, configure, decision_of, decode, property_violation
+from modelcheck.encoding import Cutoff, SymbolicState, Violation, configure, decision_of, decode, violation_of
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
@@ -102,14 +102,19 @@ SOLVER = "qflia"
 #: the queries about one state share a solver (the state's constraints added once, each condition
 #: in a push/pop scope) instead of one solver each
 INCREMENTAL = True
-#: the one query over any number of VMAs up to the bound is first tried on a fresh solver (with
-#: the pipeline's preprocessing) with this share of the resource limit, then on a shared one: each
-#: is several times faster than the other on some checks (docs/performance.md)
-UPTO_FIRST_SHARE = 100
+#: the one query over any number of VMAs up to the bound is first tried on a fresh solver with
+#: this share of the resource limit, then on a shared one: each is several times faster than the
+#: other on some checks (docs/performance.md)
+UPTO_FIRST_SHARE = 1000
+#: how one-shot queries whose model is never read (that first try, an abstract refutation,
+#: vacuity) are solved: a tactic pipeline's solver, whose first check in a fresh context is
+#: several times faster than that of the combined solver SOLVER names (docs/performance.md);
+#: every query a counterexample is read from stays on SOLVER
+ONE_SHOT = "pre+smt"
 
 
-def new_solver() -> z3.Solver:
-    return SOLVERS[SOLVER]()
+def new_solver(kind: str | None = None) -> z3.Solver:
+    return SOLVERS[kind or SOLVER]()
 
 
 class _Query:
@@ -117,7 +122,7 @@ class _Query:
     that already holds the state's constraints, if given: call ``close()`` when done)."""
 
     def __init__(self, st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int,
-                 shared: z3.Solver | None = None) -> None:
+                 shared: z3.Solver | None = None, kind: str | None = None) -> None:
         self.st, self.stop = st, stop
         if shared is not None:
             self.solver = shared
@@ -126,7 +131,7 @@ class _Query:
             if not stop:
                 shared.add(z3.Not(st.has_stop))
             return
-        self.solver = new_solver()
+        self.solver = new_solver(kind)
         self.solver.set("rlimit", rlimit)
         self.solver.add(*st.constraints, condition)
         if not stop:
@@ -208,7 +213,7 @@ def _tame(q: _Query) -> z3.ModelRef:
 
 #: _search() looks at exactly 1, 2, ... VMAs up to this many, then asks once about any number up to
 #: the bound; only if that has a model does it go on one number at a time (to find the least)
-EXACT_FIRST = 2
+EXACT_FIRST = 1
 
 
 #: told what a long search is at: ``progress("exact: 5 of 64 VMAs")``
@@ -227,24 +232,55 @@ class _States(dict):
         super().__init__()
         self.g = g
 
-    def get_state(self, n: int, upto: bool = False) -> SymbolicState:
-        st = self.get((n, upto))
+    def get_state(self, n: int, upto: bool = False, abstract: bool = False) -> SymbolicState:
+        st = self.get((n, upto, abstract))
         if st is None:
-            st = self[n, upto] = SymbolicState(self.g, n, upto=upto)
+            st = self[n, upto, abstract] = SymbolicState(self.g, n, upto=upto, abstract=abstract)
         return st
 
 
-def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int) -> list:
-    """The answers of the one query over any number of VMAs up to the bound, per alternative:
-    a fresh solver with a share of the resource limit, and what that leaves undecided on a
-    solver shared by the alternatives with the whole limit.  (Deterministic: both are bounded
-    by resource counts, not time.)"""
-    results = [q.check() for q, _ in queries(st, False, rlimit // UPTO_FIRST_SHARE)]
+def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int) -> list:
+    """The answers of the one query over any number of VMAs up to the bound, per alternative
+    still open at ``n`` VMAs: a fresh solver with a share of the resource limit, and what that
+    leaves undecided on a solver shared by the alternatives with the whole limit.
+    (Deterministic: both are bounded by resource counts, not time.)"""
+    results = [q.check() for q, _ in queries(st, n, False, rlimit // UPTO_FIRST_SHARE, ONE_SHOT)]
     if z3.unknown in results:
-        for i, (q, _) in enumerate(queries(st, True, rlimit)):
+        for i, (q, _) in enumerate(queries(st, n, True, rlimit)):
             if results[i] == z3.unknown:
                 results[i] = q.check()
     return results
+
+
+def _limits(goal: Goal, states: _States) -> list[float]:
+    """Per alternative of ``goal``, the most VMAs a least state satisfying it can have (its own
+    cutoff, read on the state of two VMAs, as _depth reads the goal's): past that an
+    alternative has no state that a smaller one does not already give, so the search leaves
+    it out, for a proof as well as for the least counterexample."""
+    st = states.get_state(2)
+    out = []
+    for f in goal(st)[0]:
+        cut = st.formula_cutoff(f)
+        out.append(float("inf") if cut.raw else cut.vmas)
+    return out
+
+
+def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> bool:
+    """Has alternative ``i`` of ``goal`` no state of any size, whatever the decisions in it are?
+    Asked with every decision free (encoding.free_decision: the real one is one of its values)
+    over as many VMAs as that formula's own cutoff, which is smaller than the real one's since
+    no lookup is left in it: where the property does not hinge on what the predicate decided
+    (return-value's break at the first cursor: the tail is right for any cursor), one small
+    query replaces the search over the predicate's lookups.  Unknown counts as not refuted."""
+    cut = states.get_state(2, abstract=True).formula_cutoff(goal(states.get_state(2, abstract=True))[0][i])
+    if cut.raw:
+        return False
+    st = states.get_state(cut.vmas, upto=True, abstract=True)
+    alternatives, stop = goal(st)
+    for caller in (z3.Not(st.for_stack), st.for_stack):
+        if _Query(st, z3.And(alternatives[i], caller), stop, rlimit, kind=ONE_SHOT).check() != z3.unsat:
+            return False
+    return True
 
 
 def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
@@ -252,38 +288,52 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
             states: _States | None = None) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
-    separately, is a query of its own: a disjunction is much harder for the solver than its parts.
+    separately, is a query of its own: a disjunction is much harder for the solver than its parts;
+    an alternative is asked about no more VMAs than its own cutoff (``_limits``).
 
     With ``upto``, after EXACT_FIRST VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
     the search on, number by number."""
     states = states if states is not None else _States(g)
+    limits = _limits(goal, states)
 
-    def queries(st: SymbolicState, incremental: bool = INCREMENTAL,
-                limit: int = rlimit) -> Iterator[tuple[_Query, bool]]:
+    def queries(st: SymbolicState, n: int, incremental: bool = INCREMENTAL,
+                limit: int = rlimit, kind: str | None = None) -> Iterator[tuple[_Query, bool]]:
         alternatives, stop = goal(st)
+        if len(alternatives) != len(limits):
+            raise InternalError(f"{label}: the goal has {len(alternatives)} alternatives on {st.n} VMAs "
+                                f"and {len(limits)} on 2")
+        alternatives = [a for a, most in zip(alternatives, limits) if most >= n and not z3.is_false(a)]
         shared = None
-        if incremental:
+        if incremental and alternatives:
             shared = new_solver()
             shared.set("rlimit", limit)
             shared.add(*st.constraints)
         for condition in alternatives:
-            if z3.is_false(condition):
-                continue
             for caller in (z3.Not(st.for_stack), st.for_stack):
-                q = _Query(st, z3.And(condition, caller), stop, limit, shared)
+                q = _Query(st, z3.And(condition, caller), stop, limit, shared, kind)
                 yield q, stop
                 q.close()
 
     for n in range(1, vmas + 1):
-        if upto and n == EXACT_FIRST + 1 and vmas > EXACT_FIRST + 1:
-            progress(f"{label}: {n} to {vmas} VMAs in one query")
-            results = _upto(queries, states.get_state(vmas, True), rlimit)
+        if n > max(limits, default=0):
+            return None  # no alternative has a least state this large
+        top = min(vmas, max(limits))
+        if upto and n == EXACT_FIRST + 1 and top > EXACT_FIRST + 1:
+            # first the alternatives that hold whatever the predicate decides, on few VMAs
+            for i, most in enumerate(limits):
+                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, rlimit // UPTO_FIRST_SHARE):
+                    limits[i] = EXACT_FIRST  # no state with more VMAs than searched already
+            top = min(vmas, max(limits))
+            if top <= EXACT_FIRST:
+                return None
+            progress(f"{label}: {n} to {top} VMAs in one query")
+            results = _upto(queries, states.get_state(top, True), rlimit, n)
             if z3.sat not in results and z3.unknown not in results:
                 return None  # no state with EXACT_FIRST + 1 .. vmas VMAs either
         progress(f"{label}: {n} of {vmas} VMAs")
         st = states.get_state(n)
-        for q, stop in queries(st):
+        for q, stop in queries(st, n):
             r = q.check()
             if r == z3.unknown:
                 gave_up.append(f"{label} n={n}: {q.solver.reason_unknown()}")
@@ -305,7 +355,7 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
     for n in range(1, n_max + 1):
         progress(f"vacuity: {n} of {n_max} VMAs")
         st = states.get_state(n)
-        s = new_solver()
+        s = new_solver(ONE_SHOT)  # one query, and only its answer is used
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
         if reachable:
@@ -317,9 +367,6 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
     return None if undecided else True
 
 
-def _violation(st: SymbolicState, variant: Variant, pid: str, level: str) -> Violation:
-    return property_violation(pid, st, variant, decision_of(st, variant, level))
-
 
 #: the properties whose encodings are cheap: a first search for a missed optimization asks only
 #: these to hold for the 'always' realignment, and the simulator judges the rest
@@ -330,10 +377,10 @@ def _safe_realignment(st: SymbolicState, level: str, properties: Iterable[str] =
     """Realigning (as the 'always' baseline does) is possible, the move has entries to move, and
     every one of ``properties`` holds for the realigned move."""
     always = get_variant("always")
-    d = decision_of(st, always, level)
-    parts = [d.realign, st.has_entries(st.old_addr, st.old_end)]  # and the move has something to move
+    parts = [decision_of(st, always, level).realign,
+             st.has_entries(st.old_addr, st.old_end)]  # and the move has something to move
     for pid in properties:
-        v = property_violation(pid, st, always, d)
+        v = violation_of(st, always, pid, level)
         parts += [v.assumption, z3.Not(v.condition)]
     return z3.And(*parts)
 
@@ -440,15 +487,15 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
         return {"cheap": goal(_CHEAP), "missed": goal(PROPERTIES)}
 
     def exact(st: SymbolicState) -> tuple[list, bool]:
-        v = _violation(st, variant, pid, level)
+        v = violation_of(st, variant, pid, level)
         return [z3.And(v.assumption, c) for c in v.alternatives()], v.stop
 
     def over(st: SymbolicState) -> tuple[list, bool]:
-        v = _violation(st, variant, pid, level)
+        v = violation_of(st, variant, pid, level)
         return ([v.over] if v.over is not None else []), v.stop
 
     def outside(st: SymbolicState) -> tuple[list, bool]:
-        v = _violation(st, variant, pid, level)
+        v = violation_of(st, variant, pid, level)
         return ([] if z3.is_true(v.assumption) else [z3.Not(v.assumption)]), v.stop
     return {"exact": exact, "over": over, "outside": outside}
 
@@ -500,7 +547,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
                              "but that cursor is not shown to be reachable")
     elif (scenario := find(goals["outside"], "outside")) is not None:
         st = SymbolicState(g, 1)
-        why = _violation(st, variant, pid, level).why_assumed
+        why = violation_of(st, variant, pid, level).why_assumed
         result.verdict = UNKNOWN
         result.reason = f"the encoding of {pid} assumes {why}; this state does not:\n{scenario.dumps()}"
     elif gave_up:
@@ -580,7 +627,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
 
         for pid in PROPERTIES if pids is None else pids:
             def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
-                v = _violation(st, yes, pid, level)
+                v = violation_of(st, yes, pid, level)
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
             s = find(goal, f"{yes.id} {pid}")
             if s is not None:
@@ -597,7 +644,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             # their offset), states outside it are judged by the simulator alone
             # (first with entries in the range that moves, where a violation is likelier)
             def outside(st: SymbolicState, pid: str = pid, moving: bool = True) -> tuple[list, bool]:
-                v = _violation(st, yes, pid, level)
+                v = violation_of(st, yes, pid, level)
                 where = [st.has_entries(st.old_addr, st.old_end)] if moving else []
                 return ([] if z3.is_true(v.assumption) else
                         [z3.And(split(st), z3.Not(v.assumption), *where)]), v.stop
@@ -611,7 +658,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                     if replay.properties[pid] == VIOLATED:
                         cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
                     else:
-                        why = _violation(SymbolicState(g, 1), yes, pid, level).why_assumed
+                        why = violation_of(SymbolicState(g, 1), yes, pid, level).why_assumed
                         gave_up.append(f"{yes.id} {pid}: they differ where the encoding's assumption ({why}) "
                                        f"fails, and the state found there does not violate it:\n{s.dumps()}")
                 except TooLong as e:
@@ -619,9 +666,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
 
         def safe_goal(st: SymbolicState) -> tuple[list, bool]:
             parts = [split(st)]
-            d = decision_of(st, yes, level)
             for pid in PROPERTIES:
-                v = property_violation(pid, st, yes, d)
+                v = violation_of(st, yes, pid, level)
                 parts += [v.assumption, z3.Not(v.condition)]
             return [z3.And(*parts)], False
         s = find(safe_goal, f"{yes.id} safe") if safe else None
@@ -637,7 +683,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         # the same decision and a different return value: a patch of the tail alone (the
         # CVE-2024-53111 guard) changes nothing above, and must not read as "decide alike"
         def tail(st: SymbolicState) -> tuple[list, bool]:
-            wrong, right = _violation(st, yes, RETURN_VALUE, level), _violation(st, no, RETURN_VALUE, level)
+            wrong, right = violation_of(st, yes, RETURN_VALUE, level), violation_of(st, no, RETURN_VALUE, level)
             same = _term(decision_of(st, yes, level).realign) == _term(decision_of(st, no, level).realign)
             return [z3.And(same, c, z3.Not(right.condition)) for c in wrong.alternatives()], wrong.stop
         s = find(tail, f"{yes.id} {RETURN_VALUE} alone") if tails else None

@@ -198,10 +198,61 @@ def test_cli_progress_on_stderr():
     r = CliRunner().invoke(cli, [*args, "--progress"])
     lines = r.stderr.splitlines()
     assert r.exit_code == 0 and lines[0].endswith("cutoff: 7 VMAs; searching 7")
-    assert any(x.endswith("exact: 3 to 7 VMAs in one query") for x in lines)
+    assert any(x.endswith("exact: 2 to 7 VMAs in one query") for x in lines)
     assert all(x.startswith("modelcheck: [") for x in lines)
     assert "HOLDS" in r.stdout and "modelcheck: [" not in r.stdout
     r = CliRunner().invoke(cli, args)  # not a terminal: quiet unless asked
     assert r.exit_code == 0 and r.stderr == ""
     r = CliRunner().invoke(cli, ["diff", "v6.12", "v6.15", "--progress"])
     assert r.exit_code == 0 and "v6.12 no-source-collateral" in r.stderr
+
+
+# --- the search's two proof steps: each alternative to its own cutoff, and free decisions --------
+
+def _plain(monkeypatch):
+    """Search without either step: every alternative to the goal's whole cutoff, no free decisions."""
+    from modelcheck import search
+    monkeypatch.setattr(search, "_limits", lambda goal, states: [float("inf")] * len(goal(states.get_state(2))[0]))
+    monkeypatch.setattr(search, "_refuted_abstractly", lambda *a: False)
+
+
+def test_each_alternative_is_searched_to_its_own_cutoff():
+    # return-value of v6.15: "the loop succeeds and returns a wrong value" reads no lookup (2 VMAs),
+    # "it breaks at its first cursor" reads the predicate's two find_vma_intersection() (5)
+    from modelcheck import search
+    goals = search._goals(get_variant("v6.15"), "return-value", "pmd")
+    assert search._limits(goals["exact"], search._States(X86)) == [2, 5]
+    assert search._limits(goals["over"], search._States(X86)) == [2]
+
+
+def test_a_free_decision_refutes_only_what_holds_for_every_decision():
+    from modelcheck import search
+    states = search._States(X86)
+    rlimit = search.DEFAULT_RLIMIT
+    # v6.15's tail returns the right value from any first cursor: refuted whatever the predicate does
+    first = 1  # search._goals' return-value cases are [success, first]
+    assert search._refuted_abstractly(search._goals(get_variant("v6.15"), "return-value", "pmd")["exact"],
+                                      first, states, rlimit)
+    # v6.6's unguarded tail (the 'never' baseline keeps it) would be wrong from a cursor below
+    # old_addr, which a free decision may start at: not refuted, though never itself holds
+    assert not search._refuted_abstractly(search._goals(get_variant("never"), "return-value", "pmd")["exact"],
+                                          first, states, rlimit)
+    # no-source-collateral hinges on where the decision starts: a free one sweeps anything
+    assert not search._refuted_abstractly(search._goals(get_variant("v6.15"), "no-source-collateral", "pmd")["exact"],
+                                          0, states, rlimit)
+
+
+@pytest.mark.parametrize("vid,pid,geometry", [
+    ("v6.15", "return-value", "x86_64-4level"), ("v4", "return-value", "x86_64-4level"),
+    ("v2", "return-value", "i386-pae"), ("v6.7", "return-value", "i386-pae"),
+    ("v6.12", "equivalence", "x86_64-4level"), ("deep-last2", "no-source-collateral", "x86_64-4level"),
+    ("v6.7", "no-warn", "x86_64-4level"), ("linus", "missed-optimization", "x86_64-4level")])
+def test_the_steps_change_no_answer(monkeypatch, vid, pid, geometry):
+    # the same verdict, bound and least counterexample as the search without them
+    g = get_geometry(geometry)
+    variant = deep_last(2) if vid == "deep-last2" else get_variant(vid)
+    fast = check(variant, pid, g)
+    _plain(monkeypatch)
+    plain = check(variant, pid, g)
+    assert (fast.verdict, fast.unbounded, fast.vmas_bound) == (plain.verdict, plain.unbounded, plain.vmas_bound)
+    assert fast.counterexample == plain.counterexample, (fast.counterexample, plain.counterexample)
