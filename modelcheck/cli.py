@@ -23,7 +23,6 @@ import click
 from modelcheck.errors import InputError, InternalError, RunFailed
 from modelcheck.files import output_dir, output_file, write_text
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
-from modelcheck.gallery import build_gallery, write_entry
 from modelcheck.kernel import PATCHABLE
 from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
 from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table, history_table
@@ -500,6 +499,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
                       extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
         if where is not None and r.counterexample is not None:
+            from modelcheck.gallery import write_entry  # networkx: only where a counterexample is written
             write_entry(where, r)
         if target is not None:
             from modelcheck.sarif import check_sarif
@@ -762,6 +762,7 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
         output_dir(Path(out).parent, "--out")
         if Path(out).exists() and not Path(out).is_dir():
             raise InputError("--out", f"{out}: not a directory")
+        from modelcheck.gallery import build_gallery  # networkx and matplotlib: only for the gallery
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
         unknown = [r for r in results if r.verdict == "unknown"]
         for r in unknown:

@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
-from modelcheck.gallery import write_entry
 from modelcheck.geometry import get_geometry
 from modelcheck.search import DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check
 from modelcheck.variants import Variant, get_variant
@@ -29,6 +28,7 @@ def _run(job: Job) -> CheckResult:
     variant, pid, gname, level, vmas, rlimit, minimal, out, pictures, reachable, extend, cap = job
     r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal, reachable, extend, cap=cap)
     if out is not None and r.counterexample is not None:
+        from modelcheck.gallery import write_entry  # networkx: imported where a counterexample is written
         write_entry(out, r, pictures)
     return r
 
