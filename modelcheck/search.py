@@ -272,7 +272,8 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
     no lookup is left in it: where the property does not hinge on what the predicate decided
     (return-value's break at the first cursor: the tail is right for any cursor), one small
     query replaces the search over the predicate's lookups.  Unknown counts as not refuted."""
-    cut = states.get_state(2, abstract=True).formula_cutoff(goal(states.get_state(2, abstract=True))[0][i])
+    two = states.get_state(2, abstract=True)
+    cut = two.formula_cutoff(goal(two)[0][i])
     if cut.raw:
         return False
     st = states.get_state(cut.vmas, upto=True, abstract=True)
