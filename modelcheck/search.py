@@ -103,9 +103,10 @@ SOLVER = "qflia"
 #: in a push/pop scope) instead of one solver each
 INCREMENTAL = True
 #: the one query over any number of VMAs up to the bound is first tried on a fresh solver with
-#: this share of the resource limit, then on a shared one: each is several times faster than the
-#: other on some checks (docs/performance.md)
-UPTO_FIRST_SHARE = 1000
+#: this much of the resource limit (at most the limit itself), then on a shared one: each is
+#: several times faster than the other on some checks (docs/performance.md).  A fixed amount, not
+#: a share: a larger --rlimit should not make a first try that fails cost more
+FIRST_TRY_RLIMIT = 50_000
 #: how one-shot queries whose model is never read (that first try, an abstract refutation,
 #: vacuity) are solved: a tactic pipeline's solver, whose first check in a fresh context is
 #: several times faster than that of the combined solver SOLVER names (docs/performance.md);
@@ -244,7 +245,7 @@ def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicSta
     still open at ``n`` VMAs: a fresh solver with a share of the resource limit, and what that
     leaves undecided on a solver shared by the alternatives with the whole limit.
     (Deterministic: both are bounded by resource counts, not time.)"""
-    results = [q.check() for q, _ in queries(st, n, False, rlimit // UPTO_FIRST_SHARE, ONE_SHOT)]
+    results = [q.check() for q, _ in queries(st, n, False, min(rlimit, FIRST_TRY_RLIMIT), ONE_SHOT)]
     if z3.unknown in results:
         for i, (q, _) in enumerate(queries(st, n, True, rlimit)):
             if results[i] == z3.unknown:
@@ -323,7 +324,7 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         if upto and n == EXACT_FIRST + 1 and top > EXACT_FIRST + 1:
             # first the alternatives that hold whatever the predicate decides, on few VMAs
             for i, most in enumerate(limits):
-                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, rlimit // UPTO_FIRST_SHARE):
+                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, min(rlimit, FIRST_TRY_RLIMIT)):
                     limits[i] = EXACT_FIRST  # no state with more VMAs than searched already
             top = min(vmas, max(limits))
             if top <= EXACT_FIRST:
