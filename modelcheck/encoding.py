@@ -357,6 +357,9 @@ class IntOps(_Logic):
         # arguments, which the VMA depends on too), "field" (a bound of the VMA ``term``
         # refers to) or "null" (whether the lookup ``term`` found nothing); see Cutoff
         self.reach: dict[int, tuple[str, Any]] = {}
+        # the terms ``reach`` is keyed by, kept alive: a dead term's id is reused by Z3 for a new
+        # term, which the cutoff would then read as a lookup or a field it is not
+        self._held: list = []
 
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
@@ -446,6 +449,7 @@ class IntOps(_Logic):
             out = z3.If(r == i, values[i], out)
         if z3.is_expr(out):
             self.reach[out.get_id()] = ("field", r)
+            self._held.append(out)
         return IntWord(out, self.bits, 0, self.geometry.task_size)  # VMA bounds are addresses
 
     def vm_start(self, r: Any) -> IntWord:
@@ -469,6 +473,7 @@ class IntOps(_Logic):
         prev = z3.If(vma == -1, last, vma - 1)
         for r in (vma, prev):
             self.reach[r.get_id()] = ("lookup", (a,))
+            self._held.append(r)
         return vma, prev
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
@@ -478,6 +483,7 @@ class IntOps(_Logic):
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         found = z3.If(s > last, -1, hit)
         self.reach[found.get_id()] = ("lookup", (s, last))
+        self._held.append(found)
         # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
         # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
         if OPTIONS["none"] == "direct":
@@ -655,7 +661,7 @@ class SymbolicState:
                 continue
             if not expanded:
                 if key in pending:
-                    continue  # already on the stack, to be summed up there
+                    continue  # reached again below itself: nothing new to add
                 own, kids = parts(a, pol)
                 pending[key] = (own, kids)
                 todo.append(((a, pol), True))

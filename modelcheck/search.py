@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.encoding import Cutoff, SymbolicState, Violation, configure, decision_of, decode, violation_of
+from modelcheck.encoding import Cutoff, SymbolicState, configure, decision_of, decode, violation_of
 from modelcheck.errors import InputError, InternalError
 from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
@@ -272,7 +272,8 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
     over as many VMAs as that formula's own cutoff, which is smaller than the real one's since
     no lookup is left in it: where the property does not hinge on what the predicate decided
     (return-value's break at the first cursor: the tail is right for any cursor), one small
-    query replaces the search over the predicate's lookups.  Unknown counts as not refuted."""
+    query replaces the search over the predicate's lookups.  It gets what a first try gets
+    (FIRST_TRY_RLIMIT of ``rlimit``); unknown counts as not refuted."""
     two = states.get_state(2, abstract=True)
     cut = two.formula_cutoff(goal(two)[0][i])
     if cut.raw:
@@ -280,7 +281,8 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
     st = states.get_state(cut.vmas, upto=True, abstract=True)
     alternatives, stop = goal(st)
     for caller in (z3.Not(st.for_stack), st.for_stack):
-        if _Query(st, z3.And(alternatives[i], caller), stop, rlimit, kind=ONE_SHOT).check() != z3.unsat:
+        q = _Query(st, z3.And(alternatives[i], caller), stop, min(rlimit, FIRST_TRY_RLIMIT), kind=ONE_SHOT)
+        if q.check() != z3.unsat:
             return False
     return True
 
@@ -324,7 +326,7 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         if upto and n == EXACT_FIRST + 1 and top > EXACT_FIRST + 1:
             # first the alternatives that hold whatever the predicate decides, on few VMAs
             for i, most in enumerate(limits):
-                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, min(rlimit, FIRST_TRY_RLIMIT)):
+                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, rlimit):
                     limits[i] = EXACT_FIRST  # no state with more VMAs than searched already
             top = min(vmas, max(limits))
             if top <= EXACT_FIRST:
@@ -367,7 +369,6 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
             return False
         undecided |= r == z3.unknown
     return None if undecided else True
-
 
 
 #: the properties whose encodings are cheap: a first search for a missed optimization asks only
