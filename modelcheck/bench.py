@@ -35,7 +35,7 @@ from modelcheck.enumerate import scenarios
 from modelcheck.geometry import Geometry, get_geometry
 from modelcheck.search import CHECKS, check
 from modelcheck.semantics import evaluate
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES
 from modelcheck.variants import VARIANTS, Call, get_variant
 
 SECTIONS = ("matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")

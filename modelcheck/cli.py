@@ -31,7 +31,7 @@ from modelcheck.recipe import find_recipe
 from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
 from modelcheck.semantics import evaluate
 from modelcheck.simulate import TooLong
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES, REGISTRY
 from modelcheck.variants import get_variant, variant_ids
 
 __all__ = ["main", "cli", "Terminated"]
@@ -272,9 +272,9 @@ def properties_cmd(as_json: bool) -> None:
     """List the properties with their statement and kernel reference."""
     def run() -> int:
         if as_json:
-            _emit_json([p.__dict__ for p in PROPERTIES.values()])
+            _emit_json([p.to_json() for p in REGISTRY.values()])
             return 0
-        for p in PROPERTIES.values():
+        for p in REGISTRY.values():
             click.echo(f"{p.id}\n    {p.statement}\n    ref: {p.reference}")
         return 0
     _run(run)

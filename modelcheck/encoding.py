@@ -4,7 +4,7 @@ Everything here builds terms (modelcheck.search solves them): ``IntOps`` is the
 KernelOps backend the checker runs variants on, ``SymbolicState`` holds one symbolic kernel state
 (n VMAs, the move, a possible allocation failure) and ``property_violation`` states each
 property's negation.  The properties about the move loop (no-warn, return-value) are encoded from
-the loop's structure (``_Loop``), not by unrolling it, so their verdicts hold for moves of any
+the loop's structure (``Loop``), not by unrolling it, so their verdicts hold for moves of any
 length; the exhaustive cross-validation against the concrete simulator (tests/test_crossval.py)
 checks that derivation.
 
@@ -29,7 +29,7 @@ from modelcheck.scenario import Move, Scenario, Vma
 from modelcheck.syscalls import stack_len_max, stack_shift_max
 from modelcheck.variants import Call, Decision, Variant
 
-__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "decision_of", "violation_of", "property_violation", "decode",
+__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "violation_of", "property_violation", "decode",
            "configure", "OPTIONS"]
 
 
@@ -58,7 +58,7 @@ def configure(seed: int = 0) -> None:
     z3.z3._main_ctx = None
 
 
-def _bool(x: Any) -> z3.BoolRef:
+def as_bool(x: Any) -> z3.BoolRef:
     return z3.BoolVal(x) if isinstance(x, bool) else x
 
 
@@ -81,13 +81,13 @@ class _Logic:
     """The boolean part of KernelOps, shared by the solver backends."""
 
     def and_(self, *bs: Any) -> z3.BoolRef:
-        return z3.And(*[_bool(b) for b in bs]) if bs else z3.BoolVal(True)
+        return z3.And(*[as_bool(b) for b in bs]) if bs else z3.BoolVal(True)
 
     def or_(self, *bs: Any) -> z3.BoolRef:
-        return z3.Or(*[_bool(b) for b in bs]) if bs else z3.BoolVal(False)
+        return z3.Or(*[as_bool(b) for b in bs]) if bs else z3.BoolVal(False)
 
     def not_(self, b: Any) -> z3.BoolRef:
-        return z3.Not(_bool(b))
+        return z3.Not(as_bool(b))
 
     def ite(self, c: Any, a: Any, b: Any) -> Any:
         raise NotImplementedError
@@ -96,7 +96,7 @@ class _Logic:
         out = default
         for guard, value in reversed(list(cases)):
             out = self.ite(guard, value, out)
-        return _bool(out) if isinstance(out, bool) else out
+        return as_bool(out) if isinstance(out, bool) else out
 
 
 class BvOps(_Logic):
@@ -334,7 +334,7 @@ class IntWord:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _t(x: Any) -> Any:
+def term(x: Any) -> Any:
     return x.t if isinstance(x, IntWord) else x
 
 
@@ -404,7 +404,7 @@ class IntOps(_Logic):
             x, y = w._w(a), w._w(b)
             return IntWord(z3.If(c, x.t, y.t), w.bits, min(x.lo, y.lo), max(x.hi, y.hi))
         if isinstance(a, bool) or isinstance(b, bool):
-            return z3.If(c, _bool(a), _bool(b))
+            return z3.If(c, as_bool(a), as_bool(b))
         return z3.If(c, a, b)
 
     def shr(self, w: Any, n: int) -> IntWord:
@@ -467,7 +467,7 @@ class IntOps(_Logic):
 
     def find_vma_prev(self, addr: Any) -> tuple[Any, Any]:
         """Sorted VMAs: "vm_end > addr" is false then true along the list; prev is the VMA before."""
-        a = _t(addr)
+        a = term(addr)
         vma = self._first([e > a for e in self.ends])
         last = len(self.ends) - 1 if self.count is None else self.count - 1
         prev = z3.If(vma == -1, last, vma - 1)
@@ -478,7 +478,7 @@ class IntOps(_Logic):
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
-        s, last = _t(start), _t(end - 1)
+        s, last = term(start), term(end - 1)
         first = self._first([e > s for e in self.ends])
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         found = z3.If(s > last, -1, hit)
@@ -798,14 +798,14 @@ def violation_of(st: SymbolicState, variant: Variant, pid: str, level: str) -> "
     hit = memo.get((id(variant), pid, level))
     if hit is not None and hit[0] is variant:
         return hit[1]
-    v = property_violation(pid, st, variant, decision_of(st, variant, level))
+    v = property_violation(pid, st, variant, decision_of(st, variant, level), level)
     memo[id(variant), pid, level] = (variant, v)
     return v
 
 
 # --- properties ---------------------------------------------------------------------------------
 
-def _range_hits(st: SymbolicState, lo: Any, hi: Any) -> z3.BoolRef:
+def range_hits(st: SymbolicState, lo: Any, hi: Any) -> z3.BoolRef:
     return z3.And(lo < hi, st.has_entries(lo, hi))
 
 
@@ -833,17 +833,17 @@ class Violation:
         return self.cases or [self.condition]
 
 
-_KEPT = "the decision keeps new_addr - old_addr, starts at or below old_addr and does not overlap upward"
+KEPT = "the decision keeps new_addr - old_addr, starts at or below old_addr and does not overlap upward"
 
 
-def _offset_kept(st: SymbolicState, c0: Any, n0: Any) -> z3.BoolRef:
+def offset_kept(st: SymbolicState, c0: Any, n0: Any) -> z3.BoolRef:
     """The decision starts no higher than old_addr and keeps new - old (every built-in does), and
     a move up does not overlap its own source."""
     return z3.And(c0 <= st.old_addr, st.new_addr - n0 == st.old_addr - c0,
                   z3.Implies(c0 < n0, st.old_end <= n0))
 
 
-class _Loop:
+class Loop:
     """Facts about the move loop from cursors (c0, n0) to old_end, derived from its structure.
 
     With ``delta = c0 - n0`` every iteration moves [c, c + extent) to c - delta.  A PMD- (PUD-)
@@ -924,44 +924,15 @@ class _Loop:
         return cases
 
 
-def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decision) -> Violation:
-    """The negation of property ``pid`` on the symbolic state, for the decision ``d``."""
-    c0, n0 = _t(d.old_addr), _t(d.new_addr)
-    if pid == "no-source-collateral":
-        return Violation(_range_hits(st, c0, st.old_addr), z3.BoolVal(True))
-    if pid == "no-dest-clobber":
-        return Violation(_range_hits(st, n0, st.new_addr), z3.BoolVal(True))
-    kept = _offset_kept(st, c0, n0)
-    if pid == "equivalence":
-        # The realigned run moves S = [c0, old_addr) by the same offset as the rest and keeps every
-        # other entry where the plain run puts it: the results differ iff S holds an entry.
-        return Violation(_range_hits(st, c0, st.old_addr), kept, why_assumed=_KEPT)
-    if pid == "return-value":
-        k = st.ops
-
-        def wrong(cursor: Any) -> z3.BoolRef:
-            top = st.geometry.task_size
-            ret = _t(variant.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top)))
-            moved = z3.If(cursor <= st.old_addr, 0, cursor - st.old_addr)
-            return z3.Or(ret != moved, ret > st.len)
-
-        # The loop can end at its first cursor (if it allocates there) or at old_end (success).
-        first = z3.And(st.has_stop, st.stop_at == c0, c0 < st.old_end, _Loop(st, c0, n0).pud_present0(c0),
-                       wrong(c0))
-        success = z3.And(z3.Not(st.has_stop), wrong(st.old_end))
-        # Any other break is at some cursor between old_addr and old_end; which of those are real
-        # cursors is not encoded, so this part can only prove, and its models must be confirmed.
-        mid = z3.And(st.has_stop, st.old_addr < st.stop_at, wrong(st.stop_at))
-        return Violation(z3.Or(first, success), z3.BoolVal(True), stop=True, over=mid, cases=[success, first])
-    if pid == "no-predicate-warn":
-        return Violation(_bool(d.warn), z3.BoolVal(True))
-    if pid == "no-null-deref":
-        return Violation(_bool(d.oops), z3.BoolVal(True))
-    if pid == "no-warn":
-        w_pmd, w_pud = z3.Int("w_pmd"), z3.Int("w_pud")
-        cases = _Loop(st, c0, n0).warn(w_pmd, w_pud)
-        return Violation(z3.Or(*cases) if cases else z3.BoolVal(False), kept, why_assumed=_KEPT, cases=cases)
-    raise KeyError(pid)
+def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decision, level: str = "pmd") -> Violation:
+    """The negation of property ``pid`` on the symbolic state, for the decision ``d`` (each
+    property's module states it: modelcheck/checks/)."""
+    from modelcheck.checks import PROPERTIES
+    if pid not in PROPERTIES:
+        raise KeyError(pid)
+    v = PROPERTIES[pid].violation(st, variant, d, level)  # type: ignore[misc]
+    v.condition, v.assumption = as_bool(v.condition), as_bool(v.assumption)
+    return v
 
 
 # --- models back to scenarios ---------------------------------------------------------------------

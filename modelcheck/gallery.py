@@ -24,7 +24,8 @@ from modelcheck.recipe import find_recipe
 from modelcheck.reproduce import reproducer_for
 from modelcheck.report import move_call
 from modelcheck.scenario import Claim, Scenario
-from modelcheck.semantics import MISSED, evaluate
+from modelcheck.checks import MISSED
+from modelcheck.semantics import evaluate
 from modelcheck.variants import get_variant
 
 if TYPE_CHECKING:

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import networkx as nx
 
 from modelcheck.errors import InputError
 from modelcheck.report import move_call
 from modelcheck.scenario import Scenario, loads_json, scenario_from_json
-from modelcheck.semantics import MISSED, Evaluation
+from modelcheck.checks import MISSED, REGISTRY
+from modelcheck.checks.missed_optimization import missed as _missed
+from modelcheck.semantics import Evaluation
 
 __all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_SUFFIXES"]
 
@@ -57,8 +60,13 @@ def _containing(s: Scenario, addr: int) -> int | None:
     return next((i for i, v in enumerate(s.vmas) if v.start <= addr < v.end), None)
 
 
-#: properties about the call as a whole: their violation edges go to the source VMA
-_OF_THE_CALL = ("return-value", MISSED, "no-predicate-warn", "no-null-deref")
+class _Draw(NamedTuple):
+    """What a property's ``annotate`` draws with: a node, a node for an address range (tied to
+    the VMA it lies in), a violation edge from a node to every VMA the range overlaps."""
+
+    node: Callable[..., None]
+    range: Callable[..., None]
+    violation: Callable[..., None]
 
 
 def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation | None = None) -> nx.MultiDiGraph:
@@ -66,7 +74,7 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
     ``pid`` and for every other property the evaluation violates.  ``alt`` is the 'always'
     baseline's evaluation, needed for missed-optimization."""
     g, mv = s.geometry, s.move
-    missed = pid == MISSED and alt is not None and not ev.realigned and alt.realigned and not alt.violated()
+    missed = pid == MISSED and _missed(ev, alt)
     violated_all = ev.violated() + ([MISSED] if missed else [])
     G = nx.MultiDiGraph(variant=ev.variant, property=pid, geometry=g.name, level=ev.level,
                         verdict="violated" if pid in violated_all else "holds",
@@ -81,7 +89,7 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
             G.add_edge(node, f"vma{home}", key="within", kind="within")
 
     def violation(node: str, prop: str, lo: int, hi: int, why: str) -> None:
-        hits = _overlaps(s, lo, hi) or ([(mv.old_vma, lo, hi)] if prop in _OF_THE_CALL else [])
+        hits = _overlaps(s, lo, hi) or ([(mv.old_vma, lo, hi)] if REGISTRY[prop].of_the_call else [])
         for i, a, b in hits:
             G.add_edge(node, f"vma{i}", key=f"violation:{prop}", kind="violation", violation=True, property=prop,
                        start=hex(a), end=hex(b), label=f"{prop}: {why}")
@@ -103,43 +111,14 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
         rng("D", "swept", ev.new_addr, mv.new_addr, "D (swept destination)")
         G.add_edge("S", "D", key="move", kind="move", len=hex(mv.old_addr - ev.old_addr))
 
+    # each violated property draws its own part: those in memory first, then those about the call
+    draw = _Draw(G.add_node, rng, violation)
     violated = set(ev.violated())
-    if "no-source-collateral" in violated:
-        for lo, hi in ev.source_hits:
-            violation("S", "no-source-collateral", lo, hi, "entries in S move with the request")
-    if "no-dest-clobber" in violated:
-        for lo, hi in ev.dest_hits:
-            violation("D", "no-dest-clobber", lo, hi, "entries in D are overwritten")
-    if "equivalence" in violated:
-        for k, (lo, hi) in enumerate(ev.differences[:4]):
-            rng(f"difference{k}", "difference", lo, hi, "differs from the plain move")
-            violation(f"difference{k}", "equivalence", lo, hi, "holds other entries than the plain move leaves")
-    if "no-warn" in violated:
-        for k, w in enumerate(ev.refused[:4]):
-            rng(f"refused{k}", "refused-move", w.new, w.new + w.size,
-                f"refused {w.level.upper()} move {hex(w.old)} -> {hex(w.new)}", level=w.level, old=hex(w.old),
-                new=hex(w.new))
-            rng(f"{w.level}@{hex(w.new)}", "boundary", w.new, w.new, f"{w.level.upper()} boundary", level=w.level,
-                address=hex(w.new))
-            violation(f"refused{k}", "no-warn", w.new, w.new + w.size,
-                      f"WARN_ON_ONCE: {w.level.upper()} entry at {hex(w.new)} is populated")
-    if "return-value" in violated:
-        G.add_node("returned", kind="return", returned=hex(ev.returned), label="return value",
-                   start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
-        violation("returned", "return-value", mv.old_addr, mv.old_end, ev.details.get("return-value", ""))
-    for prop, kind, what in (("no-predicate-warn", "warn", "WARN_ON_ONCE() fires"),
-                             ("no-null-deref", "oops", "NULL dereference")):
-        if prop in violated:
-            for k, where in enumerate(w for kd, w in ev.faults if kd == kind):
-                G.add_node(f"{kind}{k}", kind="fault", fault=kind, where=where, label=f"{what} at {where}",
-                           start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
-                violation(f"{kind}{k}", prop, mv.old_addr, mv.old_end, f"{what} at {where}")
-    if missed:
-        assert alt is not None
-        rng("missed", "missed", alt.old_addr, mv.old_addr,
-            f"declined, though safe: {hex(alt.old_addr)} -> {hex(alt.new_addr)}")
-        violation("missed", MISSED, alt.old_addr, mv.old_addr,
-                  f"realigning to {hex(alt.old_addr)} -> {hex(alt.new_addr)} is safe, {ev.variant} declines")
+    for prop in sorted(REGISTRY.values(), key=lambda p: p.of_the_call):
+        if prop.id in violated:
+            prop.annotate(draw, ev, s)  # type: ignore[misc]
+        elif prop.id == MISSED and missed:
+            prop.annotate(draw, ev, s, alt)  # type: ignore[misc]
     return G
 
 

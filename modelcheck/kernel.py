@@ -272,21 +272,17 @@ def parse(console: str) -> list[KernelRun]:
     return [runs[i] for i in sorted(runs)]
 
 
-#: the property that says what a reproducer sees: after the move, an address holds another entry
-#: than the plain move leaves there (no-source-collateral and no-dest-clobber say that S or D is
-#: swept while holding entries; with nothing in S to move, D's entries survive)
-_MEMORY = ("equivalence",)
-
-
 def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     """What the kernel did on scenario ``s`` (as its reproducer performed it) against what the model
     predicts for ``variant``: the memory outside the request, the mremap's move_page_tables()
     call and return value, a WARN, and (on a patched kernel, which logs it) the decision."""
     from modelcheck.report import move_call
+    from modelcheck.checks import PROPERTIES
     from modelcheck.semantics import evaluate
     ev = evaluate(s, variant)
+    memory = {pid for pid, p in PROPERTIES.items() if p.memory}  # what a reproducer sees
     mv = s.move
-    model = {"variant": variant.id, "memory": "corrupted" if set(_MEMORY) & set(ev.violated()) else "intact",
+    model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) else "intact",
              "warn": "no-warn" in ev.violated(), "returned": hex(ev.returned), "call": move_call(s),
              "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
     calls = kr.mremaps()

@@ -36,7 +36,7 @@ from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
 from modelcheck.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
                                prove_same)
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES
 from modelcheck.variants import Variant
 
 __all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]

@@ -74,7 +74,7 @@ def check_sarif(r: Any, linkage: Any) -> str:
     the replayed counterexample in the message and the properties."""
     from modelcheck.cfront import PREDICATES, RETURN, START
     from modelcheck.report import check_lines
-    from modelcheck.spec import get_property
+    from modelcheck.checks import get_property
     unit = linkage.unit
     results: list[dict] = []
     notes: list[dict] = []

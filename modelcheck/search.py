@@ -29,9 +29,9 @@ from modelcheck.geometry import Geometry
 from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
 from modelcheck.recipe import Reachability, find_recipe
-from modelcheck.semantics import MISSED, Evaluation, evaluate, judge
+from modelcheck.semantics import Evaluation, evaluate, judge
 from modelcheck.simulate import TooLong
-from modelcheck.spec import PROPERTIES, get_property
+from modelcheck.checks import CHECKS, MISSED, PROPERTIES, get_property
 from modelcheck.variants import Variant, get_variant
 
 __all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
@@ -40,8 +40,6 @@ DEFAULT_VMAS = 4
 DEFAULT_RLIMIT = 50_000_000
 #: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
 TAME_PMDS = 1024
-#: everything ``check`` accepts as a property
-CHECKS = [*PROPERTIES, MISSED]
 
 HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
 
@@ -373,7 +371,7 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
 
 #: the properties whose encodings are cheap: a first search for a missed optimization asks only
 #: these to hold for the 'always' realignment, and the simulator judges the rest
-_CHEAP = ("no-source-collateral", "no-dest-clobber", "equivalence", "no-predicate-warn", "no-null-deref")
+_CHEAP = tuple(pid for pid, p in PROPERTIES.items() if p.cheap)
 
 
 def _safe_realignment(st: SymbolicState, level: str, properties: Iterable[str] = PROPERTIES) -> z3.BoolRef:
@@ -416,8 +414,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     above ``vmas`` (counterexamples are still the least: fewest VMAs first).  Otherwise the
     result says which bound it stands on and why.
     """
-    if pid != MISSED:
-        get_property(pid)
+    get_property(pid)
     if vmas < 1:
         raise InputError("--vmas", "needs at least one VMA")
     configure()

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import portion as P
 
+from modelcheck.checks.missed_optimization import missed
 from modelcheck.errors import InternalError
 from modelcheck.ops import ConcreteOps
 from modelcheck.scenario import Scenario
 from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import MISSED, PROPERTIES
 from modelcheck.variants import Call, Decision, Variant, get_variant
 
-__all__ = ["Evaluation", "evaluate", "decide", "judge", "MISSED"]
-
-#: the precision analysis: the variant declines a realignment that would be safe
-MISSED = "missed-optimization"
+__all__ = ["Evaluation", "Run", "evaluate", "decide", "judge", "MISSED"]
 
 HOLDS, VIOLATED = "holds", "violated"
 
@@ -77,8 +76,15 @@ def _hits(tables: PageTables, lo: int, hi: int) -> list[tuple[int, int]]:
     return [(a.lower, a.upper) for a in hit if not a.empty]
 
 
-def _ranges(runs: list[tuple[int, int]]) -> str:
-    return ", ".join(f"[{hex(a)}, {hex(b)})" for a, b in runs)
+@dataclass
+class Run:
+    """What a property's concrete judgement reads besides the Evaluation: the scenario, the move
+    as it runs (``full``: to completion, ignoring an allocation failure) and the plain move."""
+
+    scenario: Scenario
+    full: Any
+    plain: Any
+    returned_at: Callable[[int], int]
 
 
 def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
@@ -96,50 +102,19 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     ev = Evaluation(variant.id, level, realigned, old_c, new_c, returned_at(run.cursor), run.broke,
                     run.cursor, run.moves, run.warnings,
                     _hits(start, old_c, mv.old_addr), _hits(start, new_c, mv.new_addr))
-    verdicts, details = ev.properties, ev.details
-
-    verdicts["no-source-collateral"] = VIOLATED if ev.source_hits else HOLDS
-    if ev.source_hits:
-        details["no-source-collateral"] = f"S = [{hex(old_c)}, {hex(mv.old_addr)}) holds entries {_ranges(ev.source_hits)}"
-    verdicts["no-dest-clobber"] = VIOLATED if ev.dest_hits else HOLDS
-    if ev.dest_hits:
-        details["no-dest-clobber"] = f"D = [{hex(new_c)}, {hex(mv.new_addr)}) holds entries {_ranges(ev.dest_hits)}"
-
     differ = entries_differ(full.tables.entries, plain.tables.entries)
     ev.differences = [(a.lower, a.upper) for a in differ if not a.empty]
     ev.refused = full.warnings
-    verdicts["equivalence"] = HOLDS if differ.empty else VIOLATED
-    if not differ.empty:
-        first = next(a for a in differ if not a.empty)
-        details["equivalence"] = (f"after the move [{hex(first.lower)}, {hex(first.upper)}) holds other "
-                                  f"entries than the plain move leaves there")
-
-    verdicts["return-value"] = HOLDS
-    for cursor in [*full.alloc_points, mv.old_end]:
-        moved = max(0, min(cursor, mv.old_end) - mv.old_addr)
-        got_ret = returned_at(cursor)
-        if got_ret != moved or got_ret > mv.len:
-            verdicts["return-value"] = VIOLATED
-            how = "on success" if cursor == mv.old_end else f"when the loop breaks at {hex(cursor)}"
-            details["return-value"] = f"{how} it returns {hex(got_ret)} but moved {hex(moved)} of len {hex(mv.len)}"
-            break
-
-    verdicts["no-warn"] = VIOLATED if full.warnings else HOLDS
-    if full.warnings:
-        w = full.warnings[0]
-        details["no-warn"] = (f"WARN_ON_ONCE(!{w.level}_none(*new_{w.level})) moving {hex(w.old)} -> "
-                              f"{hex(w.new)}: the destination {w.level.upper()} entry is populated")
     ev.faults = [(kind, where) for kind, where, cond in d.sites if cond]
-    for pid, kind, what in (("no-predicate-warn", "warn", "WARN_ON_ONCE() fires"),
-                            ("no-null-deref", "oops", "a NULL VMA pointer is dereferenced")):
-        fired = [where for kd, where in ev.faults if kd == kind]
-        if bool(d.warn if kind == "warn" else d.oops) != bool(fired):
+    for kind, cond in (("warn", d.warn), ("oops", d.oops)):
+        if bool(cond) != any(kd == kind for kd, _ in ev.faults):
             raise InternalError(f"{variant.id}: the decision's {kind} condition disagrees with its sites")
-        verdicts[pid] = VIOLATED if fired else HOLDS
-        if fired:
-            details[pid] = f"in the decision {what} at {', '.join(fired)}"
-    if list(verdicts) != list(PROPERTIES):
-        raise InternalError(f"properties {list(PROPERTIES)} but judged {list(verdicts)}")
+    run_ = Run(s, full, plain, returned_at)
+    for pid, prop in PROPERTIES.items():
+        why = prop.judge(ev, run_)  # type: ignore[misc]
+        ev.properties[pid] = HOLDS if why is None else VIOLATED
+        if why is not None:
+            ev.details[pid] = why
     return ev
 
 
@@ -153,4 +128,4 @@ def judge(s: Scenario, variant: Variant, pid: str, level: str = "pmd") -> tuple[
             raise InternalError(f"no property {pid!r}")
         return ev.properties[pid] == VIOLATED, ev, None
     alt = evaluate(s, get_variant("always"), level)
-    return (not ev.realigned and alt.realigned and not alt.violated()), ev, alt
+    return missed(ev, alt), ev, alt

@@ -11,7 +11,7 @@ from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
 from modelcheck.search import check
 from modelcheck.semantics import evaluate
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES
 from modelcheck.variants import Variant
 
 

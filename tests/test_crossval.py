@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from modelcheck.geometry import get_geometry
 from modelcheck.semantics import evaluate
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES
 from modelcheck.variants import VARIANTS, get_variant
 
 from conftest import build

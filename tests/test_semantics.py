@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from modelcheck.cli import cli
 from modelcheck.geometry import PRESETS
 from modelcheck.semantics import evaluate
-from modelcheck.spec import PROPERTIES
+from modelcheck.checks import PROPERTIES
 from modelcheck.variants import VARIANTS, get_variant
 
 from conftest import SCENARIOS, build, scenario_file
