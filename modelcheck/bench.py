@@ -6,7 +6,7 @@ compares with explicit enumeration.
 Sections (default: all): ``matrix`` (the main job, whole process), ``checks`` (every built-in
 check at N = 16 VMAs on x86_64-4level), ``vmas`` (cost against the VMA bound N = 2 .. 64),
 ``words`` (against the word size, 16 .. 64 bits), ``encodings`` (the choices of
-``modelcheck.encoding.OPTIONS`` and ``modelcheck.search.SOLVER``/``INCREMENTAL``, and bit-vectors
+the fields of ``modelcheck.settings.Settings``, one at a time, and bit-vectors
 against integers), ``enumeration`` (Z3 against the concrete simulator run on every state of toy
 geometries).  Each timing is the median of ``--repeat`` runs in this one process, so machine
 noise cancels in the ratios.  Results go to DIR/bench.json and DIR/bench.png.
@@ -35,16 +35,19 @@ from modelcheck.enumerate import scenarios
 from modelcheck.geometry import Geometry, get_geometry
 from modelcheck.search import CHECKS, check
 from modelcheck.semantics import evaluate
+from modelcheck.settings import DEFAULT, Settings
 from modelcheck.checks import PROPERTIES
 from modelcheck.variants import VARIANTS, Call, get_variant
 
-SECTIONS = ("matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")
+SECTIONS = ("startup", "matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")
 X86 = "x86_64-4level"
 #: the checks whose cost is followed as N and the word size grow: the merged code's proofs and
 #: missed-optimization, and v3's refuted no-source-collateral
 FOLLOWED = [("v6.15", p) for p in CHECKS] + [("v3", "no-source-collateral")]
 TARGET_CHECK_SECONDS = 0.2
 TARGET_MATRIX_SECONDS = 30.0
+#: `modelcheck --help` may take at most this many times `python -c "import z3"`
+TARGET_STARTUP_RATIO = 2.5
 
 
 def _median(xs: list[float]) -> float:
@@ -68,6 +71,30 @@ def _timed_check(vid: str, pid: str, g: Geometry, vmas: int, repeat: int) -> dic
 
 
 # --- sections ---------------------------------------------------------------------------------
+
+def bench_startup(repeat: int, quick: bool) -> dict:
+    """`modelcheck --help` against `python -c "import z3"`, each a fresh process (bytecode
+    compiled first, so neither pays for compiling), alternating so that both see the same machine;
+    the median of 5 runs each (3 with --quick) and their ratio.  The CLI loads the solver, the
+    simulator and the drawing libraries only in the commands that use them."""
+    import compileall
+    compileall.compile_dir(str(Path(__file__).resolve().parent), quiet=1)
+    commands = {"help": [sys.executable, "-m", "modelcheck", "--help"], "import_z3": [sys.executable, "-c", "import z3"]}
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(3 if quick else 5):
+        for name, cmd in commands.items():
+            t = time.perf_counter()
+            done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - t)
+            if done.returncode:
+                raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}")
+    help_s, z3_s = _median(times["help"]), _median(times["import_z3"])
+    z3_loaded = subprocess.run([sys.executable, "-c", "import sys, modelcheck.cli; print('z3' in sys.modules)"],
+                               capture_output=True, text=True).stdout.strip() == "True"
+    _log(f"startup: --help {help_s:.3f} s, import z3 {z3_s:.3f} s ({help_s / z3_s:.2f}x); z3 loaded by the CLI: {z3_loaded}")
+    return {"help_seconds": help_s, "import_z3_seconds": z3_s, "ratio": help_s / z3_s, "runs": times,
+            "target_ratio": TARGET_STARTUP_RATIO, "cli_imports_z3": z3_loaded}
+
 
 def bench_matrix(repeat: int, quick: bool) -> dict:
     """The main job as a user runs it: ``modelcheck matrix`` in a fresh process, pictures included."""
@@ -228,11 +255,12 @@ def _workload(quick: bool) -> list[tuple[str, str, str, int]]:
     return work
 
 
-def _run_workload(work: list, repeat: int) -> tuple[float, float, list]:
+def _run_workload(work: list, repeat: int, settings: Settings = DEFAULT) -> tuple[float, float, list]:
     solver, wall, answers = [], [], None
     for _ in range(repeat):
         t = time.perf_counter()
-        results = [check(get_variant(v), p, get_geometry(g), vmas=n, rlimit=rlimit_for(n)) for v, p, g, n in work]
+        results = [check(get_variant(v), p, get_geometry(g), vmas=n, rlimit=rlimit_for(n), settings=settings)
+                   for v, p, g, n in work]
         wall.append(time.perf_counter() - t)
         solver.append(sum(r.solver_seconds for r in results))
         answers = [(r.verdict, r.counterexample) for r in results]
@@ -317,52 +345,33 @@ def bench_bitvectors(repeat: int, quick: bool) -> dict:
 
 
 #: one choice changed at a time from the default
-def _choices() -> list[tuple[str, Callable[[], None]]]:
-    def set_option(key: str, value: str) -> Callable[[], None]:
-        return lambda: encoding.OPTIONS.__setitem__(key, value)
-
-    def set_search(name: str, value: Any) -> Callable[[], None]:
-        return lambda: setattr(search, name, value)
-
-    out = [("default", lambda: None)]
-    for solver in search.SOLVERS:
-        if solver != search.SOLVER:
-            out.append((f"solver={solver}", set_search("SOLVER", solver)))
-    out.append((f"incremental={not search.INCREMENTAL}", set_search("INCREMENTAL", not search.INCREMENTAL)))
+def _choices() -> list[tuple[str, Settings]]:
+    out = [("default", DEFAULT)]
+    out += [(f"solver={k}", DEFAULT.replace(solver=k)) for k in search.SOLVERS if k != DEFAULT.solver]
+    out.append((f"incremental={not DEFAULT.incremental}", DEFAULT.replace(incremental=not DEFAULT.incremental)))
     alternatives = {"sorted": ["pairwise", "adjacent"], "none": ["direct", "lookup"], "overlap": ["logic", "minmax"],
                     "named": ["named", "select"]}
     for key, values in alternatives.items():
-        for value in values:
-            if value != encoding.OPTIONS[key]:
-                out.append((f"{key}={value}", set_option(key, value)))
-    out.append(("exact-first=all", set_search("EXACT_FIRST", 10**6)))
+        out += [(f"{key}={v}", DEFAULT.replace(**{key: v})) for v in values if v != getattr(DEFAULT, key)]
+    out.append(("exact-first=all", DEFAULT.replace(exact_first=10**6)))
     return out
 
 
 def bench_encodings(repeat: int, quick: bool) -> dict:
     work = _workload(quick)
-    saved = (dict(encoding.OPTIONS), search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST)
     rows, reference = [], None
-    try:
-        for name, apply in _choices():
-            encoding.OPTIONS.clear()
-            encoding.OPTIONS.update(saved[0])
-            search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST = saved[1:]
-            apply()
-            solver, wall, answers = _run_workload(work, 1 if quick else repeat)
-            if reference is None:
-                reference = answers
-            rows.append({"choice": name, "solver_seconds": solver, "wall_seconds": wall,
-                         "same_results": answers == reference,
-                         "unknown": sum(v == "unknown" for v, _ in answers)})
-            _log(f"encodings: {name}: solver {solver:.2f} s, wall {wall:.2f} s, same {answers == reference}")
-    finally:
-        encoding.OPTIONS.clear()
-        encoding.OPTIONS.update(saved[0])
-        search.SOLVER, search.INCREMENTAL, search.EXACT_FIRST = saved[1:]
+    for name, settings in _choices():
+        solver, wall, answers = _run_workload(work, 1 if quick else repeat, settings)
+        if reference is None:
+            reference = answers
+        rows.append({"choice": name, "solver_seconds": solver, "wall_seconds": wall,
+                     "same_results": answers == reference,
+                     "unknown": sum(v == "unknown" for v, _ in answers)})
+        _log(f"encodings: {name}: solver {solver:.2f} s, wall {wall:.2f} s, same {answers == reference}")
     return {"workload": f"{len(work)} checks (every built-in check at N=4 on {X86}"
                         + ("" if quick else ", v6.15's at N=16") + ")",
-            "defaults": {"solver": saved[1], "incremental": saved[2], "exact_first": saved[3], **saved[0]},
+            "defaults": {"solver": DEFAULT.solver, "incremental": DEFAULT.incremental,
+                         "exact_first": DEFAULT.exact_first, **DEFAULT.encoding()},
             "rows": rows, "bitvectors": bench_bitvectors(repeat, quick)}
 
 
@@ -499,7 +508,7 @@ def plot(results: dict, path: Path) -> None:
 
 
 RUNNERS: dict[str, Callable[[int, bool], dict]] = {
-    "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "unbounded": bench_unbounded, "words": bench_words,
+    "startup": bench_startup, "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "unbounded": bench_unbounded, "words": bench_words,
     "encodings": bench_encodings, "enumeration": bench_enumeration, "layouts": bench_layouts,
 }
 
@@ -534,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def summary(results: dict) -> str:
     lines = []
+    if "startup" in results:
+        u = results["startup"]
+        lines.append(f"startup: modelcheck --help {u['help_seconds']:.3f} s, import z3 {u['import_z3_seconds']:.3f} s: "
+                     f"{u['ratio']:.2f}x (target {u['target_ratio']}x); the CLI imports z3: {u['cli_imports_z3']}")
     if "matrix" in results:
         m = results["matrix"]
         lines.append(f"matrix: {m['median']:.1f} s wall (target {m['target']:.0f} s, {m['jobs']} cores)")

@@ -24,14 +24,8 @@ from modelcheck.errors import InputError, InternalError, RunFailed
 from modelcheck.files import output_dir, output_file, write_text
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.kernel import PATCHABLE
-from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-from modelcheck.report import check_lines, eval_report, expected_verdict, matrix_table, history_table
-from modelcheck.scenario import Claim, Scenario, load_scenario
-from modelcheck.recipe import find_recipe
-from modelcheck.search import CHECKS, DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check, diff
-from modelcheck.semantics import evaluate
-from modelcheck.simulate import TooLong
-from modelcheck.checks import PROPERTIES, REGISTRY
+from modelcheck.checks import CHECKS, PROPERTIES, REGISTRY
+from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.variants import get_variant, variant_ids
 
 __all__ = ["main", "cli", "Terminated"]
@@ -295,6 +289,9 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
 
     Exit 0 when every property holds for every variant run, 1 when one is violated.
     """
+    from modelcheck.report import eval_report
+    from modelcheck.scenario import load_scenario
+    from modelcheck.semantics import evaluate
     def run() -> int:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
@@ -349,6 +346,7 @@ def _unique(values: Any) -> list[str]:
 @contextlib.contextmanager
 def _named_by(path: str) -> Iterator[None]:
     """A move too long for the simulator, named by the file the scenario came from."""
+    from modelcheck.simulate import TooLong
     try:
         yield
     except TooLong as e:
@@ -486,6 +484,8 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
 
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
+    from modelcheck.report import check_lines
+    from modelcheck.search import check
     def run() -> int:
         _one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
@@ -535,6 +535,9 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     decided and holds or is expected (a built-in variant's known bug), 1 on an unexpected
     violation, 3 on an unknown verdict.
     """
+    from modelcheck.matrix import run_matrix
+    from modelcheck.report import expected_verdict, matrix_table
+    from modelcheck.search import CheckResult
     def run() -> int:
         mine, linkage = _c_variant(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
@@ -590,6 +593,9 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
 
     Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
     """
+    from modelcheck.report import eval_report
+    from modelcheck.search import diff
+    from modelcheck.semantics import evaluate
     def run() -> int:
         g = get_geometry(geometry)
         _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
@@ -644,6 +650,8 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
 
     Exit 0 when every property holds, 1 when one is violated, 3 when a verdict is unknown.
     """
+    from modelcheck.matrix import run_matrix
+    from modelcheck.report import history_table
     def run() -> int:
         gs = _geometries(geometries, ["x86_64-4level"])
         ps = _checks(properties)
@@ -756,6 +764,7 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
 
     Exit 0 when rebuilt, 3 when a verdict is unknown (the old gallery is kept).
     """
+    from modelcheck.search import CheckResult
     def run() -> int:
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict}", err=True)
@@ -777,6 +786,7 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
 
 def _load_any(path: str) -> Scenario:
     """A scenario from a JSON scenario file or a counterexample's GraphML (its claim, if any, kept)."""
+    from modelcheck.scenario import Claim, load_scenario
     if path.endswith(".graphml"):
         from modelcheck.graph import read_graph_scenario
         s, attrs = read_graph_scenario(path)
@@ -798,6 +808,7 @@ def _judge(path: str, s: Scenario, claim: Claim) -> Any:
 
 def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
     """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
+    from modelcheck.scenario import Claim
     s = _load_any(path)
     recorded = s.claim
     if recorded is None and not (vid and pid):
@@ -835,6 +846,7 @@ def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_jso
 
     Exit 0 with a recipe, 1 without, 2 bad input.
     """
+    from modelcheck.recipe import find_recipe
     def run() -> int:
         s = _load_any(scenario_file)
         r = find_recipe(s)
@@ -863,6 +875,7 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
 
     Exit 0 written, 1 no recipe reaches the scenario, 2 bad input.
     """
+    from modelcheck.recipe import find_recipe
     def run() -> int:
         from modelcheck.reproduce import reproducer_for
         target = output_file(output, "--output") if output is not None else None
@@ -905,6 +918,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     Exit 0 when every scenario agrees, 1 on a disagreement, 2 bad input, 3 when the kernel could
     not be run.
     """
+    from modelcheck.recipe import find_recipe
     def run() -> int:
         from modelcheck.kernel import KernelFailed, compare, run_cases
 
@@ -976,6 +990,7 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
     patched with that variant and on the stock kernel, and write the table of what the real
     kernels did, each beside the model's prediction.  Exit 1 if any disagrees."""
+    from modelcheck.scenario import load_scenario
     def run() -> int:
         import datetime
         import time
@@ -1041,6 +1056,7 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
 
     Exit 1 when the property is violated on it (the counterexample still stands), 0 when it holds.
     """
+    from modelcheck.report import eval_report
     def run() -> int:
         s, claim = _load_claimed(file, vid, pid, level)
         violated, ev, alt = _judge(file, s, claim)
@@ -1065,6 +1081,7 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
               help="Write STEM.svg and STEM.png (default: beside FILE).")
 def show_cmd(file: str, vid: str | None, pid: str | None, level: str | None, out: str | None) -> None:
     """Print the /proc/self/maps-style view of a counterexample and write its picture (SVG and PNG)."""
+    from modelcheck.report import eval_report
     def run() -> int:
         from modelcheck.files import staged_dir
         from modelcheck.graph import counterexample_graph

@@ -26,22 +26,12 @@ import z3
 
 from modelcheck.geometry import Geometry
 from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.settings import DEFAULT, Settings
 from modelcheck.syscalls import stack_len_max, stack_shift_max
 from modelcheck.variants import Call, Decision, Variant
 
 __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "violation_of", "property_violation", "decode",
-           "configure", "OPTIONS"]
-
-
-#: Encoding choices, all exact (the benchmark, ``python -m modelcheck.bench encodings``, measures
-#: them; docs/performance.md has the numbers):
-#: ``sorted``: "pairwise" (every pair of VMAs ordered) or "adjacent" (each after the one before);
-#: ``none``: how "find_vma_intersection() == NULL" is stated: "direct" (no VMA meets the range) or
-#: "lookup" (the lookup's result is -1);
-#: ``overlap``: has_entries() as "logic" (comparisons) or "minmax" (max/min terms);
-#: ``named``: the bounds of the call's two VMAs as variables of their own ("named") or selected
-#: from the list by index wherever they are used ("select").
-OPTIONS = {"sorted": "pairwise", "none": "direct", "overlap": "logic", "named": "named"}
+           "configure"]
 
 
 def configure(seed: int = 0) -> None:
@@ -343,10 +333,12 @@ class IntOps(_Logic):
 
     null = -1
 
-    def __init__(self, geometry: Geometry, starts: Sequence[Any], ends: Sequence[Any], count: Any = None) -> None:
+    def __init__(self, geometry: Geometry, starts: Sequence[Any], ends: Sequence[Any], count: Any = None,
+                 options: Settings = DEFAULT) -> None:
         """``count``: an integer term, the number of VMAs that exist (the first ``count`` of the
-        lists); None when all of them do."""
+        lists); None when all of them do.  ``options``: the encoding choices (Settings)."""
         self.geometry = geometry
+        self.options = options
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
         self.count = count
@@ -441,7 +433,7 @@ class IntOps(_Logic):
         return [z3.Implies(r == i, z3.And(start == b, end == e)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]
 
     def _select(self, r: Any, values: Sequence[Any]) -> IntWord:
-        if z3.is_expr(r) and r.get_id() in self._named and OPTIONS["named"] == "named":
+        if z3.is_expr(r) and r.get_id() in self._named:  # (only with Settings.named == "named")
             start, end = self._named[r.get_id()]
             return IntWord(start if values is self.starts else end, self.bits, 0, self.geometry.task_size)
         out: Any = z3.IntVal(0)
@@ -486,7 +478,7 @@ class IntOps(_Logic):
         self._held.append(found)
         # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
         # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
-        if OPTIONS["none"] == "direct":
+        if self.options.none == "direct":
             self._none[found.get_id()] = z3.Or(s > last, z3.And(*[
                 z3.Not(z3.And(self._exists(i), e > s, b <= last)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]))
             self.reach[self._none[found.get_id()].get_id()] = ("null", found)
@@ -507,6 +499,8 @@ class SymbolicState:
     # every decision made on this state is a free one (``free_decision``): an over-approximation
     # in which a goal that has no model has none for any predicate's real decision
     abstract: bool = False
+    # the encoding choices (every one exact; the benchmark measures them)
+    settings: Settings = DEFAULT
 
     def __post_init__(self) -> None:
         g, t = self.geometry, self.tag
@@ -521,9 +515,9 @@ class SymbolicState:
         self.len = self._address(f"{t}len")
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack"), z3.Bool(f"{t}has_stop")
         self.stop_at = self._address(f"{t}stop_at")
-        self.ops = IntOps(g, self.starts, self.ends, self.count)
+        self.ops = IntOps(g, self.starts, self.ends, self.count, self.settings)
         self.constraints = []
-        if OPTIONS["named"] == "named":  # the call's VMAs' bounds as variables of their own
+        if self.settings.named == "named":  # the call's VMAs' bounds as variables of their own
             for r, tag in ((self.old_vma, "old"), (self.new_vma, "new")):
                 self.constraints += self.ops.name(r, z3.Int(f"{t}{tag}_vm_start"), z3.Int(f"{t}{tag}_vm_end"))
         self.constraints += self._scenario_constraints()
@@ -553,7 +547,7 @@ class SymbolicState:
             s, e = self.starts[i], self.ends[i]
             valid = [s < e, s >= g.mmap_min_addr, e <= g.task_size]
             # sorted and disjoint: every pair, or each VMA after the one before
-            below = range(i) if OPTIONS["sorted"] == "pairwise" else range(max(i - 1, 0), i)
+            below = range(i) if self.settings.sorted == "pairwise" else range(max(i - 1, 0), i)
             valid += [self.ends[j] <= s for j in below]
             # a VMA that does not exist is pinned, so that it adds no freedom
             c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
@@ -698,7 +692,7 @@ class SymbolicState:
             end = self.ends[i]
             # [max(first, lo), min(end, hi)) is not empty (first < end always) and, for an
             # mremap, does not lie inside the destination, written without max/min terms
-            if OPTIONS["overlap"] == "logic":
+            if self.settings.overlap == "logic":
                 meets = z3.And(first < hi, lo < end, lo < hi)
                 inside_dst = z3.And(z3.Not(self.for_stack), z3.Or(first >= self.new_addr, lo >= self.new_addr),
                                     z3.Or(end <= self.new_end, hi <= self.new_end))

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from modelcheck.geometry import get_geometry
-from modelcheck.search import DEFAULT_RLIMIT, DEFAULT_VMAS, CheckResult, check
+from modelcheck.search import CheckResult, check
+from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.variants import Variant, get_variant
 
 __all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix"]
-
-#: the main job's geometries: 64-bit x86, 64-bit arm64 with 64K pages, 32-bit x86 with PAE
-DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 
 # variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too,
 # reachable states only, a holds searched on to the cutoff, no search past the cutoff

@@ -30,14 +30,13 @@ from modelcheck.report import eval_report
 from modelcheck.scenario import Scenario
 from modelcheck.recipe import Reachability, find_recipe
 from modelcheck.semantics import Evaluation, evaluate, judge
+from modelcheck.settings import DEFAULT, DEFAULT_RLIMIT, DEFAULT_VMAS, Settings
 from modelcheck.simulate import TooLong
 from modelcheck.checks import CHECKS, MISSED, PROPERTIES, get_property
 from modelcheck.variants import Variant, get_variant
 
 __all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
 
-DEFAULT_VMAS = 4
-DEFAULT_RLIMIT = 50_000_000
 #: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
 TAME_PMDS = 1024
 
@@ -96,33 +95,17 @@ SOLVERS = {
     "pre+smt": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "smt").solver(),
     "pre+qflia": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "qflia").solver(),
 }
-SOLVER = "qflia"
-#: the queries about one state share a solver (the state's constraints added once, each condition
-#: in a push/pop scope) instead of one solver each
-INCREMENTAL = True
-#: the one query over any number of VMAs up to the bound is first tried on a fresh solver with
-#: this much of the resource limit (at most the limit itself), then on a shared one: each is
-#: several times faster than the other on some checks (docs/performance.md).  A fixed amount, not
-#: a share: a larger --rlimit should not make a first try that fails cost more
-FIRST_TRY_RLIMIT = 50_000
-#: how one-shot queries whose model is never read (that first try, an abstract refutation,
-#: vacuity) are solved: a tactic pipeline's solver, whose first check in a fresh context is
-#: several times faster than that of the combined solver SOLVER names (docs/performance.md);
-#: every query a counterexample is read from stays on SOLVER
-ONE_SHOT = "pre+smt"
-
-
-def new_solver(kind: str | None = None) -> z3.Solver:
-    return SOLVERS[kind or SOLVER]()
+def new_solver(kind: str = DEFAULT.solver) -> z3.Solver:
+    return SOLVERS[kind]()
 
 
 class _Query:
     """One symbolic state with n VMAs and one condition on it (in a scope of ``shared``, a solver
     that already holds the state's constraints, if given: call ``close()`` when done)."""
 
-    def __init__(self, st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int,
+    def __init__(self, states: "_States", st: SymbolicState, condition: z3.BoolRef, stop: bool, rlimit: int,
                  shared: z3.Solver | None = None, kind: str | None = None) -> None:
-        self.st, self.stop = st, stop
+        self.states, self.st, self.stop = states, st, stop
         if shared is not None:
             self.solver = shared
             shared.push()
@@ -130,7 +113,7 @@ class _Query:
             if not stop:
                 shared.add(z3.Not(st.has_stop))
             return
-        self.solver = new_solver(kind)
+        self.solver = new_solver(kind or states.settings.solver)
         self.solver.set("rlimit", rlimit)
         self.solver.add(*st.constraints, condition)
         if not stop:
@@ -141,19 +124,7 @@ class _Query:
             self.solver.pop()
 
     def check(self, *more: Any) -> z3.CheckSatResult:
-        return _solve(self.solver, *more)
-
-
-#: seconds spent inside the solver since the current check() began
-_clock = [0.0]
-
-
-def _solve(solver: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
-    t = time.perf_counter()
-    try:
-        return solver.check(*assumptions)
-    finally:
-        _clock[0] += time.perf_counter() - t
+        return self.states.solve(self.solver, *more)
 
 
 def _minimize(q: _Query, value: Any, lo: int, step: int, fixed: list, model: z3.ModelRef) -> tuple[list, z3.ModelRef]:
@@ -212,8 +183,6 @@ def _tame(q: _Query) -> z3.ModelRef:
 
 #: _search() looks at exactly 1, 2, ... VMAs up to this many, then asks once about any number up to
 #: the bound; only if that has a model does it go on one number at a time (to find the least)
-EXACT_FIRST = 1
-
 
 #: told what a long search is at: ``progress("exact: 5 of 64 VMAs")``
 Progress = Callable[[str], None]
@@ -225,25 +194,36 @@ def _quiet(_: str) -> None:
 
 class _States(dict):
     """The symbolic states of one check or diff, by (VMAs, any number up to them): built once, so
-    that each variant's decision on a state is built once too (encoding.decision_of)."""
+    that each variant's decision on a state is built once too (encoding.decision_of).  It carries
+    the run's Settings and counts the seconds spent inside the solver (``clock``)."""
 
-    def __init__(self, g: Geometry) -> None:
+    def __init__(self, g: Geometry, settings: Settings = DEFAULT) -> None:
         super().__init__()
-        self.g = g
+        self.g, self.settings, self.clock = g, settings, 0.0
+
+    def solve(self, solver: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
+        t = time.perf_counter()
+        try:
+            return solver.check(*assumptions)
+        finally:
+            self.clock += time.perf_counter() - t
 
     def get_state(self, n: int, upto: bool = False, abstract: bool = False) -> SymbolicState:
         st = self.get((n, upto, abstract))
         if st is None:
-            st = self[n, upto, abstract] = SymbolicState(self.g, n, upto=upto, abstract=abstract)
+            st = self[n, upto, abstract] = SymbolicState(self.g, n, upto=upto, abstract=abstract,
+                                                          settings=self.settings)
         return st
 
 
-def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int) -> list:
+def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int,
+          settings: Settings) -> list:
     """The answers of the one query over any number of VMAs up to the bound, per alternative
     still open at ``n`` VMAs: a fresh solver with a share of the resource limit, and what that
     leaves undecided on a solver shared by the alternatives with the whole limit.
     (Deterministic: both are bounded by resource counts, not time.)"""
-    results = [q.check() for q, _ in queries(st, n, False, min(rlimit, FIRST_TRY_RLIMIT), ONE_SHOT)]
+    results = [q.check() for q, _ in queries(st, n, False, min(rlimit, settings.first_try_rlimit),
+                                             settings.one_shot)]
     if z3.unknown in results:
         for i, (q, _) in enumerate(queries(st, n, True, rlimit)):
             if results[i] == z3.unknown:
@@ -271,7 +251,7 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
     no lookup is left in it: where the property does not hinge on what the predicate decided
     (return-value's break at the first cursor: the tail is right for any cursor), one small
     query replaces the search over the predicate's lookups.  It gets what a first try gets
-    (FIRST_TRY_RLIMIT of ``rlimit``); unknown counts as not refuted."""
+    (Settings.first_try_rlimit of ``rlimit``); unknown counts as not refuted."""
     two = states.get_state(2, abstract=True)
     cut = two.formula_cutoff(goal(two)[0][i])
     if cut.raw:
@@ -279,7 +259,8 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
     st = states.get_state(cut.vmas, upto=True, abstract=True)
     alternatives, stop = goal(st)
     for caller in (z3.Not(st.for_stack), st.for_stack):
-        q = _Query(st, z3.And(alternatives[i], caller), stop, min(rlimit, FIRST_TRY_RLIMIT), kind=ONE_SHOT)
+        q = _Query(states, st, z3.And(alternatives[i], caller), stop, min(rlimit, states.settings.first_try_rlimit),
+                   kind=states.settings.one_shot)
         if q.check() != z3.unsat:
             return False
     return True
@@ -293,14 +274,16 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
     separately, is a query of its own: a disjunction is much harder for the solver than its parts;
     an alternative is asked about no more VMAs than its own cutoff (``_limits``).
 
-    With ``upto``, after EXACT_FIRST VMAs one query over states with any number of VMAs up to
+    With ``upto``, after Settings.exact_first VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
     the search on, number by number."""
     states = states if states is not None else _States(g)
     limits = _limits(goal, states)
+    first = states.settings.exact_first
 
-    def queries(st: SymbolicState, n: int, incremental: bool = INCREMENTAL,
+    def queries(st: SymbolicState, n: int, incremental: bool | None = None,
                 limit: int = rlimit, kind: str | None = None) -> Iterator[tuple[_Query, bool]]:
+        incremental = states.settings.incremental if incremental is None else incremental
         alternatives, stop = goal(st)
         if len(alternatives) != len(limits):
             raise InternalError(f"{label}: the goal has {len(alternatives)} alternatives on {st.n} VMAs "
@@ -308,12 +291,12 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         alternatives = [a for a, most in zip(alternatives, limits) if most >= n and not z3.is_false(a)]
         shared = None
         if incremental and alternatives:
-            shared = new_solver()
+            shared = new_solver(states.settings.solver)
             shared.set("rlimit", limit)
             shared.add(*st.constraints)
         for condition in alternatives:
             for caller in (z3.Not(st.for_stack), st.for_stack):
-                q = _Query(st, z3.And(condition, caller), stop, limit, shared, kind)
+                q = _Query(states, st, z3.And(condition, caller), stop, limit, shared, kind)
                 yield q, stop
                 q.close()
 
@@ -321,18 +304,18 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         if n > max(limits, default=0):
             return None  # no alternative has a least state this large
         top = min(vmas, max(limits))
-        if upto and n == EXACT_FIRST + 1 and top > EXACT_FIRST + 1:
+        if upto and n == first + 1 and top > first + 1:
             # first the alternatives that hold whatever the predicate decides, on few VMAs
             for i, most in enumerate(limits):
-                if most > EXACT_FIRST + 1 and _refuted_abstractly(goal, i, states, rlimit):
-                    limits[i] = EXACT_FIRST  # no state with more VMAs than searched already
+                if most > first + 1 and _refuted_abstractly(goal, i, states, rlimit):
+                    limits[i] = first  # no state with more VMAs than searched already
             top = min(vmas, max(limits))
-            if top <= EXACT_FIRST:
+            if top <= first:
                 return None
             progress(f"{label}: {n} to {top} VMAs in one query")
-            results = _upto(queries, states.get_state(top, True), rlimit, n)
+            results = _upto(queries, states.get_state(top, True), rlimit, n, states.settings)
             if z3.sat not in results and z3.unknown not in results:
-                return None  # no state with EXACT_FIRST + 1 .. vmas VMAs either
+                return None  # no state with exact_first + 1 .. vmas VMAs either
         progress(f"{label}: {n} of {vmas} VMAs")
         st = states.get_state(n)
         for q, stop in queries(st, n):
@@ -357,12 +340,12 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
     for n in range(1, n_max + 1):
         progress(f"vacuity: {n} of {n_max} VMAs")
         st = states.get_state(n)
-        s = new_solver(ONE_SHOT)  # one query, and only its answer is used
+        s = new_solver(states.settings.one_shot)  # one query, and only its answer is used
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
         if reachable:
             s.add(st.exec_reachable())
-        r = _solve(s, decision_of(st, variant, level).realign)
+        r = states.solve(s, decision_of(st, variant, level).realign)
         if r == z3.sat:
             return False
         undecided |= r == z3.unknown
@@ -393,8 +376,9 @@ def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluat
 
 
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-          rlimit: int = DEFAULT_RLIMIT, minimal: bool = True, reachable: bool = False,
-          extend: bool = True, progress: Progress = _quiet, cap: bool = False) -> CheckResult:
+          rlimit: int | None = None, minimal: bool = True, reachable: bool = False,
+          extend: bool = True, progress: Progress = _quiet, cap: bool = False,
+          settings: Settings = DEFAULT) -> CheckResult:
     """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
@@ -413,13 +397,17 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     is at most the number searched; with ``extend`` the search goes up to the cutoff when it is
     above ``vmas`` (counterexamples are still the least: fewest VMAs first).  Otherwise the
     result says which bound it stands on and why.
+
+    ``settings`` makes every solver and encoding choice (``rlimit``, when given, replaces its
+    resource limit).
     """
     get_property(pid)
     if vmas < 1:
         raise InputError("--vmas", "needs at least one VMA")
-    configure()
+    rlimit = settings.rlimit if rlimit is None else rlimit
+    configure(settings.seed)
     t0 = time.perf_counter()
-    _clock[0] = 0.0
+    states = _States(g, settings)
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0, reachable_only=reachable)
     try:
         goals = _goals(variant, pid, level)
@@ -429,7 +417,6 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
             for goal in goals.values():
                 out += (_reachable_only(goal) if reachable else goal)(st)[0]
             return out
-        states = _States(g)
         cut, depth = _depth(g, vmas, extend, formulas, cap, states)
         result.vmas_bound, result.cutoff = depth, cut
         progress(f"cutoff: {cut.vmas} VMAs; searching {depth}")
@@ -447,7 +434,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         result.verdict, result.counterexample, result.replay = UNKNOWN, None, None
         result.reason = f"a counterexample was found but cannot be replayed: {e}"
         result.seconds = time.perf_counter() - t0
-    result.solver_seconds = _clock[0]
+    result.solver_seconds = states.clock
     return result
 
 
@@ -587,9 +574,10 @@ class DiffCase:
 
 
 def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-         rlimit: int = DEFAULT_RLIMIT, reachable: bool = False, extend: bool = True,
+         rlimit: int | None = None, reachable: bool = False, extend: bool = True,
          cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
-         tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True) -> tuple[list[DiffCase], list[str]]:
+         tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True,
+         settings: Settings = DEFAULT) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
     realigns and the other does not (unsafe under each of ``pids``, default all properties, or
     with ``safe`` missed), and, with ``tails``, where they decide alike and only one returns a
@@ -602,10 +590,11 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     further), so that no case means none with any number of VMAs; ``cutoffs`` collects (Cutoff,
     VMAs searched) per class.
     """
-    configure()
+    rlimit = settings.rlimit if rlimit is None else rlimit
+    configure(settings.seed)
     cases: list[DiffCase] = []
     gave_up: list[str] = []
-    states = _States(g)
+    states = _States(g, settings)
 
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
@@ -707,8 +696,8 @@ def _term(b: object) -> z3.BoolRef:
 
 
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
-               rlimit: int = DEFAULT_RLIMIT, extend: bool = True,
-               cutoffs: list | None = None) -> tuple[str, Scenario | None]:
+               rlimit: int | None = None, extend: bool = True,
+               cutoffs: list | None = None, settings: Settings = DEFAULT) -> tuple[str, Scenario | None]:
     """Do ``a`` and ``b`` make the same decision (realign, both cursors, whether a WARN_ON_ONCE()
     fires or NULL is dereferenced) on every kernel state, and return the same value for every
     loop end?  ("holds", None), ("violated", a scenario where they differ) or ("unknown", None).
@@ -716,7 +705,8 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
     The states searched have up to ``vmas`` VMAs and, with ``extend``, up to the cutoff of the
     difference (the call's two VMAs and what the two decisions' lookups return: encoding.Cutoff),
     so that a holds covers any number of VMAs; ``cutoffs`` collects (Cutoff, VMAs searched)."""
-    configure()
+    rlimit = settings.rlimit if rlimit is None else rlimit
+    configure(settings.seed)
     undecided = False
 
     def differ(st: SymbolicState) -> z3.BoolRef:
@@ -730,21 +720,21 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
             k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops)))
 
-    cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)])
+    cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=_States(g, settings))
     if cutoffs is not None:
         cutoffs.append((cut, depth))
     for n in range(1, depth + 1):
         if n == 3 and depth > 3:  # states of 3 .. depth VMAs in one query, then number by number
-            st = SymbolicState(g, depth, upto=True)
-            s = new_solver()
+            st = SymbolicState(g, depth, upto=True, settings=settings)
+            s = new_solver(settings.solver)
             s.set("rlimit", rlimit)
             s.add(*st.constraints, 3 <= st.count, z3.Not(st.has_stop), differ(st))
             r = s.check()
             if r == z3.unsat:
                 break
             undecided |= r == z3.unknown
-        st = SymbolicState(g, n)
-        s = new_solver()
+        st = SymbolicState(g, n, settings=settings)
+        s = new_solver(settings.solver)
         s.set("rlimit", rlimit)
         s.add(*st.constraints, z3.Not(st.has_stop), differ(st))
         r = s.check()

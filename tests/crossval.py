@@ -34,7 +34,7 @@ def symbolic_verdicts(s: Scenario, variant: Variant, pids: list[str], level: str
     base = [*st.constraints, *pin(st, s)]
     out = {}
     for pid in pids:
-        v = property_violation(pid, st, variant, d)
+        v = property_violation(pid, st, variant, d, level)
         solver = z3.Solver()
         solver.add(*base)
         if not v.stop:

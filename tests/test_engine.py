@@ -164,13 +164,12 @@ def test_check_out_writes_scenario_graph_and_picture(tmp_path):
 
 
 @pytest.mark.parametrize("vid", ["v3", "v6.15", "never"])
-def test_one_query_up_to_the_bound_answers_as_the_numbers_one_by_one(vid, monkeypatch):
-    # after EXACT_FIRST VMAs, one query over any number up to the bound replaces one per number;
+def test_one_query_up_to_the_bound_answers_as_the_numbers_one_by_one(vid):
+    # after Settings.exact_first VMAs, one query over any number up to the bound replaces one per number;
     # verdicts and least counterexamples are those of asking for each number in turn
-    from modelcheck import search
+    from modelcheck.settings import DEFAULT
     g = get_geometry("x86_64-4level")
     one_query = [check(get_variant(vid), pid, g, vmas=4) for pid in CHECKS]
-    monkeypatch.setattr(search, "EXACT_FIRST", 10**6)
-    each = [check(get_variant(vid), pid, g, vmas=4) for pid in CHECKS]
+    each = [check(get_variant(vid), pid, g, vmas=4, settings=DEFAULT.replace(exact_first=10**6)) for pid in CHECKS]
     for a, b in zip(one_query, each):
         assert (a.verdict, a.vacuous, a.counterexample) == (b.verdict, b.vacuous, b.counterexample), a.property
