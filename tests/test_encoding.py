@@ -40,8 +40,6 @@ def symbolic_decision(s, vid, backend):
 @given(data=st.data())
 def test_backends_agree_with_concrete(geometry, backend, data):
     s = data.draw(scenarios(geometry))
-    if s is None:
-        return
     for vid in VARIANTS:
         realigned, old_c, new_c, _ = decide(s, get_variant(vid))
         assert symbolic_decision(s, vid, backend) == (realigned, old_c, new_c), (vid, s.dumps())
@@ -107,8 +105,6 @@ def test_a_state_of_up_to_n_vmas_is_the_state_of_its_count(pid, data):
     # scenario, every property's negation has the same truth value as in the exact state.
     from modelcheck.encoding import SymbolicState, decision_of, property_violation
     s = data.draw(scenarios("toy-16"))
-    if s is None:
-        return
     v = get_variant(data.draw(st.sampled_from(list(VARIANTS))))
     truths = []
     for st_ in (SymbolicState(s.geometry, len(s.vmas)), SymbolicState(s.geometry, len(s.vmas) + 2, upto=True)):
