@@ -31,7 +31,7 @@ import z3
 
 from modelcheck import encoding, search
 from modelcheck.encoding import BvOps, SymbolicState, configure, violation_of
-from modelcheck.enumerate import scenarios
+from modelcheck.enumeration import scenarios
 from modelcheck.geometry import Geometry, get_geometry
 from modelcheck.search import CHECKS, check
 from modelcheck.semantics import evaluate

@@ -771,7 +771,7 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
         output_dir(Path(out).parent, "--out")
         if Path(out).exists() and not Path(out).is_dir():
             raise InputError("--out", f"{out}: not a directory")
-        from modelcheck.gallery import build_gallery  # networkx and matplotlib: only for the gallery
+        from modelcheck.matrix import build_gallery  # networkx and matplotlib: only for the gallery
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
         unknown = [r for r in results if r.verdict == "unknown"]
         for r in unknown:

@@ -31,7 +31,7 @@ from modelcheck.variants import get_variant
 if TYPE_CHECKING:
     from modelcheck.search import CheckResult
 
-__all__ = ["entry_stem", "entry_graph", "write_entry", "build_gallery", "gallery_readme", "with_claim", "ENTRY_SUFFIXES"]
+__all__ = ["entry_stem", "entry_graph", "write_entry", "gallery_readme", "with_claim", "ENTRY_SUFFIXES", "KEEP"]
 
 #: files in the gallery directory that `modelcheck gallery` keeps as they are
 KEEP = ("KERNEL.md",)
@@ -133,35 +133,3 @@ def gallery_readme(results: list["CheckResult"], geometries: list[str]) -> str:
                              f"[json]({stem}.json) | {says}: {where} | {_explain(r)} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def build_gallery(out: Path, jobs: int = 1,
-                  progress: Callable[["CheckResult", int, int], None] | None = None) -> list["CheckResult"]:
-    """Rebuild ``out`` from scratch: run the default matrix, write every violated entry and the
-    README.  The new gallery is built beside ``out`` and swapped in only when complete."""
-    from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-    from modelcheck.search import CHECKS
-    from modelcheck.variants import VARIANTS
-
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-new-"))
-    try:
-        results = run_matrix(list(VARIANTS), CHECKS, DEFAULT_GEOMETRIES, jobs=jobs, progress=progress, out=staging)
-        if any(r.verdict == "unknown" for r in results):
-            return results  # the caller reports it; the old gallery stays
-        (staging / "README.md").write_text(gallery_readme(results, DEFAULT_GEOMETRIES), encoding="utf-8")
-        for name in KEEP:  # written by other commands (modelcheck kernel report)
-            if (out / name).is_file():
-                shutil.copy2(out / name, staging / name)
-        old = out.with_name(f".{out.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-        for r in results:  # the files' final place
-            r.files = {k: str(out / Path(v).relative_to(staging)) for k, v in r.files.items()}
-        return results
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

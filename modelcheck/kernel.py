@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from modelcheck.scenario import Scenario
     from modelcheck.variants import Variant
 
-__all__ = ["Call", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
+__all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
            "run_cases", "PATCHABLE", "INIT_C", "newc"]
 
 INIT_C = r"""#define _GNU_SOURCE
@@ -109,7 +109,7 @@ class KernelFailed(RunFailed):
 
 
 @dataclass(frozen=True)
-class Call:
+class ProbedCall:
     """One move_page_tables() call the kernel made: its caller (move_vma for an mremap,
     relocate_vma_down/shift_arg_pages for exec), arguments and return value."""
 
@@ -131,7 +131,7 @@ class KernelRun:
     index: int
     exit_code: int | None = None
     tap: list[str] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
+    calls: list[ProbedCall] = field(default_factory=list)
     kernel_log: list[str] = field(default_factory=list)  # decisions of a patched kernel, WARNINGs, BUGs
 
     @property
@@ -164,7 +164,7 @@ class KernelRun:
             return "intact"
         return "failed"
 
-    def mremaps(self) -> list[Call]:
+    def mremaps(self) -> list[ProbedCall]:
         return [c for c in self.calls if c.caller == "move_vma"]
 
     def to_json(self) -> dict:
@@ -268,7 +268,7 @@ def parse(console: str) -> list[KernelRun]:
                 pending.append((int(c.group(1), 16), int(c.group(2), 16), int(c.group(3), 16)))
             elif (r := _RET.search(line)) and pending:
                 old, new, length = pending.pop(0)
-                current.calls.append(Call(r.group(1), old, new, length, int(r.group(2), 16)))
+                current.calls.append(ProbedCall(r.group(1), old, new, length, int(r.group(2), 16)))
     return [runs[i] for i in sorted(runs)]
 
 

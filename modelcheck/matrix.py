@@ -1,21 +1,25 @@
-"""Run many checks (in parallel processes) and save their counterexamples (scenario, graph, picture)."""
+"""Run many checks (in parallel processes), save their counterexamples (scenario, graph, picture), build the gallery."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import shutil
 import signal
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
+from modelcheck.checks import CHECKS
 from modelcheck.geometry import get_geometry
 from modelcheck.search import CheckResult, check
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
-from modelcheck.variants import Variant, get_variant
+from modelcheck.variants import VARIANTS, Variant, get_variant
 
-__all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix"]
+__all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix", "build_gallery"]
 
 # variant, property, geometry, level, vmas, rlimit, minimal, where to write counterexamples, pictures too,
 # reachable states only, a holds searched on to the cutoff, no search past the cutoff
@@ -100,3 +104,33 @@ def _worker_init() -> None:
 
 def _exit_143(signum: int, frame: object) -> None:
     sys.exit(143)
+
+
+def build_gallery(out: Path, jobs: int = 1,
+                  progress: Callable[["CheckResult", int, int], None] | None = None) -> list["CheckResult"]:
+    """Rebuild ``out`` from scratch: run the default matrix, write every violated entry and the
+    README.  The new gallery is built beside ``out`` and swapped in only when complete."""
+    from modelcheck.gallery import KEEP, gallery_readme  # networkx: only for the gallery
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-new-"))
+    try:
+        results = run_matrix(list(VARIANTS), CHECKS, DEFAULT_GEOMETRIES, jobs=jobs, progress=progress, out=staging)
+        if any(r.verdict == "unknown" for r in results):
+            return results  # the caller reports it; the old gallery stays
+        (staging / "README.md").write_text(gallery_readme(results, DEFAULT_GEOMETRIES), encoding="utf-8")
+        for name in KEEP:  # written by other commands (modelcheck kernel report)
+            if (out / name).is_file():
+                shutil.copy2(out / name, staging / name)
+        old = out.with_name(f".{out.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out.exists():
+            os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+        for r in results:  # the files' final place
+            r.files = {k: str(out / Path(v).relative_to(staging)) for k, v in r.files.items()}
+        return results
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -3,7 +3,8 @@
 ``find_recipe()`` builds a sequence of calls from an address space that holds nothing at the
 addresses involved, replays it through the system-call simulator (``modelcheck.syscalls``) and
 accepts it only if the simulator arrives at exactly the scenario.  The construction follows the
-three ways the kernel gets to the call (reference §2.2, §2.3):
+three ways the kernel gets to the call (mremap's move_vma() after copy_vma(), and exec's
+stack move in relocate_vma_down()/shift_arg_pages(); mm/mremap.c, mm/vma.c, fs/exec.c):
 
 * an mremap into a fresh VMA: every VMA is shared anonymous memory (a shmem object of its own,
   so nothing merges), populated VMAs are written, then ``mremap(MREMAP_MAYMOVE|MREMAP_FIXED)``;

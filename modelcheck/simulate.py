@@ -2,7 +2,7 @@
 
 It is independent of the variants: it takes the cursors a decision produced and runs the loop.
 
-What is modelled (v6.6 .. v6.15 loop, reference §2.4):
+What is modelled (the loop of move_page_tables() in mm/mremap.c, v6.6 .. v6.15):
 
 * entries: which pages have a PTE, and whose page it is (the address it was mapped at before the
   move), as intervals, so a terabyte VMA costs no more than a page;

@@ -8,7 +8,7 @@ hold page-table entries.  ``mremap`` and ``exec_stack`` stop where the kernel ca
 move_page_tables() and return the call as a ``Scenario`` in the project's schema.
 
 Each rule names the kernel function it mirrors (mm/mmap.c, mm/vma.c, mm/mremap.c, fs/exec.c /
-mm/vma_exec.c as of v6.12–v6.15; reference §2.2, §2.3).  Deliberately left out: file-backed
+mm/vma_exec.c as of v6.12–v6.15).  Deliberately left out: file-backed
 mapping sizes (an abstract file is as long as needed), mlock, hugetlb, userfaultfd, sealing,
 VM_GROWSDOWN stacks other than exec's, and the randomness of ASLR (hints and the stack shift are
 given explicitly).

@@ -82,7 +82,6 @@ class Variant:
     provenance: str
     decide: Decide
     progress: Progress
-    realign_before_hugetlb: bool = False
     expected: dict = field(default_factory=dict, compare=False)
 
     def expected_verdict(self, pid: str, geometry: Any, level: str = "pmd") -> str | None:
@@ -313,7 +312,6 @@ def _load_builtins() -> dict[str, Variant]:
         out[entry["id"]] = Variant(
             id=entry["id"], summary=entry["summary"], provenance=entry["provenance"],
             decide=_DECIDE[entry["decide"]], progress=_PROGRESS[entry["progress"]],
-            realign_before_hugetlb=entry.get("realign_before_hugetlb", False),
             expected=entry.get("expected", {}))
     return out
 

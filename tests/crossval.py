@@ -6,7 +6,7 @@ import pytest
 import z3
 
 from modelcheck.encoding import SymbolicState, decision_of, property_violation
-from modelcheck.enumerate import scenarios
+from modelcheck.enumeration import scenarios
 from modelcheck.geometry import Geometry
 from modelcheck.scenario import Scenario
 from modelcheck.search import check

@@ -173,3 +173,19 @@ def test_one_query_up_to_the_bound_answers_as_the_numbers_one_by_one(vid):
     each = [check(get_variant(vid), pid, g, vmas=4, settings=DEFAULT.replace(exact_first=10**6)) for pid in CHECKS]
     for a, b in zip(one_query, each):
         assert (a.verdict, a.vacuous, a.counterexample) == (b.verdict, b.vacuous, b.counterexample), a.property
+
+
+def test_matrix_leaves_no_worker_behind():
+    # the pool's processes are joined when run_matrix returns (only Python's resource tracker,
+    # which ends with the process, may be left)
+    import multiprocessing
+    import os
+    import subprocess
+    from modelcheck.matrix import run_matrix
+    results = run_matrix(["v6.15"], ["no-dest-clobber", "aligned-down"], ["x86_64-4level"], jobs=2)
+    assert [r.verdict for r in results] == ["holds", "holds"]
+    assert multiprocessing.active_children() == []
+    children = subprocess.run(["ps", "-o", "stat=,args=", "--ppid", str(os.getpid())], capture_output=True,
+                              text=True).stdout.splitlines()
+    left = [c for c in children if "resource_tracker" not in c and not c.split(None, 1)[1].startswith("ps ")]
+    assert left == [], left

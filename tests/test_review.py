@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from modelcheck.cfront import load_c
 from modelcheck.cli import cli
-from modelcheck.enumerate import scenarios
+from modelcheck.enumeration import scenarios
 from modelcheck.geometry import get_geometry
 from modelcheck.ops import ConcreteOps
 from modelcheck.review import conditions

@@ -1,6 +1,7 @@
 """The system-call simulator on the shapes of the kernel's mremap selftests
-(tools/testing/selftests/mm/mremap_test.c, reference §3) and on Joel's self-merge observation:
-the state it hands to move_page_tables() is the one the reference derives for the kernel."""
+(tools/testing/selftests/mm/mremap_test.c, commits 8ed873d8e5cd .. 7b709f38dc0f) and on Joel's
+self-merge observation: the state it hands to move_page_tables() is the one the kernel's code
+reaches (copy_vma()'s merge, relocate_vma_down())."""
 
 import pytest
 

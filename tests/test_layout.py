@@ -1,0 +1,130 @@
+"""The module map (modelcheck/__init__.py's docstring, copied in README "Layout") against the
+imports: every module is in it once, a module imports only modules listed before it (no cycles,
+lazy imports included), z3 only where the map says."""
+
+import ast
+import re
+from pathlib import Path
+
+import modelcheck
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "modelcheck"
+LAYER = re.compile(r"^    (\w[\w ]*?)\s{2,}(.+)$")
+
+
+def stated_layers(text: str) -> list[tuple[str, list[str]]]:
+    """(layer, modules) from the map's lines after "Layers, in order": ``    NAME   a, b (z3), c``."""
+    out: list[tuple[str, list[str]]] = []
+    for line in text[text.index("Layers, in order"):].splitlines()[1:]:
+        m = LAYER.match(line)
+        if m:
+            out.append((m.group(1), [x.strip() for x in m.group(2).split(",")]))
+        elif out:
+            break
+    return out
+
+
+def stated_order() -> tuple[list[str], set[str]]:
+    order, z3_users = [], set()
+    for _, mods in stated_layers(modelcheck.__doc__):
+        for entry in mods:
+            name = entry.replace("(z3)", "").strip()
+            order.append(name)
+            if "(z3)" in entry:
+                z3_users.add(name)
+    return order, z3_users
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]  # a subpackage's modules belong to it (checks/...)
+
+
+class Imports(ast.NodeVisitor):
+    """Every import a module executes (at load or in a function), not those under TYPE_CHECKING,
+    as (imported top-level module, enclosing function name or None)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str | None]] = []
+        self.function: list[str] = []
+
+    def visit_If(self, node: ast.If) -> None:
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for x in node.orelse:
+                self.visit(x)
+            return
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.function.append(node.name)
+        self.generic_visit(node)
+        self.function.pop()
+
+    def _add(self, name: str) -> None:
+        where = self.function[0] if self.function else None
+        if name == "z3" or name.startswith("z3."):
+            self.found.append(("z3", where))
+        elif name.startswith("modelcheck."):
+            self.found.append((name.split(".")[1], where))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module == "modelcheck":
+            for a in node.names:
+                self._add(f"modelcheck.{a.name}")
+        elif node.module:
+            self._add(node.module)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            self._add(a.name)
+
+
+def imports() -> dict[str, list[tuple[str, str | None, Path]]]:
+    out: dict[str, list] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "__init__.py":
+            continue
+        v = Imports()
+        v.visit(ast.parse(path.read_text()))
+        out.setdefault(module_of(path), []).extend((m, f, path) for m, f in v.found)
+    return out
+
+
+def test_every_module_is_in_the_map_once():
+    order, _ = stated_order()
+    assert len(order) == len(set(order)), order
+    on_disk = {module_of(p) for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py"}
+    assert set(order) == on_disk, (set(order) ^ on_disk)
+
+
+def test_imports_flow_down_the_map():
+    order, z3_users = stated_order()
+    pos = {m: i for i, m in enumerate(order)}
+    wrong = []
+    for mod, found in imports().items():
+        for target, function, path in found:
+            if target == mod:
+                continue
+            # a property's symbolic half: checks/*.py's violation() builds its formula with the
+            # solver layer, imported when the solver asks for it
+            if mod == "checks" and function in ("violation", "fault_property") and target in ("encoding", "z3"):
+                continue
+            if target == "z3":
+                if mod not in z3_users:
+                    wrong.append(f"{path.relative_to(ROOT)}: imports z3, which the map does not say")
+            elif pos[target] >= pos[mod]:
+                wrong.append(f"{path.relative_to(ROOT)}: {mod} imports {target}, listed after it")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_z3_users_use_z3():
+    _, z3_users = stated_order()
+    found = {mod for mod, f in imports().items() if any(t == "z3" for t, _, _ in f)}
+    assert z3_users <= found, z3_users - found
+
+
+def test_readme_copies_the_map():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    assert stated_layers(layout) == stated_layers(modelcheck.__doc__)
