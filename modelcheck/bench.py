@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import z3
 
-from modelcheck import encoding, search
+from modelcheck import search
 from modelcheck.encoding import BvOps, SymbolicState, configure, violation_of
 from modelcheck.enumeration import scenarios
 from modelcheck.geometry import Geometry, get_geometry

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
@@ -24,9 +24,13 @@ from modelcheck.errors import InputError, InternalError, RunFailed
 from modelcheck.files import output_dir, output_file, write_text
 from modelcheck.geometry import LEVELS, PRESETS, get_geometry
 from modelcheck.kernel import PATCHABLE
-from modelcheck.checks import CHECKS, PROPERTIES, REGISTRY
+from modelcheck.checks import CHECKS, REGISTRY
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.variants import get_variant, variant_ids
+
+if TYPE_CHECKING:
+    from modelcheck.scenario import Claim, Scenario
+    from modelcheck.search import CheckResult
 
 __all__ = ["main", "cli", "Terminated"]
 

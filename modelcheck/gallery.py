@@ -9,12 +9,9 @@ the default geometries, plus a README.md table linking each picture with a line 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import networkx as nx
 

@@ -89,125 +89,146 @@ def _iv(d: dict) -> tuple[int, int]:
     return int(d["start"], 16), int(d["end"], 16)
 
 
+_ROWS = {"vma": 5.0, "requested-source": 4.0, "requested-destination": 3.4, "S": 2.4, "D": 1.8, "wrong": 0.8}
+_H = 0.45  # a bar's height
+
+
+class _Picture:
+    """One counterexample picture: the graph's nodes on an address axis, row by row (VMAs, the
+    requested move, the realigned move, what went wrong), drawn in that order by ``draw``."""
+
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        self.info = G.graph
+        self.G = G
+        g = get_geometry(self.info["geometry"])
+        self.nodes = dict(G.nodes(data=True))
+        self.pid = self.info["property"]
+        self.bad_edges = [(u, v, e) for u, v, e in G.edges(data=True) if e.get("violation") and e["property"] == self.pid]
+        self.bad_nodes = {u for u, _, _ in self.bad_edges}
+        drawn = {n for n, d in self.nodes.items()
+                 if d["kind"] in ("vma", "requested", "swept", "boundary") or n in self.bad_nodes}
+        keys = [a for n in drawn if self.nodes[n]["kind"] != "return" for a in _iv(self.nodes[n])]
+        keys += [a for _, _, e in self.bad_edges for a in _iv(e)]
+        self.axis = AddressAxis(keys, g.page_size, 8 * g.pmd_size)
+        self.X = self.axis.x
+        self.fig, self.ax = plt.subplots(figsize=(13, 6.2))
+        self.victims: list[str] = []
+
+    def bar(self, lo: int, hi: int, y: float, text: str, colour: str, inside: bool = False, **kw: object) -> None:
+        x0, x1 = self.X(lo), self.X(hi)
+        self.ax.add_patch(Rectangle((x0, y - _H / 2), max(x1 - x0, 0.15), _H, facecolor=colour, edgecolor="black",
+                                    linewidth=0.8, **kw))
+        if inside:  # centred above the bar, where no overlay hides it
+            self.ax.text((x0 + x1) / 2, y + _H / 2 + 0.03, text, ha="center", va="bottom", fontsize=7.5, zorder=5)
+        elif text:
+            self.ax.text(min(x0, self.axis.width * 0.75), y + _H / 2 + 0.04, text, ha="left", va="bottom",
+                         fontsize=7.5)
+
+    def boundaries(self) -> None:
+        """PMD/PUD boundaries of interest, across every row."""
+        levels: dict[str, list[str]] = {}
+        for d in self.nodes.values():
+            if d["kind"] == "boundary":
+                levels.setdefault(d["address"], []).append(d["level"])
+        for address, lv in levels.items():
+            xb = self.X(int(address, 16))
+            self.ax.axvline(xb, color="#555555", linestyle="-." if "pud" in lv else "--", linewidth=0.8, zorder=0)
+            self.ax.text(xb, 5.75, f"{'/'.join(sorted(set(lv), reverse=True)).upper()}\n{address}", ha="center",
+                         va="bottom", fontsize=7, color="#333333")
+
+    def vmas(self) -> None:
+        """The VMAs, and the overlap each violation hit."""
+        for d in self.nodes.values():
+            if d["kind"] != "vma":
+                continue
+            lo, hi = _iv(d)
+            state = "populated" if d["populated"] else "empty"
+            self.bar(lo, hi, _ROWS["vma"], f"{d['label']}  {d['role']}, {state}\n[{d['start']}, {d['end']})",
+                     _ROLE_COLOURS[d["role"]], inside=True, hatch="///" if d["populated"] else None)
+        for u, v, e in self.bad_edges:
+            lo, hi = _iv(e)
+            self.ax.add_patch(Rectangle((self.X(lo), _ROWS["vma"] - _H / 2), max(self.X(hi) - self.X(lo), 0.15), _H,
+                                        facecolor=_BAD, alpha=0.55, edgecolor=_BAD, linewidth=1.5))
+            self.victims.append(f"{e['property']}: {self.nodes[v]['label']} [{e['start']}, {e['end']})  "
+                                f"← {self.nodes[u]['label']}")
+
+    def moves(self) -> None:
+        """The requested move and the realigned one."""
+        nodes = self.nodes
+        for n in ("requested-source", "requested-destination"):
+            lo, hi = _iv(nodes[n])
+            self.bar(lo, hi, _ROWS[n], f"{nodes[n]['label']} [{nodes[n]['start']}, {nodes[n]['end']})", "white")
+        _arrow(self.ax, self.X, nodes["requested-source"], nodes["requested-destination"],
+               _ROWS["requested-source"] - _H / 2, _ROWS["requested-destination"] + _H / 2, "black")
+        for n in ("S", "D"):
+            if n in nodes:
+                lo, hi = _iv(nodes[n])
+                self.bar(lo, hi, _ROWS[n], f"{n} [{nodes[n]['start']}, {nodes[n]['end']})",
+                         _BAD if n in self.bad_nodes else "#fdae6b")
+        if "S" in nodes:
+            _arrow(self.ax, self.X, nodes["S"], nodes["D"], _ROWS["S"] - _H / 2, _ROWS["D"] + _H / 2, _BAD)
+        else:
+            self.ax.text(self.axis.width / 2, (_ROWS["S"] + _ROWS["D"]) / 2, f"{self.info['variant']} does not realign",
+                         ha="center", va="center", fontsize=9, style="italic")
+
+    def went_wrong(self) -> None:
+        """What went wrong beyond S and D: the first node of each kind (the title lists every victim)."""
+        shown = set()
+        for n, d in self.nodes.items():
+            if n not in self.bad_nodes or d["kind"] in shown:
+                continue
+            shown.add(d["kind"])
+            if d["kind"] in ("refused-move", "difference", "missed"):
+                lo, hi = _iv(d)
+                self.bar(lo, hi, _ROWS["wrong"], d["label"], "#fcbba1" if d["kind"] != "missed" else "#c7e9c0")
+            elif d["kind"] in ("return", "fault"):  # not at an address: the value, the WARN or NULL dereference
+                text = f"returns {d['returned']}" if d["kind"] == "return" else d["label"]
+                self.ax.text(self.axis.width / 2, _ROWS["wrong"] - 0.1, text, ha="center", va="center",
+                             fontsize=9, color=_BAD, fontweight="bold")
+
+    def frame(self) -> None:
+        """Axis breaks, ticks, row names, the title with the call and the victims, the margins."""
+        ax, info = self.ax, self.info
+        for lo, hi, xm in self.axis.breaks:
+            for y in (0.25, _ROWS["vma"]):
+                ax.text(xm, y, "≈", ha="center", va="center", fontsize=14, color="#777777")
+            ax.text(xm, 0.05, human_size(hi - lo), ha="center", va="center", fontsize=7, color="#777777")
+        ax.set_xlim(-0.5, self.axis.width + 0.5)
+        ax.set_ylim(-0.1, 6.5)
+        ax.set_yticks([_ROWS["vma"], (_ROWS["requested-source"] + _ROWS["requested-destination"]) / 2,
+                       (_ROWS["S"] + _ROWS["D"]) / 2, _ROWS["wrong"]])
+        ax.set_yticklabels(["VMAs", "requested\nmove", "realigned\nmove", "went wrong"], fontsize=9)
+        ax.set_xticks([self.X(k) for k in self.axis.keys])
+        ax.set_xticklabels([hex(k) for k in self.axis.keys], rotation=60, ha="right", fontsize=7)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        verb = "violates" if info.get("verdict") == "violated" else "does not violate"
+        title = f"{info['variant']} {verb} {info['property']} on {info['geometry']} ({info['level'].upper()} realignment)"
+        others = [p for p in (info.get("violated") or "").split() if p != self.pid]
+        sub = [info["call"]] + textwrap.wrap(info.get("details") or "", 150) + self.victims[:3]
+        if others:
+            sub.append("also violated on this layout: " + ", ".join(others))
+        ax.set_title(title + "\n" + "\n".join(sub), fontsize=8.5, loc="left")
+        # fixed margins (in inches: the title's lines, the rotated hex ticks, the row names); what
+        # tight_layout() would find, without the extra rendering pass it needs
+        width, height = self.fig.get_size_inches()
+        lines = 1 + len(sub)
+        self.fig.subplots_adjust(left=1.0 / width, right=1 - 0.15 / width, bottom=0.95 / height,
+                                 top=1 - (0.2 + 0.15 * lines) / height)
+
+
 def draw(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
     """Render ``G`` (from ``counterexample_graph``) to ``STEM.svg`` and ``STEM.png``."""
-    info = G.graph
-    g = get_geometry(info["geometry"])
-    nodes = dict(G.nodes(data=True))
-    pid = info["property"]
-    bad_nodes = {u for u, v, e in G.edges(data=True) if e.get("violation") and e["property"] == pid}
-    drawn = {n for n, d in nodes.items() if d["kind"] in ("vma", "requested", "swept", "boundary") or n in bad_nodes}
-    keys = [a for n in drawn if nodes[n]["kind"] != "return" for a in _iv(nodes[n])]
-    keys += [a for _, _, e in G.edges(data=True) if e.get("violation") and e["property"] == pid for a in _iv(e)]
-    axis = AddressAxis(keys, g.page_size, 8 * g.pmd_size)
-    X = axis.x
-
-    fig, ax = plt.subplots(figsize=(13, 6.2))
-    rows = {"vma": 5.0, "requested-source": 4.0, "requested-destination": 3.4, "S": 2.4, "D": 1.8, "wrong": 0.8}
-    h = 0.45
-
-    def bar(lo: int, hi: int, y: float, text: str, colour: str, inside: bool = False, **kw: object) -> None:
-        x0, x1 = X(lo), X(hi)
-        ax.add_patch(Rectangle((x0, y - h / 2), max(x1 - x0, 0.15), h, facecolor=colour, edgecolor="black",
-                               linewidth=0.8, **kw))
-        if inside:  # centred above the bar, where no overlay hides it
-            ax.text((x0 + x1) / 2, y + h / 2 + 0.03, text, ha="center", va="bottom", fontsize=7.5, zorder=5)
-        elif text:
-            ax.text(min(x0, axis.width * 0.75), y + h / 2 + 0.04, text, ha="left", va="bottom", fontsize=7.5)
-
-    # PMD/PUD boundaries of interest, across every row
-    levels: dict[str, list[str]] = {}
-    for d in nodes.values():
-        if d["kind"] == "boundary":
-            levels.setdefault(d["address"], []).append(d["level"])
-    for address, lv in levels.items():
-        xb = X(int(address, 16))
-        ax.axvline(xb, color="#555555", linestyle="-." if "pud" in lv else "--", linewidth=0.8, zorder=0)
-        ax.text(xb, 5.75, f"{'/'.join(sorted(set(lv), reverse=True)).upper()}\n{address}", ha="center", va="bottom",
-                fontsize=7, color="#333333")
-
-    # VMAs, and the overlap each violation hit
-    for n, d in nodes.items():
-        if d["kind"] != "vma":
-            continue
-        lo, hi = _iv(d)
-        state = "populated" if d["populated"] else "empty"
-        bar(lo, hi, rows["vma"], f"{d['label']}  {d['role']}, {state}\n[{d['start']}, {d['end']})",
-            _ROLE_COLOURS[d["role"]], inside=True, hatch="///" if d["populated"] else None)
-    victims = []
-    for u, v, e in G.edges(data=True):
-        if e.get("violation") and e["property"] == pid:
-            lo, hi = _iv(e)
-            ax.add_patch(Rectangle((X(lo), rows["vma"] - h / 2), max(X(hi) - X(lo), 0.15), h, facecolor=_BAD,
-                                   alpha=0.55, edgecolor=_BAD, linewidth=1.5))
-            victims.append(f"{e['property']}: {nodes[v]['label']} [{e['start']}, {e['end']})  ← {nodes[u]['label']}")
-
-    # the requested move and the realigned one
-    for n in ("requested-source", "requested-destination"):
-        lo, hi = _iv(nodes[n])
-        bar(lo, hi, rows[n], f"{nodes[n]['label']} [{nodes[n]['start']}, {nodes[n]['end']})", "white")
-    _arrow(ax, X, nodes["requested-source"], nodes["requested-destination"], rows["requested-source"] - h / 2,
-           rows["requested-destination"] + h / 2, "black")
-    for n in ("S", "D"):
-        if n in nodes:
-            lo, hi = _iv(nodes[n])
-            bar(lo, hi, rows[n], f"{n} [{nodes[n]['start']}, {nodes[n]['end']})",
-                _BAD if n in bad_nodes else "#fdae6b")
-    if "S" in nodes:
-        _arrow(ax, X, nodes["S"], nodes["D"], rows["S"] - h / 2, rows["D"] + h / 2, _BAD)
-    else:
-        ax.text(axis.width / 2, (rows["S"] + rows["D"]) / 2, f"{info['variant']} does not realign",
-                ha="center", va="center", fontsize=9, style="italic")
-
-    # what went wrong beyond S and D
-    shown = set()
-    for n, d in nodes.items():
-        if n not in bad_nodes or d["kind"] in shown:
-            continue  # the first of each kind; the title lists every victim
-        shown.add(d["kind"])
-        if d["kind"] in ("refused-move", "difference", "missed"):
-            lo, hi = _iv(d)
-            bar(lo, hi, rows["wrong"], d["label"], "#fcbba1" if d["kind"] != "missed" else "#c7e9c0")
-        elif d["kind"] == "return":
-            ax.text(axis.width / 2, rows["wrong"] - 0.1, f"returns {d['returned']}", ha="center", va="center",
-                    fontsize=9, color=_BAD, fontweight="bold")
-        elif d["kind"] == "fault":  # in the decision, not at an address: the WARN or NULL dereference
-            ax.text(axis.width / 2, rows["wrong"] - 0.1, d["label"], ha="center", va="center",
-                    fontsize=9, color=_BAD, fontweight="bold")
-
-    # axis breaks
-    for lo, hi, xm in axis.breaks:
-        for y in (0.25, rows["vma"]):
-            ax.text(xm, y, "≈", ha="center", va="center", fontsize=14, color="#777777")
-        ax.text(xm, 0.05, human_size(hi - lo), ha="center", va="center", fontsize=7, color="#777777")
-
-    ax.set_xlim(-0.5, axis.width + 0.5)
-    ax.set_ylim(-0.1, 6.5)
-    ax.set_yticks([rows["vma"], (rows["requested-source"] + rows["requested-destination"]) / 2,
-                   (rows["S"] + rows["D"]) / 2, rows["wrong"]])
-    ax.set_yticklabels(["VMAs", "requested\nmove", "realigned\nmove", "went wrong"], fontsize=9)
-    ax.set_xticks([X(k) for k in axis.keys])
-    ax.set_xticklabels([hex(k) for k in axis.keys], rotation=60, ha="right", fontsize=7)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    call = info["call"]
-    verb = "violates" if info.get("verdict") == "violated" else "does not violate"
-    title = f"{info['variant']} {verb} {info['property']} on {info['geometry']} ({info['level'].upper()} realignment)"
-    others = [p for p in (info.get("violated") or "").split() if p != pid]
-    sub = [call] + textwrap.wrap(info.get("details") or "", 150) + victims[:3]
-    if others:
-        sub.append("also violated on this layout: " + ", ".join(others))
-    ax.set_title(title + "\n" + "\n".join(sub), fontsize=8.5, loc="left")
-    # fixed margins (in inches: the title's lines, the rotated hex ticks, the row names); what
-    # tight_layout() would find, without the extra rendering pass it needs
-    width, height = fig.get_size_inches()
-    lines = 1 + len(sub)
-    fig.subplots_adjust(left=1.0 / width, right=1 - 0.15 / width, bottom=0.95 / height,
-                        top=1 - (0.2 + 0.15 * lines) / height)
+    p = _Picture(G)
+    p.boundaries()
+    p.vmas()
+    p.moves()
+    p.went_wrong()
+    p.frame()
     paths = [stem.with_name(stem.name + suffix) for suffix in PICTURE_SUFFIXES]
-    fig.savefig(paths[0], metadata={"Date": None, "Creator": "modelcheck"})
-    fig.savefig(paths[1], dpi=90, metadata={"Software": "modelcheck"})
-    plt.close(fig)
+    p.fig.savefig(paths[0], metadata={"Date": None, "Creator": "modelcheck"})
+    p.fig.savefig(paths[1], dpi=90, metadata={"Software": "modelcheck"})
+    plt.close(p.fig)
     return paths
 
 

@@ -37,7 +37,6 @@ from modelcheck.scenario import Scenario
 from modelcheck.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
                                prove_same)
 from modelcheck.checks import PROPERTIES
-from modelcheck.variants import Variant
 
 __all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
 

@@ -28,7 +28,6 @@ from modelcheck._data import read_spec
 from modelcheck.errors import InputError, InternalError
 
 if TYPE_CHECKING:
-    from modelcheck.scenario import Scenario
     from modelcheck.semantics import Evaluation, Run
 
 __all__ = ["Property", "REGISTRY", "PROPERTIES", "MISSED", "CHECKS", "get_property", "property_ids"]
