@@ -1,7 +1,7 @@
 """modelcheck: a model checker for the realignment of move_page_tables() in Linux mm/mremap.c.
 
 Layers, in order (a module imports only modules listed before it, at load time or inside a
-function; tests/test_layout.py checks it; "(z3)" marks the modules that use the solver):
+function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use the solver):
 
     base        errors, _data, settings, geometry, files
     model       scenario, ops, variants, checks, simulate, semantics

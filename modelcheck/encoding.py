@@ -5,7 +5,7 @@ KernelOps backend the checker runs variants on, ``SymbolicState`` holds one symb
 (n VMAs, the move, a possible allocation failure) and ``property_violation`` states each
 property's negation.  The properties about the move loop (no-warn, return-value) are encoded from
 the loop's structure (``Loop``), not by unrolling it, so their verdicts hold for moves of any
-length; the exhaustive cross-validation against the concrete simulator (tests/test_crossval.py)
+length; the exhaustive cross-validation against the concrete simulator (tests/solver/test_crossval.py)
 checks that derivation.
 
 Words are exact: an ``unsigned long`` is an integer term kept in [0, 2^W) — every ``+``/``-``
@@ -13,7 +13,7 @@ is reduced modulo 2^W, ``&`` takes the PAGE/PMD/PUD-style constant masks the ker
 a C ``int`` is the low bits read as two's complement — and every comparison is between those
 values, i.e. unsigned.  Integer (linear arithmetic) terms solved about a hundred times faster than
 bit-vectors here (v6.7 no-source-collateral with 4 VMAs on x86-64: 0.07 s against 3-11 s);
-``BvOps`` runs the same variants on bit-vectors, and tests/test_encoding.py checks that both
+``BvOps`` runs the same variants on bit-vectors, and tests/solver/test_encoding.py checks that both
 encodings agree with the concrete semantics.
 """
 

@@ -1,5 +1,5 @@
 """Exhaustive enumeration of small kernel states: the explicit-state baseline that the solver is
-cross-validated against (tests/test_exhaustive.py) and measured against (modelcheck.bench)."""
+cross-validated against (tests/solver/test_exhaustive.py) and measured against (modelcheck.bench)."""
 
 from __future__ import annotations
 

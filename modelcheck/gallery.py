@@ -105,7 +105,7 @@ def _explain(r: "CheckResult") -> str:
 def gallery_readme(results: list["CheckResult"], geometries: list[str]) -> str:
     lines = ["# Counterexamples", "",
              "Every violated check of the built-in variants on the default geometries, each replayed by the",
-             "concrete simulator.  `modelcheck gallery` regenerates this directory (tests/test_gallery.py fails",
+             "concrete simulator.  `modelcheck gallery` regenerates this directory (tests/cli/test_gallery.py fails",
              "when it is out of date).  Per entry `GEOMETRY/VARIANT/PROPERTY`: `.json` is the scenario",
              "(`modelcheck eval`, `modelcheck replay`, `modelcheck show` read it), `.graphml`, `.graph.json`",
              "(networkx node-link) and `.dot` the graph, `.svg` and `.png` the picture, `.recipe.txt` the",

@@ -11,7 +11,7 @@ violation can need (encoding.Cutoff: the call's two, each VMA a lookup returns w
 address reads, and a witness per entry test that must be true).  Any violating state, of any
 size, shrinks to one of at most that many, so a search up to the cutoff is a proof for every
 number of VMAs; by default the search goes on to the cutoff when it is above ``DEFAULT_VMAS``.
-tests/test_cutoff.py and tests/test_deep.py cross-validate the cutoff against deeper searches
+tests/solver/test_cutoff.py and tests/solver/test_deep.py cross-validate the cutoff against deeper searches
 and against enumeration.
 """
 

@@ -19,6 +19,14 @@ def build(geometry: str, vmas: list[tuple], old_vma: int, new_vma: int, old_addr
     return Scenario(get_geometry(geometry), vs, Move(old_vma, new_vma, old_addr, new_addr, length, for_stack, stop_at))
 
 
+def guarded_pmd(x: int) -> Scenario:
+    """A one-page guard at PMD boundary x, the source VMA 256 KiB above it (old_addr = vm_start),
+    a mutually aligned destination 16 MiB higher with nothing in its PMD below it."""
+    return build("x86_64-4level", [(x, x + 0x1000), (x + 0x40000, x + 0x240000),
+                                   (x + 0x1040000, x + 0x1240000, False)], 1, 2,
+                 x + 0x40000, x + 0x1040000, 0x200000)
+
+
 def scenario_file(name: str) -> Scenario:
     return load_scenario(str(SCENARIOS / f"{name}.json"))
 

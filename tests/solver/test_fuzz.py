@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from modelcheck.cli import cli
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
 GRAPHML = ROOT / "counterexamples" / "x86_64-4level" / "v3" / "no-source-collateral.graphml"
 C_FILES = sorted((ROOT / "tests" / "c").glob("*.c")) + [ROOT / "properties" / "c" / "v6.15.c"]

@@ -16,7 +16,7 @@ from modelcheck.variants import get_variant
 
 from conftest import build
 
-GALLERY = Path(__file__).parent.parent / "counterexamples"
+GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 
 
 def _gallery():

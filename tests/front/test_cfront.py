@@ -15,7 +15,7 @@ from modelcheck.search import check, diff, prove_same
 from modelcheck.semantics import evaluate
 from modelcheck.variants import VARIANTS, get_variant
 
-C = Path(__file__).parent / "c"
+C = Path(__file__).resolve().parents[1] / "c"
 X86 = get_geometry("x86_64-4level")
 
 
@@ -181,7 +181,7 @@ def test_cli_check_and_eval_with_c(tmp_path):
 
 
 def test_c_variant_runs_concretely_like_the_builtin():
-    s = json.loads((Path(__file__).parent.parent / "counterexamples" / "x86_64-4level" / "v3" /
+    s = json.loads((Path(__file__).resolve().parents[2] / "counterexamples" / "x86_64-4level" / "v3" /
                     "no-source-collateral.json").read_text())
     from modelcheck.scenario import scenario_from_json
     sc = scenario_from_json(s)

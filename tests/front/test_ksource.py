@@ -1,6 +1,6 @@
 """Whole kernel files as input: the preprocessor, the function scanner, move_page_tables() cut at
 its loop, base detection, --tree and --patch, diff of trees, history -- on kernel-style fixtures
-written for these tests (tests/c/kernel/); the real trees are tests/test_trees.py's tier."""
+written for these tests (tests/c/kernel/); the real trees are tests/front/test_trees.py's tier."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from modelcheck.ksource import functions, preprocess, split_series, version_of_t
 from modelcheck.search import check, prove_same
 from modelcheck.variants import get_variant
 
-K = Path(__file__).parent / "c" / "kernel"
+K = Path(__file__).resolve().parents[1] / "c" / "kernel"
 PATCH = K / "0001-mm-mremap-tail-guard.patch"
 X86, I386 = get_geometry("x86_64-4level"), get_geometry("i386-pae")
 #: five user pages: the smallest geometry with room for the layouts the checks need
@@ -291,7 +291,7 @@ def test_shifts_and_bitwise_operators_agree_with_the_simulator(tmp_path, geometr
     # '(addr | PAGE_SIZE) != (vm_start | PAGE_SIZE)' ignores one address bit: a start-of-VMA test
     # that a move one page into the VMA passes.  Every state of up to 3 VMAs, run concretely,
     # against the symbolic verdicts of the same C (shifts, '|', '^', '*', a signed '>>', casts).
-    from crossval import enumerated_agrees
+    from common.crossval import enumerated_agrees
     f = tmp_path / "ops.c"
     f.write_text(OPERATORS)
     v, _ = load_c([str(f)], base=None)
@@ -313,7 +313,7 @@ def test_check_writes_sarif_at_the_c_that_decides(tmp_path):
     assert (region["startLine"], region["startColumn"]) == (129, 2)  # the tail guard 'if (len + old_addr < old_end)'
     assert result["properties"]["counterexample"]["move"]["old_addr"] == "0x80000000"
     # a warning the replay runs into is located at the WARN itself
-    warn = Path(__file__).parent / "c" / "warn-start.c"
+    warn = Path(__file__).resolve().parents[1] / "c" / "warn-start.c"
     r = run("check", "--c-file", warn, "--property", "no-predicate-warn", "--sarif", out)
     assert r.exit_code == 1
     loc = json.loads(out.read_text())["runs"][0]["results"][0]["locations"][0]["physicalLocation"]

@@ -17,7 +17,7 @@ from modelcheck.scenario import Move, Scenario, Vma
 from modelcheck.semantics import evaluate
 from modelcheck.variants import get_variant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_registry_order_and_kinds():

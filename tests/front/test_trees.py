@@ -1,7 +1,7 @@
 """The trees tier (``-m trees``): Debian's linux-source packages read as shipped.  Each tree's
 whole mm/mremap.c is proved to make the decisions and return the values of the built-in it
 ships, and the CVE-2024-53111 guard patched back into 6.12 is found on 32-bit.  Trees absent
-here (tests/kernel_trees.py) are skipped with the reason."""
+here (tests/common/kernel_trees.py) are skipped with the reason."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from kernel_trees import tree
+from common.kernel_trees import tree
 from modelcheck.cfront import load_tree
 from modelcheck.cli import cli
 from modelcheck.geometry import get_geometry

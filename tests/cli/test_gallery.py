@@ -16,7 +16,7 @@ from modelcheck.scenario import load_scenario
 from modelcheck.semantics import judge
 from modelcheck.variants import get_variant
 
-GALLERY = Path(__file__).parent.parent / "counterexamples"
+GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 ENTRIES = sorted(p.with_suffix("") for p in GALLERY.glob("*/*/*.json") if not p.name.endswith(".graph.json"))
 KINDS = {"vma", "requested", "swept", "boundary", "refused-move", "return", "difference", "missed"}
 REGENERATE = "out of date: run `modelcheck gallery` and commit counterexamples/"

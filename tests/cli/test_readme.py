@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from modelcheck.cli import cli
 from modelcheck.variants import unregister
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 TIMING = re.compile(r"\b\d+\.\d+ ?s\b")
 

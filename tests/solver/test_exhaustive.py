@@ -7,12 +7,12 @@ enumerated violation; a "violated" must have one (its own counterexample is repl
 The search is at exactly the enumeration's bound; the default search, which goes on to the
 cutoff, must agree where it says holds for any number of VMAs, and otherwise find a
 counterexample larger than the bound.  Besides the built-ins, predicates that look 1 and 2 VMAs
-below the source (tests/test_cutoff.py's ``deep``) are enumerated too.
+below the source (tests/solver/test_cutoff.py's ``deep``) are enumerated too.
 """
 
 import pytest
 
-from crossval import enumerated_agrees
+from common.crossval import enumerated_agrees
 from modelcheck.geometry import get_geometry
 from modelcheck.variants import VARIANTS, get_variant
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from modelcheck.cli import cli
 from modelcheck.kernel import newc, parse
 
-GALLERY = Path(__file__).parent.parent / "counterexamples"
+GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 
 CONSOLE = """\
 === kernel up

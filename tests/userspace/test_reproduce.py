@@ -18,7 +18,7 @@ from modelcheck.reproduce import reproducer
 
 from conftest import build
 
-GALLERY = Path(__file__).parent.parent / "counterexamples"
+GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 
 
 def _static_gcc() -> str | None:

@@ -2,7 +2,7 @@
 built-in: the VMA below the VMA below (``find_vma_prev()`` twice), the VMA above
 (``find_vma(mm, vma->vm_end)``), lookups on computed addresses (the PMD below the realigned
 start, the first VMA ending above it), the VMA iterator, and weakened comparisons.  Each is linked
-over v6.15's C file, as a user's patch would be, for the cross-validation in tests/test_deep.py.
+over v6.15's C file, as a user's patch would be, for the cross-validation in tests/solver/test_deep.py.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def test_move_window_changes_nothing(geometry):
     # geometries (where VMAs in the same PMD and PUD slots are the rule) every verdict, hit,
     # difference and refused move is the one the whole address space gives
     from hypothesis import given, settings, strategies as st
-    from test_crossval import scenarios
+    from common.strategies import scenarios
 
     @settings(max_examples=150, deadline=None, derandomize=True)
     @given(scenarios(geometry), st.sampled_from(list(VARIANTS)), st.sampled_from(["pmd", "pud"]))

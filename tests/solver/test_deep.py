@@ -1,12 +1,12 @@
 """Cross-validation of the unbounded verdict on C predicates that look further than the built-ins
-(tests/deep_predicates.py: random ones from a grammar of lookups, and mutants of v4's and v6.15's
+(tests/common/deep_predicates.py: random ones from a grammar of lookups, and mutants of v4's and v6.15's
 checks): prev of prev, the VMA above, lookups on computed addresses, the VMA iterator.
 
 * Against the bounded search on x86_64-4level up to N = 8: the default check (searched to the
   cutoff) and a search at exactly 8 VMAs agree on the verdict; a holds is for any number of VMAs;
   a counterexample is as small in both (fewest VMAs first), unless it needs more than 8.
 * Against exhaustive enumeration on a toy geometry (8-bit words, five pages of user space, two
-  PMD boundaries), through the simulator: tests/crossval.enumerated_agrees().
+  PMD boundaries), through the simulator: tests/common/crossval.enumerated_agrees().
 
 The default tier runs the mutants and twelve random predicates; the slow tier a hundred.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import pytest
 
-from crossval import enumerated_agrees
-from deep_predicates import Predicate, mutants, random_predicate
+from common.crossval import enumerated_agrees
+from common.deep_predicates import Predicate, mutants, random_predicate
 from modelcheck.cfront import load_c
 from modelcheck.geometry import get_geometry
 from modelcheck.search import check

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from modelcheck.cli import cli
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"
 GALLERY = ROOT / "counterexamples" / "x86_64-4level" / "v3"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import modelcheck
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "modelcheck"
 LAYER = re.compile(r"^    (\w[\w ]*?)\s{2,}(.+)$")
 

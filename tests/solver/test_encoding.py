@@ -9,7 +9,7 @@ from modelcheck.geometry import get_geometry
 from modelcheck.semantics import decide
 from modelcheck.variants import VARIANTS, Call, get_variant
 
-from test_crossval import scenarios
+from common.strategies import scenarios
 
 
 def symbolic_decision(s, vid, backend):
@@ -48,7 +48,7 @@ def test_backends_agree_with_concrete(geometry, backend, data):
 @pytest.mark.parametrize("backend", ["int", "int-upto", "bv"])
 def test_backends_on_the_truncation_case(backend):
     # The 64-bit int truncation (test_variants.test_int_addr_masked_truncation) in both encodings.
-    from test_variants import _guarded_pmd
+    from conftest import guarded_pmd as _guarded_pmd
     for x, realigns in ((0x18600000, False), (0x7F1F98600000, True)):
         s = _guarded_pmd(x)
         for vid in ("rfc", "v2", "linus"):

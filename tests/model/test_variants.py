@@ -10,7 +10,7 @@ from modelcheck.geometry import PRESETS
 from modelcheck.semantics import decide
 from modelcheck.variants import VARIANTS, get_variant
 
-from conftest import build, scenario_file
+from conftest import build, guarded_pmd as _guarded_pmd, scenario_file
 
 ALL = set(VARIANTS)
 
@@ -62,14 +62,6 @@ def test_decision(name, vid):
         assert (old_c, new_c) == (s.move.old_addr & mask, s.move.new_addr & mask)
     else:
         assert (old_c, new_c) == (s.move.old_addr, s.move.new_addr)
-
-
-def _guarded_pmd(x):
-    """A one-page guard at PMD boundary x, the source VMA 256 KiB above it (old_addr = vm_start),
-    a mutually aligned destination 16 MiB higher with nothing in its PMD below it."""
-    return build("x86_64-4level", [(x, x + 0x1000), (x + 0x40000, x + 0x240000),
-                                   (x + 0x1040000, x + 0x1240000, False)], 1, 2,
-                 x + 0x40000, x + 0x1040000, 0x200000)
 
 
 @pytest.mark.parametrize("vid", ["rfc", "v2", "linus"])

@@ -190,7 +190,7 @@ def test_batched_replay_of_every_gallery_counterexample():
     from modelcheck.scenario import load_scenario
     from modelcheck.semantics import decide
     from modelcheck.variants import get_variant
-    files = sorted((Path(__file__).parent.parent / "counterexamples").glob("*/*/*.json"))
+    files = sorted((Path(__file__).resolve().parents[2] / "counterexamples").glob("*/*/*.json"))
     files = [f for f in files if not f.name.endswith(".graph.json")]
     assert len(files) > 100
     for f in files:

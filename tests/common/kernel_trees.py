@@ -50,7 +50,7 @@ def tree(version: str) -> Path:
         why = _download(version) if VERSIONS[version] else f"linux-source-{version} is not in bookworm"
         deb = _deb(version)
         if deb is None:
-            pytest.skip(f"no linux-source-{version} .deb in {DEBS} ({why}; see tests/kernel_trees.py)")
+            pytest.skip(f"no linux-source-{version} .deb in {DEBS} ({why}; see tests/common/kernel_trees.py)")
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not installed")
     root = DEBS / "trees" / deb.stem
