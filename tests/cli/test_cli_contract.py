@@ -40,6 +40,7 @@ def bad_input(*args) -> str:
 
 # --- diff ran into a TypeError on every call --------------------------------------------------
 
+@pytest.mark.slow  # the default tier runs the same command as a README transcript (tests/cli/test_readme.py)
 def test_diff_readme_example_runs():
     r = run("diff", "linus", "v6.7")
     assert r.exit_code == 1, r.output  # they differ
