@@ -128,3 +128,13 @@ def test_readme_copies_the_map():
     readme = (ROOT / "README.md").read_text()
     layout = readme[readme.index("## Layout"):]
     assert stated_layers(layout) == stated_layers(modelcheck.__doc__)
+
+
+def test_every_subpackage_is_installed():
+    # pyproject.toml lists the packages explicitly: a subpackage missing there is absent from
+    # `pip install .`, and the installed command fails on import (the tests, run from the
+    # source tree, would not notice)
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk <= listed, on_disk - listed
