@@ -3,13 +3,14 @@
 Layers, in order (a module imports only modules listed before it, at load time or inside a
 function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use the solver):
 
-    base        errors, _data, settings, geometry, files
-    model       scenario, ops, variants, checks, simulate, semantics
-    report      report, graph, picture
-    user space  syscalls, recipe, reproduce
-    solver      encoding (z3), search (z3)
-    C           ksource, cfront, review (z3), sarif
-    runs        gallery, matrix, kpatch, kernel
+    base        errors, _data, settings, files
+    model       model.geometry, model.scenario, model.ops, model.variants, checks, model.simulate,
+                model.semantics
+    output      output.report, output.graph, output.picture
+    user space  userspace.syscalls, userspace.recipe, userspace.reproduce
+    solver      solver.encoding (z3), solver.search (z3)
+    C           front.ksource, front.cfront, front.review (z3), front.sarif
+    runs        runs.gallery, runs.matrix, runs.kpatch, runs.kernel
     tools       enumeration, bench (z3), cli, __main__
 
 One exception: a property of ``checks/`` states its negation for the solver in its
@@ -36,6 +37,47 @@ one module (README, "Your own property").
 * ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate);
 * ``cli``        the ``modelcheck`` command; ``bench`` the benchmark; ``enumeration`` every
   small state (the cross-check of the solver).
+
+Each layer but base and tools is a subpackage (``modelcheck/model/``, ``modelcheck/solver/``, …);
+the names of the flat layout before it (``modelcheck.search``, ``modelcheck.variants``, …) still
+import, as the same module objects (``_Aliases``).
 """
 
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
 __version__ = "0.1.0"
+
+#: the modules' names before the subpackages, for code written against them
+_MOVED = {
+    "geometry": "model", "scenario": "model", "ops": "model", "variants": "model", "simulate": "model",
+    "semantics": "model", "report": "output", "graph": "output", "picture": "output",
+    "syscalls": "userspace", "recipe": "userspace", "reproduce": "userspace", "encoding": "solver",
+    "search": "solver", "ksource": "front", "cfront": "front", "review": "front", "sarif": "front",
+    "gallery": "runs", "matrix": "runs", "kpatch": "runs", "kernel": "runs",
+}
+
+
+class _Aliases(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``import modelcheck.search`` gives ``modelcheck.solver.search`` itself (one module, not a
+    copy), imported only when asked for."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        head, _, tail = name.partition(".")
+        if head != __name__ or tail not in _MOVED:
+            return None
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> object:
+        tail = spec.name.split(".", 1)[1]
+        return importlib.import_module(f"{__name__}.{_MOVED[tail]}.{tail}")
+
+    def exec_module(self, module: object) -> None:
+        pass
+
+
+sys.meta_path.insert(0, _Aliases())  # before any finder that knows the old files (an editable install)

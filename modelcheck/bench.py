@@ -29,15 +29,15 @@ from typing import Any, Callable
 
 import z3
 
-from modelcheck import search
-from modelcheck.encoding import BvOps, SymbolicState, configure, violation_of
+from modelcheck.solver import search
+from modelcheck.solver.encoding import BvOps, SymbolicState, configure, violation_of
 from modelcheck.enumeration import scenarios
-from modelcheck.geometry import Geometry, get_geometry
-from modelcheck.search import CHECKS, check
-from modelcheck.semantics import evaluate
+from modelcheck.model.geometry import Geometry, get_geometry
+from modelcheck.solver.search import CHECKS, check
+from modelcheck.model.semantics import evaluate
 from modelcheck.settings import DEFAULT, Settings
 from modelcheck.checks import PROPERTIES
-from modelcheck.variants import VARIANTS, Call, get_variant
+from modelcheck.model.variants import VARIANTS, Call, get_variant
 
 SECTIONS = ("startup", "matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")
 X86 = "x86_64-4level"

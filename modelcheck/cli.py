@@ -22,15 +22,15 @@ import click
 
 from modelcheck.errors import InputError, InternalError, RunFailed
 from modelcheck.files import output_dir, output_file, write_text
-from modelcheck.geometry import LEVELS, PRESETS, get_geometry
-from modelcheck.kernel import PATCHABLE
+from modelcheck.model.geometry import LEVELS, PRESETS, get_geometry
+from modelcheck.runs.kernel import PATCHABLE
 from modelcheck.checks import CHECKS, REGISTRY
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
-from modelcheck.variants import get_variant, variant_ids
+from modelcheck.model.variants import get_variant, variant_ids
 
 if TYPE_CHECKING:
-    from modelcheck.scenario import Claim, Scenario
-    from modelcheck.search import CheckResult
+    from modelcheck.model.scenario import Claim, Scenario
+    from modelcheck.solver.search import CheckResult
 
 __all__ = ["main", "cli", "Terminated"]
 
@@ -144,7 +144,7 @@ def _run(fn: Callable[[], int]) -> None:
     except Exception as e:
         code = _crash(e)
     finally:  # a command's C variants live as long as the command (tests run many in one process)
-        from modelcheck.variants import unregister
+        from modelcheck.model.variants import unregister
         while _REGISTERED:
             unregister(_REGISTERED.pop())
     sys.exit(code)
@@ -198,8 +198,8 @@ def _c_variant(c_files: tuple[str, ...], base: str | None, function: str | None,
         raise InputError("--tree", "give --c-file or --tree, not both")
     if not c_files and not tree:
         return None, None
-    from modelcheck.cfront import load_c, load_tree
-    from modelcheck.variants import register
+    from modelcheck.front.cfront import load_c, load_tree
+    from modelcheck.model.variants import register
     if tree:
         v, linkage = load_tree(tree, patches, base, function)
     else:
@@ -293,9 +293,9 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
 
     Exit 0 when every property holds for every variant run, 1 when one is violated.
     """
-    from modelcheck.report import eval_report
-    from modelcheck.scenario import load_scenario
-    from modelcheck.semantics import evaluate
+    from modelcheck.output.report import eval_report
+    from modelcheck.model.scenario import load_scenario
+    from modelcheck.model.semantics import evaluate
     def run() -> int:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
@@ -350,7 +350,7 @@ def _unique(values: Any) -> list[str]:
 @contextlib.contextmanager
 def _named_by(path: str) -> Iterator[None]:
     """A move too long for the simulator, named by the file the scenario came from."""
-    from modelcheck.simulate import TooLong
+    from modelcheck.model.simulate import TooLong
     try:
         yield
     except TooLong as e:
@@ -488,8 +488,8 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
 
     Exit 0 holds, 1 violated, 2 bad input, 3 unknown or internal error.
     """
-    from modelcheck.report import check_lines
-    from modelcheck.search import check
+    from modelcheck.output.report import check_lines
+    from modelcheck.solver.search import check
     def run() -> int:
         _one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
@@ -503,10 +503,10 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
                       extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
         if where is not None and r.counterexample is not None:
-            from modelcheck.gallery import write_entry  # networkx: only where a counterexample is written
+            from modelcheck.runs.gallery import write_entry  # networkx: only where a counterexample is written
             write_entry(where, r)
         if target is not None:
-            from modelcheck.sarif import check_sarif
+            from modelcheck.front.sarif import check_sarif
             write_text(target, check_sarif(r, linkage))
         if as_json:
             _emit_json({**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})})
@@ -539,9 +539,9 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     decided and holds or is expected (a built-in variant's known bug), 1 on an unexpected
     violation, 3 on an unknown verdict.
     """
-    from modelcheck.matrix import run_matrix
-    from modelcheck.report import expected_verdict, matrix_table
-    from modelcheck.search import CheckResult
+    from modelcheck.runs.matrix import run_matrix
+    from modelcheck.output.report import expected_verdict, matrix_table
+    from modelcheck.solver.search import CheckResult
     def run() -> int:
         mine, linkage = _c_variant(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
@@ -597,9 +597,9 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
 
     Exit 0 when they never differ, 1 when they do, 3 when a search gave up.
     """
-    from modelcheck.report import eval_report
-    from modelcheck.search import diff
-    from modelcheck.semantics import evaluate
+    from modelcheck.output.report import eval_report
+    from modelcheck.solver.search import diff
+    from modelcheck.model.semantics import evaluate
     def run() -> int:
         g = get_geometry(geometry)
         _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
@@ -654,8 +654,8 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
 
     Exit 0 when every property holds, 1 when one is violated, 3 when a verdict is unknown.
     """
-    from modelcheck.matrix import run_matrix
-    from modelcheck.report import history_table
+    from modelcheck.runs.matrix import run_matrix
+    from modelcheck.output.report import history_table
     def run() -> int:
         gs = _geometries(geometries, ["x86_64-4level"])
         ps = _checks(properties)
@@ -694,9 +694,9 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     violates one (its harmful conditions are shown), 3 when a search gave up.
     """
     def run() -> int:
-        from modelcheck.cfront import builtin_c, builtin_unit
-        from modelcheck.review import VERDICTS, review
-        from modelcheck.sarif import review_sarif, witness_lines
+        from modelcheck.front.cfront import builtin_c, builtin_unit
+        from modelcheck.front.review import VERDICTS, review
+        from modelcheck.front.sarif import review_sarif, witness_lines
         _one_source(vid, c_files, tree, patches)
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
@@ -768,14 +768,14 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
 
     Exit 0 when rebuilt, 3 when a verdict is unknown (the old gallery is kept).
     """
-    from modelcheck.search import CheckResult
+    from modelcheck.solver.search import CheckResult
     def run() -> int:
         def progress(r: CheckResult, done: int, total: int) -> None:
             click.echo(f"[{done}/{total}] {r.geometry} {r.variant} {r.property}: {r.verdict}", err=True)
         output_dir(Path(out).parent, "--out")
         if Path(out).exists() and not Path(out).is_dir():
             raise InputError("--out", f"{out}: not a directory")
-        from modelcheck.matrix import build_gallery  # networkx and matplotlib: only for the gallery
+        from modelcheck.runs.matrix import build_gallery  # networkx and matplotlib: only for the gallery
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
         unknown = [r for r in results if r.verdict == "unknown"]
         for r in unknown:
@@ -790,9 +790,9 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
 
 def _load_any(path: str) -> Scenario:
     """A scenario from a JSON scenario file or a counterexample's GraphML (its claim, if any, kept)."""
-    from modelcheck.scenario import Claim, load_scenario
+    from modelcheck.model.scenario import Claim, load_scenario
     if path.endswith(".graphml"):
-        from modelcheck.graph import read_graph_scenario
+        from modelcheck.output.graph import read_graph_scenario
         s, attrs = read_graph_scenario(path)
         if "variant" in attrs and "property" in attrs:
             from dataclasses import replace
@@ -805,14 +805,14 @@ def _load_any(path: str) -> Scenario:
 
 def _judge(path: str, s: Scenario, claim: Claim) -> Any:
     """semantics.judge() on a file's scenario, a move too long to simulate named by the file."""
-    from modelcheck.semantics import judge
+    from modelcheck.model.semantics import judge
     with _named_by(path):
         return judge(s, get_variant(claim.variant), claim.property, claim.level)
 
 
 def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
     """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
-    from modelcheck.scenario import Claim
+    from modelcheck.model.scenario import Claim
     s = _load_any(path)
     recorded = s.claim
     if recorded is None and not (vid and pid):
@@ -850,12 +850,12 @@ def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_jso
 
     Exit 0 with a recipe, 1 without, 2 bad input.
     """
-    from modelcheck.recipe import find_recipe
+    from modelcheck.userspace.recipe import find_recipe
     def run() -> int:
         s = _load_any(scenario_file)
         r = find_recipe(s)
         if shortest:
-            from modelcheck.recipe import shortest_recipe
+            from modelcheck.userspace.recipe import shortest_recipe
             bound = max_calls or (len(r.steps) - 1 if r.reachable else 6)
             found, _ = shortest_recipe(s, bound)
             r = found if found.reachable or not r.reachable or max_calls else r
@@ -879,9 +879,9 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
 
     Exit 0 written, 1 no recipe reaches the scenario, 2 bad input.
     """
-    from modelcheck.recipe import find_recipe
+    from modelcheck.userspace.recipe import find_recipe
     def run() -> int:
-        from modelcheck.reproduce import reproducer_for
+        from modelcheck.userspace.reproduce import reproducer_for
         target = output_file(output, "--output") if output is not None else None
         s = _load_any(scenario_file)
         r = find_recipe(s)
@@ -922,9 +922,9 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     Exit 0 when every scenario agrees, 1 on a disagreement, 2 bad input, 3 when the kernel could
     not be run.
     """
-    from modelcheck.recipe import find_recipe
+    from modelcheck.userspace.recipe import find_recipe
     def run() -> int:
-        from modelcheck.kernel import KernelFailed, compare, run_cases
+        from modelcheck.runs.kernel import KernelFailed, compare, run_cases
 
         def outcome_of(k: dict) -> str:
             return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
@@ -969,7 +969,7 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
     bzImage; an unconfigured tree first gets a tinyconfig with what QEMU and the reproducers need
     (about 4 minutes on 2 cores).  Switching variants rewrites one header: a rebuild of one object."""
     def run() -> int:
-        from modelcheck.kpatch import build, configure
+        from modelcheck.runs.kpatch import build, configure
         get_variant(vid)
         _kernel_tree(tree)
         if not (Path(tree) / ".config").is_file():
@@ -994,13 +994,13 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
     patched with that variant and on the stock kernel, and write the table of what the real
     kernels did, each beside the model's prediction.  Exit 1 if any disagrees."""
-    from modelcheck.scenario import load_scenario
+    from modelcheck.model.scenario import load_scenario
     def run() -> int:
         import datetime
         import time
 
-        from modelcheck.kernel import compare, gallery_cases, outcome, run_cases
-        from modelcheck.kpatch import build
+        from modelcheck.runs.kernel import compare, gallery_cases, outcome, run_cases
+        from modelcheck.runs.kpatch import build
         target = output_file(out, "--out")
         _kernel_tree(tree)
         if not Path(stock_image).is_file():
@@ -1035,7 +1035,7 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
             f"Generated {datetime.date.today()} by `modelcheck kernel report --tree TREE --stock STOCK`",
             f"({time.perf_counter() - t0:.0f} s).  Stock kernel: `{Path(stock_image).name}`.  Patched kernels: a",
             f"tinyconfig build of the {version} source in TREE whose mm/mremap.c runs the variant's C from",
-            "properties/c/ (modelcheck/kpatch.py).  Every reachable mremap counterexample of each variant",
+            "properties/c/ (modelcheck/runs/kpatch.py).  Every reachable mremap counterexample of each variant",
             "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64.",
             "\"What the kernel did\" is the reproducer's verdict on memory outside the request and the",
             "WARN/BUG lines of the kernel log (one boot per reproducer on a patched kernel: WARN_ON_ONCE() fires",
@@ -1060,7 +1060,7 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
 
     Exit 1 when the property is violated on it (the counterexample still stands), 0 when it holds.
     """
-    from modelcheck.report import eval_report
+    from modelcheck.output.report import eval_report
     def run() -> int:
         s, claim = _load_claimed(file, vid, pid, level)
         violated, ev, alt = _judge(file, s, claim)
@@ -1085,11 +1085,11 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
               help="Write STEM.svg and STEM.png (default: beside FILE).")
 def show_cmd(file: str, vid: str | None, pid: str | None, level: str | None, out: str | None) -> None:
     """Print the /proc/self/maps-style view of a counterexample and write its picture (SVG and PNG)."""
-    from modelcheck.report import eval_report
+    from modelcheck.output.report import eval_report
     def run() -> int:
         from modelcheck.files import staged_dir
-        from modelcheck.graph import counterexample_graph
-        from modelcheck.picture import draw
+        from modelcheck.output.graph import counterexample_graph
+        from modelcheck.output.picture import draw
         base = file[: -len(".graphml")] if file.endswith(".graphml") else file.removesuffix(".json")
         stem = output_file(out or base, "--out" if out else file)
         s, claim = _load_claimed(file, vid, pid, level)

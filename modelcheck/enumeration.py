@@ -6,8 +6,8 @@ from __future__ import annotations
 from itertools import combinations, product
 from typing import Iterator
 
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Move, Scenario, Vma
 
 
 def layouts(g: Geometry, n: int) -> Iterator[tuple[tuple[int, int], ...]]:

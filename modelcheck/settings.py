@@ -18,7 +18,7 @@ __all__ = ["Settings", "DEFAULT", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "DEFAULT_GEO
 DEFAULT_GEOMETRIES = ["x86_64-4level", "arm64-64k-48", "i386-pae"]
 DEFAULT_VMAS = 4
 DEFAULT_RLIMIT = 50_000_000
-#: the solvers ``solver`` and ``one_shot`` may name (modelcheck.search.SOLVERS builds them)
+#: the solvers ``solver`` and ``one_shot`` may name (modelcheck.solver.search.SOLVERS builds them)
 SOLVER_KINDS = ("smt", "qflia", "pre+smt", "pre+qflia")
 
 

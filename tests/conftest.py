@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from modelcheck.geometry import get_geometry
-from modelcheck.scenario import Move, Scenario, Vma, load_scenario
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.scenario import Move, Scenario, Vma, load_scenario
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -44,8 +44,8 @@ def default_matrix():
     """The main job's checks (every built-in variant × property on the default geometries, minimal
     counterexamples) run once per session: the verdict pins and the gallery test share them."""
     if not _MATRIX:
-        from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-        from modelcheck.search import CHECKS
-        from modelcheck.variants import VARIANTS
+        from modelcheck.runs.matrix import DEFAULT_GEOMETRIES, run_matrix
+        from modelcheck.solver.search import CHECKS
+        from modelcheck.model.variants import VARIANTS
         _MATRIX.extend(run_matrix(list(VARIANTS), CHECKS, DEFAULT_GEOMETRIES, jobs=2))
     return _MATRIX

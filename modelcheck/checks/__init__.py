@@ -28,7 +28,7 @@ from modelcheck._data import read_spec
 from modelcheck.errors import InputError, InternalError
 
 if TYPE_CHECKING:
-    from modelcheck.semantics import Evaluation, Run
+    from modelcheck.model.semantics import Evaluation, Run
 
 __all__ = ["Property", "REGISTRY", "PROPERTIES", "MISSED", "CHECKS", "get_property", "property_ids"]
 

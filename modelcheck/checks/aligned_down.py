@@ -38,7 +38,7 @@ def judge(ev: Any, run: Any) -> str | None:
 def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     import z3
 
-    from modelcheck.encoding import Violation, term
+    from modelcheck.solver.encoding import Violation, term
     size = st.geometry.level_size(level)
     c0, n0, old, new = term(d.old_addr), term(d.new_addr), st.old_addr, st.new_addr
     kept = z3.And(c0 == old, n0 == new)

@@ -17,7 +17,7 @@ def judge(ev: Any, run: Any) -> str | None:
 def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     # The realigned run moves S = [c0, old_addr) by the same offset as the rest and keeps every
     # other entry where the plain run puts it: the results differ iff S holds an entry.
-    from modelcheck.encoding import KEPT, Violation, offset_kept, range_hits, term
+    from modelcheck.solver.encoding import KEPT, Violation, offset_kept, range_hits, term
     c0, n0 = term(d.old_addr), term(d.new_addr)
     return Violation(range_hits(st, c0, st.old_addr), offset_kept(st, c0, n0), why_assumed=KEPT)
 

@@ -14,7 +14,7 @@ def fault_property(pid: str, kind: str, what: str, label: str) -> Property:
         return f"in the decision {what} at {', '.join(fired)}" if fired else None
 
     def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
-        from modelcheck.encoding import Violation, as_bool
+        from modelcheck.solver.encoding import Violation, as_bool
         return Violation(as_bool(d.warn if kind == "warn" else d.oops), True)
 
     def annotate(draw: Any, ev: Any, s: Any) -> None:

@@ -14,7 +14,7 @@ def judge(ev: Any, run: Any) -> str | None:
 
 
 def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
-    from modelcheck.encoding import Violation, range_hits, term
+    from modelcheck.solver.encoding import Violation, range_hits, term
     return Violation(range_hits(st, term(d.old_addr), st.old_addr), True)
 
 

@@ -18,7 +18,7 @@ def judge(ev: Any, run: Any) -> str | None:
 def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     import z3
 
-    from modelcheck.encoding import KEPT, Loop, Violation, offset_kept, term
+    from modelcheck.solver.encoding import KEPT, Loop, Violation, offset_kept, term
     c0, n0 = term(d.old_addr), term(d.new_addr)
     cases = Loop(st, c0, n0).warn(z3.Int("w_pmd"), z3.Int("w_pud"))
     return Violation(z3.Or(*cases) if cases else z3.BoolVal(False), offset_kept(st, c0, n0), why_assumed=KEPT,

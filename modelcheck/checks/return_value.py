@@ -21,7 +21,7 @@ def judge(ev: Any, run: Any) -> str | None:
 def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     import z3
 
-    from modelcheck.encoding import Loop, Violation, term
+    from modelcheck.solver.encoding import Loop, Violation, term
     c0, n0 = term(d.old_addr), term(d.new_addr)
     k = st.ops
 

@@ -71,11 +71,11 @@ def test_diff_two_c_files(tmp_path):
 # --- a crash never reads as a finding ---------------------------------------------------------
 
 def test_internal_error_is_one_line_and_exit_3(monkeypatch):
-    import modelcheck.semantics
+    import modelcheck.model.semantics
 
     def boom(*a, **k):
         raise ZeroDivisionError("simulated bug")
-    monkeypatch.setattr(modelcheck.semantics, "evaluate", boom)  # the eval command imports it when run
+    monkeypatch.setattr(modelcheck.model.semantics, "evaluate", boom)  # the eval command imports it when run
     r = run("eval", SCENARIOS / "self-merge.json", "--variant", "v3")
     assert r.exit_code == 3
     assert r.stderr.splitlines() == ["modelcheck: internal error: ZeroDivisionError: simulated bug "
@@ -305,7 +305,7 @@ def test_check_out_creates_its_directory(tmp_path):
 
 
 def test_nothing_half_written_when_a_writer_fails(tmp_path, monkeypatch):
-    import modelcheck.picture as picture
+    import modelcheck.output.picture as picture
 
     def broken(G, stem):
         stem.with_name(stem.name + ".svg").write_text("<svg")  # a half-written picture

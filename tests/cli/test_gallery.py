@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.gallery import ENTRY_SUFFIXES, entry_graph, entry_stem, gallery_readme, with_claim
-from modelcheck.graph import read_graph_scenario
-from modelcheck.matrix import DEFAULT_GEOMETRIES
-from modelcheck.scenario import load_scenario
-from modelcheck.semantics import judge
-from modelcheck.variants import get_variant
+from modelcheck.runs.gallery import ENTRY_SUFFIXES, entry_graph, entry_stem, gallery_readme, with_claim
+from modelcheck.output.graph import read_graph_scenario
+from modelcheck.runs.matrix import DEFAULT_GEOMETRIES
+from modelcheck.model.scenario import load_scenario
+from modelcheck.model.semantics import judge
+from modelcheck.model.variants import get_variant
 
 GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 ENTRIES = sorted(p.with_suffix("") for p in GALLERY.glob("*/*/*.json") if not p.name.endswith(".graph.json"))

@@ -19,7 +19,9 @@ def stated_layers(text: str) -> list[tuple[str, list[str]]]:
     for line in text[text.index("Layers, in order"):].splitlines()[1:]:
         m = LAYER.match(line)
         if m:
-            out.append((m.group(1), [x.strip() for x in m.group(2).split(",")]))
+            out.append((m.group(1), [x.strip() for x in m.group(2).split(",") if x.strip()]))
+        elif out and line.startswith(" " * 16) and line.strip():  # a layer's list goes on
+            out[-1][1].extend(x.strip() for x in line.split(",") if x.strip())
         elif out:
             break
     return out
@@ -37,8 +39,18 @@ def stated_order() -> tuple[list[str], set[str]]:
 
 
 def module_of(path: Path) -> str:
+    """``solver.search`` for modelcheck/solver/search.py; a property module is ``checks``."""
     parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return parts[0]  # a subpackage's modules belong to it (checks/...)
+    return "checks" if parts[0] == "checks" else ".".join(parts)
+
+
+def mapped(dotted: str) -> str | None:
+    """The map's name of an imported module (``modelcheck.solver.search`` -> ``solver.search``),
+    None for a subpackage itself."""
+    name = dotted.removeprefix("modelcheck.")
+    if name.split(".")[0] == "checks":
+        return "checks"
+    return None if (PACKAGE / name.replace(".", "/")).is_dir() else name
 
 
 class Imports(ast.NodeVisitor):
@@ -66,12 +78,14 @@ class Imports(ast.NodeVisitor):
         if name == "z3" or name.startswith("z3."):
             self.found.append(("z3", where))
         elif name.startswith("modelcheck."):
-            self.found.append((name.split(".")[1], where))
+            target = mapped(name)
+            if target is not None:
+                self.found.append((target, where))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.module == "modelcheck":
-            for a in node.names:
-                self._add(f"modelcheck.{a.name}")
+        if node.module and node.module.startswith("modelcheck") and mapped(node.module) is None:
+            for a in node.names:  # from modelcheck(.sub) import module
+                self._add(f"{node.module}.{a.name}")
         elif node.module:
             self._add(node.module)
 
@@ -83,8 +97,8 @@ class Imports(ast.NodeVisitor):
 def imports() -> dict[str, list[tuple[str, str | None, Path]]]:
     out: dict[str, list] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path == PACKAGE / "__init__.py":
-            continue
+        if path.name == "__init__.py" and path.parent != PACKAGE / "checks":
+            continue  # the package's and the layers' docstrings (and the old names' aliases)
         v = Imports()
         v.visit(ast.parse(path.read_text()))
         out.setdefault(module_of(path), []).extend((m, f, path) for m, f in v.found)
@@ -94,7 +108,7 @@ def imports() -> dict[str, list[tuple[str, str | None, Path]]]:
 def test_every_module_is_in_the_map_once():
     order, _ = stated_order()
     assert len(order) == len(set(order)), order
-    on_disk = {module_of(p) for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py"}
+    on_disk = {module_of(p) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent.name == "checks"}
     assert set(order) == on_disk, (set(order) ^ on_disk)
 
 
@@ -108,7 +122,7 @@ def test_imports_flow_down_the_map():
                 continue
             # a property's symbolic half: checks/*.py's violation() builds its formula with the
             # solver layer, imported when the solver asks for it
-            if mod == "checks" and function in ("violation", "fault_property") and target in ("encoding", "z3"):
+            if mod == "checks" and function in ("violation", "fault_property") and target in ("solver.encoding", "z3"):
                 continue
             if target == "z3":
                 if mod not in z3_users:
@@ -138,3 +152,12 @@ def test_every_subpackage_is_installed():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
     assert on_disk <= listed, on_disk - listed
+
+
+def test_the_flat_names_still_import_as_the_same_modules():
+    # code written against modelcheck.search, modelcheck.variants, … before the subpackages
+    import importlib
+    for old, layer in modelcheck._MOVED.items():
+        assert importlib.import_module(f"modelcheck.{old}") is importlib.import_module(f"modelcheck.{layer}.{old}")
+    from modelcheck.search import check
+    assert check.__module__ == "modelcheck.solver.search"

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.variants import unregister
+from modelcheck.model.variants import unregister
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -89,9 +89,9 @@ def test_readme_transcript(command, expected, tmp_path, monkeypatch):
 
 def test_readme_matrix_table(default_matrix):
     # the main job's x86-64 table, as `modelcheck matrix` renders it from the same results
-    from modelcheck.report import matrix_table
-    from modelcheck.search import CHECKS
-    from modelcheck.variants import VARIANTS
+    from modelcheck.output.report import matrix_table
+    from modelcheck.solver.search import CHECKS
+    from modelcheck.model.variants import VARIANTS
     (command, expected), = [(c, e) for c, e in transcripts() if c == MATRIX]
     table = matrix_table([r for r in default_matrix if r.geometry == "x86_64-4level"], list(VARIANTS), CHECKS,
                          ["x86_64-4level"]).splitlines()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import z3
 
-from modelcheck.encoding import SymbolicState, decision_of, property_violation
+from modelcheck.solver.encoding import SymbolicState, decision_of, property_violation
 from modelcheck.enumeration import scenarios
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Scenario
-from modelcheck.search import check
-from modelcheck.semantics import evaluate
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Scenario
+from modelcheck.solver.search import check
+from modelcheck.model.semantics import evaluate
 from modelcheck.checks import PROPERTIES
-from modelcheck.variants import Variant
+from modelcheck.model.variants import Variant
 
 
 def pin(st: SymbolicState, s: Scenario) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, strategies as st
 
 from conftest import build
-from modelcheck.geometry import get_geometry
+from modelcheck.model.geometry import get_geometry
 
 
 @st.composite

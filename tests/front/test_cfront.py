@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelcheck.cfront import builtin_unit, c_variant, load_c_variant
+from modelcheck.front.cfront import builtin_unit, c_variant, load_c_variant
 from modelcheck.cli import cli
 from modelcheck.errors import InputError
-from modelcheck.geometry import PRESETS, get_geometry
-from modelcheck.search import check, diff, prove_same
-from modelcheck.semantics import evaluate
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.geometry import PRESETS, get_geometry
+from modelcheck.solver.search import check, diff, prove_same
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.variants import VARIANTS, get_variant
 
 C = Path(__file__).resolve().parents[1] / "c"
 X86 = get_geometry("x86_64-4level")
@@ -183,7 +183,7 @@ def test_cli_check_and_eval_with_c(tmp_path):
 def test_c_variant_runs_concretely_like_the_builtin():
     s = json.loads((Path(__file__).resolve().parents[2] / "counterexamples" / "x86_64-4level" / "v3" /
                     "no-source-collateral.json").read_text())
-    from modelcheck.scenario import scenario_from_json
+    from modelcheck.model.scenario import scenario_from_json
     sc = scenario_from_json(s)
     for vid in ("v3", "v6.7", "v6.15"):
         v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")

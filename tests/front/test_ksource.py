@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelcheck.cfront import load_c, load_tree, parse_c
+from modelcheck.front.cfront import load_c, load_tree, parse_c
 from modelcheck.cli import cli
 from modelcheck.errors import InputError
-from modelcheck.geometry import get_geometry
-from modelcheck.ksource import functions, preprocess, split_series, version_of_tree
-from modelcheck.search import check, prove_same
-from modelcheck.variants import get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.front.ksource import functions, preprocess, split_series, version_of_tree
+from modelcheck.solver.search import check, prove_same
+from modelcheck.model.variants import get_variant
 
 K = Path(__file__).resolve().parents[1] / "c" / "kernel"
 PATCH = K / "0001-mm-mremap-tail-guard.patch"

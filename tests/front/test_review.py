@@ -15,15 +15,15 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from modelcheck.cfront import load_c
+from modelcheck.front.cfront import load_c
 from modelcheck.cli import cli
 from modelcheck.enumeration import scenarios
-from modelcheck.geometry import get_geometry
-from modelcheck.ops import ConcreteOps
-from modelcheck.review import conditions
-from modelcheck.scenario import scenario_from_json
-from modelcheck.semantics import decide, evaluate
-from modelcheck.cfront import c_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.ops import ConcreteOps
+from modelcheck.front.review import conditions
+from modelcheck.model.scenario import scenario_from_json
+from modelcheck.model.semantics import decide, evaluate
+from modelcheck.front.cfront import c_variant
 
 TOY_NAME = "custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x18,min=0x4"
 TOY = get_geometry(TOY_NAME)
@@ -154,7 +154,7 @@ def test_v6_15_on_x86_64_harmful_where_it_violates():
     harmful = [c for c in out["conditions"] if "harmful" in c["verdict"]]
     assert harmful and all(c["property"] == "no-warn" for c in harmful)
     s = scenario_from_json(harmful[0]["witnesses"]["harmful"])
-    from modelcheck.variants import get_variant
+    from modelcheck.model.variants import get_variant
     assert evaluate(s, get_variant("v6.15")).properties["no-warn"] == "violated"
 
 
@@ -172,7 +172,7 @@ static bool can_align_down(struct pagetable_move_control *pmc, struct vm_area_st
 
 
 def test_never_false_is_a_proof_the_enumeration_agrees_with(tmp_path):
-    from modelcheck.review import _facts
+    from modelcheck.front.review import _facts
     p = tmp_path / "never-false.c"
     p.write_text(NEVER_FALSE)
     unit = load_c([str(p)])[1].unit

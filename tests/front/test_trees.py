@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from common.kernel_trees import tree
-from modelcheck.cfront import load_tree
+from modelcheck.front.cfront import load_tree
 from modelcheck.cli import cli
-from modelcheck.geometry import get_geometry
-from modelcheck.search import prove_same
-from modelcheck.variants import get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.search import prove_same
+from modelcheck.model.variants import get_variant
 
 pytestmark = pytest.mark.trees
 

@@ -12,10 +12,10 @@ from modelcheck import checks
 from modelcheck.checks import CHECKS, MISSED, PROPERTIES, REGISTRY
 from modelcheck.cli import cli
 from modelcheck.errors import InternalError
-from modelcheck.geometry import get_geometry
-from modelcheck.scenario import Move, Scenario, Vma
-from modelcheck.semantics import evaluate
-from modelcheck.variants import get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.scenario import Move, Scenario, Vma
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.variants import get_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 import pytest
 
 from modelcheck.errors import InputError
-from modelcheck.geometry import PRESETS, get_geometry
+from modelcheck.model.geometry import PRESETS, get_geometry
 
 REAL = ["x86_64-4level", "x86_64-5level", "arm64-4k-39", "arm64-4k-48", "arm64-16k-47", "arm64-16k-48",
         "arm64-64k-42", "arm64-64k-48", "i386-2level", "i386-pae"]

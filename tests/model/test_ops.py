@@ -1,7 +1,7 @@
 import pytest
 
-from modelcheck.geometry import get_geometry
-from modelcheck.ops import ConcreteOps, Word
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.ops import ConcreteOps, Word
 
 X86 = get_geometry("x86_64-4level")
 

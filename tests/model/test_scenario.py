@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from modelcheck.cli import cli
 from modelcheck.errors import InputError
-from modelcheck.scenario import scenario_from_json
+from modelcheck.model.scenario import scenario_from_json
 
 from conftest import SCENARIOS
 

@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.geometry import PRESETS
-from modelcheck.semantics import evaluate
+from modelcheck.model.geometry import PRESETS
+from modelcheck.model.semantics import evaluate
 from modelcheck.checks import PROPERTIES
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.variants import VARIANTS, get_variant
 
 from conftest import SCENARIOS, build, scenario_file
 
@@ -149,7 +149,7 @@ def test_cli_text_report():
 
 def _whole(s, variant, level):
     """evaluate() with the page tables of the whole address space (no move window)."""
-    import modelcheck.semantics as semantics
+    import modelcheck.model.semantics as semantics
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(semantics, "move_window", lambda s, starts: None)
         return semantics.evaluate(s, variant, level)

@@ -6,7 +6,7 @@ import portion as P
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from modelcheck.simulate import LevelMove, entry_items, initial_tables, simulate
+from modelcheck.model.simulate import LevelMove, entry_items, initial_tables, simulate
 
 from conftest import build, scenario_file
 
@@ -187,9 +187,9 @@ def test_a_terabyte_stack_move_is_replayed_in_one_batch_per_pud():
 @pytest.mark.slow
 def test_batched_replay_of_every_gallery_counterexample():
     # the committed counterexamples, from the cursors their variants choose, batched and not
-    from modelcheck.scenario import load_scenario
-    from modelcheck.semantics import decide
-    from modelcheck.variants import get_variant
+    from modelcheck.model.scenario import load_scenario
+    from modelcheck.model.semantics import decide
+    from modelcheck.model.variants import get_variant
     files = sorted((Path(__file__).resolve().parents[2] / "counterexamples").glob("*/*/*.json"))
     files = [f for f in files if not f.name.endswith(".graph.json")]
     assert len(files) > 100

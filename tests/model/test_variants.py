@@ -6,9 +6,9 @@ variant does, right or wrong: whether that is safe is tested in test_semantics.p
 
 import pytest
 
-from modelcheck.geometry import PRESETS
-from modelcheck.semantics import decide
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.geometry import PRESETS
+from modelcheck.model.semantics import decide
+from modelcheck.model.variants import VARIANTS, get_variant
 
 from conftest import build, guarded_pmd as _guarded_pmd, scenario_file
 

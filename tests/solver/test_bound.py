@@ -1,10 +1,10 @@
-"""The VMA bound (modelcheck.search's docstring): N + 2 VMAs find no verdict that N missed."""
+"""The VMA bound (modelcheck.solver.search's docstring): N + 2 VMAs find no verdict that N missed."""
 
 import pytest
 
-from modelcheck.geometry import get_geometry
-from modelcheck.search import CHECKS, DEFAULT_VMAS, check
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.search import CHECKS, DEFAULT_VMAS, check
+from modelcheck.model.variants import VARIANTS, get_variant
 
 
 @pytest.mark.slow

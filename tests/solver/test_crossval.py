@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from modelcheck.semantics import evaluate
+from modelcheck.model.semantics import evaluate
 from modelcheck.checks import PROPERTIES
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.variants import VARIANTS, get_variant
 
 from common.crossval import symbolic_verdicts
 from common.strategies import scenarios

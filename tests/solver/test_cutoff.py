@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 import z3
 
-from modelcheck.encoding import SymbolicState
-from modelcheck.geometry import get_geometry
-from modelcheck.search import check
-from modelcheck.semantics import evaluate
-from modelcheck.variants import Decision, Variant, get_variant, progress_pmc
+from modelcheck.solver.encoding import SymbolicState
+from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.search import check
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.variants import Decision, Variant, get_variant, progress_pmc
 
 X86 = get_geometry("x86_64-4level")
 
@@ -124,16 +124,16 @@ def test_every_builtin_holds_for_any_number_of_vmas(default_matrix):
                                       "i386-2level", "toy-16", "toy-8"])
 @pytest.mark.parametrize("level", ["pmd", "pud"])
 def test_every_builtin_holds_unbounded_on_every_preset(geometry, level):
-    from modelcheck.matrix import run_matrix
-    from modelcheck.search import CHECKS
-    from modelcheck.variants import VARIANTS
+    from modelcheck.runs.matrix import run_matrix
+    from modelcheck.solver.search import CHECKS
+    from modelcheck.model.variants import VARIANTS
     results = run_matrix(list(VARIANTS), CHECKS, [geometry], level, jobs=2)
     assert all(r.unbounded for r in results if r.verdict == "holds")
 
 
 def test_builtin_variant_lookups():
     # v4 and Linus's check call find_vma_prev() for each side; v6.7 on find_vma_intersection()
-    from modelcheck.encoding import decision_of
+    from modelcheck.solver.encoding import decision_of
     for vid, lookups in (("v4", 4), ("v6.15", 2), ("always", 0)):
         st = SymbolicState(X86, 2)
         assert st.cutoff([decision_of(st, get_variant(vid), "pmd").realign]).lookups == lookups, vid
@@ -141,8 +141,8 @@ def test_builtin_variant_lookups():
 
 def test_c_equivalence_proofs_cover_any_number_of_vmas():
     # the built-in C files against the built-ins: searched up to the lookups' cutoff
-    from modelcheck.cfront import builtin_unit, c_variant
-    from modelcheck.search import prove_same
+    from modelcheck.front.cfront import builtin_unit, c_variant
+    from modelcheck.solver.search import prove_same
     for vid, lookups in (("v4", 4), ("v6.15", 2)):
         cuts: list = []
         v = c_variant(builtin_unit(vid), f"{vid}-c", "", "")
@@ -166,7 +166,7 @@ def test_diff_decide_alike_for_any_number_of_vmas():
 def test_diff_searches_as_deep_as_the_lookups_reach():
     # the deep predicate realigns only with four VMAs below the source: a 4-VMA search finds
     # no difference from 'never', the extended one does (about 35 s)
-    from modelcheck.search import diff
+    from modelcheck.solver.search import diff
     assert diff(deep(4), get_variant("never"), X86, vmas=4, extend=False) == ([], [])
     cases, gave_up = diff(deep(4), get_variant("never"), X86)
     assert not gave_up and cases and all(c.realigns == "deep4" and len(c.scenario.vmas) == 5 for c in cases)
@@ -211,7 +211,7 @@ def test_cli_progress_on_stderr():
 
 def _plain(monkeypatch):
     """Search without either step: every alternative to the goal's whole cutoff, no free decisions."""
-    from modelcheck import search
+    from modelcheck.solver import search
     monkeypatch.setattr(search, "_limits", lambda goal, states: [float("inf")] * len(goal(states.get_state(2))[0]))
     monkeypatch.setattr(search, "_refuted_abstractly", lambda *a: False)
 
@@ -219,14 +219,14 @@ def _plain(monkeypatch):
 def test_each_alternative_is_searched_to_its_own_cutoff():
     # return-value of v6.15: "the loop succeeds and returns a wrong value" reads no lookup (2 VMAs),
     # "it breaks at its first cursor" reads the predicate's two find_vma_intersection() (5)
-    from modelcheck import search
+    from modelcheck.solver import search
     goals = search._goals(get_variant("v6.15"), "return-value", "pmd")
     assert search._limits(goals["exact"], search._States(X86)) == [2, 5]
     assert search._limits(goals["over"], search._States(X86)) == [2]
 
 
 def test_a_free_decision_refutes_only_what_holds_for_every_decision():
-    from modelcheck import search
+    from modelcheck.solver import search
     states = search._States(X86)
     rlimit = search.DEFAULT_RLIMIT
     # v6.15's tail returns the right value from any first cursor: refuted whatever the predicate does

@@ -17,9 +17,9 @@ import pytest
 
 from common.crossval import enumerated_agrees
 from common.deep_predicates import Predicate, mutants, random_predicate
-from modelcheck.cfront import load_c
-from modelcheck.geometry import get_geometry
-from modelcheck.search import check
+from modelcheck.front.cfront import load_c
+from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.search import check
 
 X86 = get_geometry("x86_64-4level")
 #: five user pages (0x4-0x18): room for three VMAs below a PMD boundary and one above

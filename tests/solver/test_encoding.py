@@ -4,10 +4,10 @@ import pytest
 import z3
 from hypothesis import given, settings, strategies as st
 
-from modelcheck.encoding import BvOps, IntOps, IntWord
-from modelcheck.geometry import get_geometry
-from modelcheck.semantics import decide
-from modelcheck.variants import VARIANTS, Call, get_variant
+from modelcheck.solver.encoding import BvOps, IntOps, IntWord
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.semantics import decide
+from modelcheck.model.variants import VARIANTS, Call, get_variant
 
 from common.strategies import scenarios
 
@@ -103,7 +103,7 @@ def test_int_words_are_exact():
 def test_a_state_of_up_to_n_vmas_is_the_state_of_its_count(pid, data):
     # SymbolicState(upto=True) with count = k describes exactly the states of k VMAs: pinned to a
     # scenario, every property's negation has the same truth value as in the exact state.
-    from modelcheck.encoding import SymbolicState, decision_of, property_violation
+    from modelcheck.solver.encoding import SymbolicState, decision_of, property_violation
     s = data.draw(scenarios("toy-16"))
     v = get_variant(data.draw(st.sampled_from(list(VARIANTS))))
     truths = []

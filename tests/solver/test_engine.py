@@ -7,11 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.geometry import get_geometry
-from modelcheck.matrix import run_matrix
-from modelcheck.search import CHECKS, TAME_PMDS, check, diff
-from modelcheck.semantics import evaluate
-from modelcheck.variants import Call, Decision, Variant, get_variant, progress_pmc, register, unregister
+from modelcheck.model.geometry import get_geometry
+from modelcheck.runs.matrix import run_matrix
+from modelcheck.solver.search import CHECKS, TAME_PMDS, check, diff
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.variants import Call, Decision, Variant, get_variant, progress_pmc, register, unregister
 
 X86 = get_geometry("x86_64-4level")
 
@@ -181,7 +181,7 @@ def test_matrix_leaves_no_worker_behind():
     import multiprocessing
     import os
     import subprocess
-    from modelcheck.matrix import run_matrix
+    from modelcheck.runs.matrix import run_matrix
     results = run_matrix(["v6.15"], ["no-dest-clobber", "aligned-down"], ["x86_64-4level"], jobs=2)
     assert [r.verdict for r in results] == ["holds", "holds"]
     assert multiprocessing.active_children() == []

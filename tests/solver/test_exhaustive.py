@@ -13,8 +13,8 @@ below the source (tests/solver/test_cutoff.py's ``deep``) are enumerated too.
 import pytest
 
 from common.crossval import enumerated_agrees
-from modelcheck.geometry import get_geometry
-from modelcheck.variants import VARIANTS, get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.variants import VARIANTS, get_variant
 
 TINY = get_geometry("custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x30,min=0x4")
 

@@ -7,10 +7,10 @@ tier every other preset.
 
 import pytest
 
-from modelcheck.geometry import PRESETS, get_geometry
-from modelcheck.matrix import DEFAULT_GEOMETRIES, run_matrix
-from modelcheck.search import CHECKS
-from modelcheck.variants import VARIANTS
+from modelcheck.model.geometry import PRESETS, get_geometry
+from modelcheck.runs.matrix import DEFAULT_GEOMETRIES, run_matrix
+from modelcheck.solver.search import CHECKS
+from modelcheck.model.variants import VARIANTS
 
 
 def _check_pins(results) -> None:

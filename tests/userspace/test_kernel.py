@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.kernel import newc, parse
+from modelcheck.runs.kernel import newc, parse
 
 GALLERY = Path(__file__).resolve().parents[2] / "counterexamples"
 
@@ -81,7 +81,7 @@ def test_stock_kernel_agrees_with_the_model(tmp_path):
     why = _missing()
     if why:
         pytest.skip(why)
-    from modelcheck.kernel import gallery_cases
+    from modelcheck.runs.kernel import gallery_cases
     files = [str(f) for f in gallery_cases(GALLERY)]
     # the selftests' shapes, as the syscall simulator hands them to move_page_tables()
     from test_syscalls import selftest_scenarios
@@ -101,7 +101,7 @@ def test_stock_kernel_agrees_with_the_model(tmp_path):
 
 
 def test_variant_header():
-    from modelcheck.kpatch import variant_header
+    from modelcheck.runs.kpatch import variant_header
     h = variant_header("v3")
     # v3's functions and the hooks; the RFC's check_addr_in_prev(), unused by v3, stays out
     assert "static bool mc_can_align_down(" in h and "mc_realign_addr(" in h and "check_addr_in_prev" not in h
@@ -112,7 +112,7 @@ def test_variant_header():
 
 
 def test_patch_refuses_an_unknown_file():
-    from modelcheck.kpatch import patch_mremap
+    from modelcheck.runs.kpatch import patch_mremap
     with pytest.raises(Exception, match="cannot be patched"):
         patch_mremap("int main(void) { return 0; }\n")
 
@@ -126,10 +126,10 @@ def test_patched_kernels_agree_with_the_model():
                          else "MODELCHECK_KERNEL_TREE (a 6.12 kernel source tree) is not set")
     if why:
         pytest.skip(why)
-    from modelcheck.kernel import compare, gallery_cases, run_cases
-    from modelcheck.kpatch import build, configure
-    from modelcheck.scenario import load_scenario
-    from modelcheck.variants import get_variant
+    from modelcheck.runs.kernel import compare, gallery_cases, run_cases
+    from modelcheck.runs.kpatch import build, configure
+    from modelcheck.model.scenario import load_scenario
+    from modelcheck.model.variants import get_variant
     if not (Path(tree) / ".config").is_file():
         configure(Path(tree))
     for vid in ("v3", "v2"):

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.geometry import get_geometry
-from modelcheck.recipe import find_recipe, replay_steps
-from modelcheck.scenario import load_scenario
-from modelcheck.search import check
-from modelcheck.variants import get_variant
+from modelcheck.model.geometry import get_geometry
+from modelcheck.userspace.recipe import find_recipe, replay_steps
+from modelcheck.model.scenario import load_scenario
+from modelcheck.solver.search import check
+from modelcheck.model.variants import get_variant
 
 from conftest import build
 
@@ -96,7 +96,7 @@ def test_the_search_finds_a_shorter_recipe_than_the_construction():
     # linus missed-optimization (x86-64): the construction maps the destination's two neighbours
     # apart (4 calls before the mremap); the search maps one VMA over the destination range,
     # which mremap's do_munmap() splits and copy_vma() merges back: 3 calls
-    from modelcheck.recipe import shortest_recipe
+    from modelcheck.userspace.recipe import shortest_recipe
     s = load_scenario(str(GALLERY / "x86_64-4level" / "linus" / "missed-optimization.json"))
     built = find_recipe(s)
     found, _ = shortest_recipe(s, len(built.steps) - 1)

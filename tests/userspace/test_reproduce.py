@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from modelcheck.cli import cli
-from modelcheck.kernel import gallery_cases
-from modelcheck.recipe import find_recipe
-from modelcheck.reproduce import reproducer
+from modelcheck.runs.kernel import gallery_cases
+from modelcheck.userspace.recipe import find_recipe
+from modelcheck.userspace.reproduce import reproducer
 
 from conftest import build
 

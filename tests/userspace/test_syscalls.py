@@ -5,12 +5,12 @@ reaches (copy_vma()'s merge, relocate_vma_down())."""
 
 import pytest
 
-from modelcheck.geometry import get_geometry
-from modelcheck.semantics import evaluate
-from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MREMAP_DONTUNMAP,
+from modelcheck.model.geometry import get_geometry
+from modelcheck.model.semantics import evaluate
+from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MREMAP_DONTUNMAP,
                                  MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
                                  exec_stack)
-from modelcheck.variants import get_variant
+from modelcheck.model.variants import get_variant
 
 X86 = get_geometry("x86_64-4level")
 MB = 1 << 20

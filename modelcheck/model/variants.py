@@ -9,8 +9,8 @@ executable meaning, which runs unchanged on plain ints (``ConcreteOps``) and on 
 The realignment level is a parameter: ``pmd`` (what the kernel does) or ``pud``, substituting
 PUD_SIZE/PUD_MASK for PMD_SIZE/PMD_MASK everywhere in the decision.
 
->>> from modelcheck.geometry import get_geometry
->>> from modelcheck.ops import ConcreteOps
+>>> from modelcheck.model.geometry import get_geometry
+>>> from modelcheck.model.ops import ConcreteOps
 >>> g = get_geometry("x86_64-4level")
 >>> k = ConcreteOps(g, [(0x400000, 0x401000), (0x2e40000, 0x3440000), (0x3940000, 0x3a40000)])
 >>> call = Call(vma=1, new_vma=2, old_addr=k.word(0x2f40000), new_addr=k.word(0x3940000),
@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from modelcheck._data import read_spec
 from modelcheck.errors import InputError
-from modelcheck.ops import KernelOps
+from modelcheck.model.ops import KernelOps
 
 __all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register", "unregister"]
 

@@ -45,8 +45,8 @@ from pycparser.plyparser import ParseError
 
 from modelcheck._data import read_spec
 from modelcheck.errors import InputError
-from modelcheck.ops import KernelOps
-from modelcheck.variants import Call, Decision, Variant
+from modelcheck.model.ops import KernelOps
+from modelcheck.model.variants import Call, Decision, Variant
 
 __all__ = ["CUnit", "Linkage", "parse_c", "link", "reachable", "c_variant", "load_c", "load_c_variant", "builtin_c", "builtin_unit", "PRELUDE", "ctype"]
 
@@ -112,7 +112,7 @@ def parse_c(text: str, path: str, roots: tuple[str, ...] = ()) -> CUnit:
     (``LINKED``), ``move_page_tables()`` cut at its loop, and the file's functions they call.  The
     file may be a hand-cut function or a whole mm/mremap.c: it is preprocessed first (``ksource``)
     and its other functions are listed, never parsed.  Errors name FILE:LINE:COL."""
-    from modelcheck import ksource
+    from modelcheck.front import ksource
     chunks = ksource.functions(ksource.preprocess(text, path), path)
     unit = CUnit(defined={n: (c.line, c.end_line) for n, c in chunks.items()})
     for n, c in chunks.items():
@@ -1231,7 +1231,7 @@ LINKED = ("can_align_down", "check_addr_in_prev", "realign_addr", "try_realign_a
 
 def _c_bases() -> list[str]:
     """The built-in variants that have a C file, in the registry's order."""
-    from modelcheck.variants import VARIANTS
+    from modelcheck.model.variants import VARIANTS
     out = []
     for vid in VARIANTS:
         try:
@@ -1321,7 +1321,7 @@ def load_c(paths: list[str], base: str | None = "v6.15", function: str | None = 
     checker looks for and what the file defines, since checking the base alone under the
     file's name would be an answer about other code.
     """
-    from modelcheck.variants import get_variant
+    from modelcheck.model.variants import get_variant
     sources = {p: texts[p] if texts and p in texts else _read(p) for p in paths}
     users = [(p, parse_c(sources[p], p, (function,) if function else ())) for p in paths]
     for p, user in users:
@@ -1406,7 +1406,7 @@ def load_tree(tree: str, patches: tuple[str, ...] | list[str] = (), base: str | 
     are the patched file's, under the tree's path, as checkpatch.pl names a patch's lines."""
     import dataclasses
     import tempfile
-    from modelcheck import ksource
+    from modelcheck.front import ksource
     src, name = ksource.tree_source(tree)
     texts: dict[str, str] = {}
     applied: list[str] = []
@@ -1430,8 +1430,8 @@ def load_c_variant(paths: list[str], base: str | None = "v6.15", function: str |
 def _smoke(v: Variant, unit: CUnit) -> None:
     """Run the variant once symbolically, which takes every path, so that an unsupported construct
     fails now with its line rather than in the middle of a check."""
-    from modelcheck.encoding import SymbolicState, decision_of
-    from modelcheck.geometry import get_geometry
+    from modelcheck.solver.encoding import SymbolicState, decision_of
+    from modelcheck.model.geometry import get_geometry
     st = SymbolicState(get_geometry("x86_64-4level"), 2)
     decision_of(st, v, "pmd")
     k = st.ops

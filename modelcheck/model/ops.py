@@ -2,7 +2,7 @@
 
 A variant is written once, as a pure function of a ``KernelOps`` object.  This module's
 ``ConcreteOps`` runs it on Python ints with C ``unsigned long`` wrap-around; the Z3 backend in
-``modelcheck.encoding`` implements the same interface on bit-vector terms.
+``modelcheck.solver.encoding`` implements the same interface on bit-vector terms.
 
 Rules for variant code (they keep both backends exact):
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 from typing import Any, Protocol, Sequence
 
-from modelcheck.geometry import Geometry
+from modelcheck.model.geometry import Geometry
 
 __all__ = ["KernelOps", "ConcreteOps", "Word"]
 

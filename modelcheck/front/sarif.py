@@ -9,7 +9,7 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from modelcheck.report import maps_lines, move_call
+from modelcheck.output.report import maps_lines, move_call
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -72,8 +72,8 @@ def check_sarif(r: Any, linkage: Any) -> str:
     warning or NULL dereference the replay ran into, the return value's function for
     return-value, the predicate (else its caller, else move_page_tables()) for the others -- with
     the replayed counterexample in the message and the properties."""
-    from modelcheck.cfront import PREDICATES, RETURN, START
-    from modelcheck.report import check_lines
+    from modelcheck.front.cfront import PREDICATES, RETURN, START
+    from modelcheck.output.report import check_lines
     from modelcheck.checks import get_property
     unit = linkage.unit
     results: list[dict] = []

@@ -16,10 +16,10 @@ Only mremap recipes have reproducers: an exec stack move depends on the randomiz
 from __future__ import annotations
 
 from modelcheck.errors import InputError
-from modelcheck.recipe import Reachability
-from modelcheck.report import move_call
-from modelcheck.scenario import Scenario
-from modelcheck.syscalls import MAP_SHARED
+from modelcheck.userspace.recipe import Reachability
+from modelcheck.output.report import move_call
+from modelcheck.model.scenario import Scenario
+from modelcheck.userspace.syscalls import MAP_SHARED
 
 __all__ = ["reproducer", "reproducer_for", "build_command"]
 
@@ -207,7 +207,7 @@ def build_command(s: Scenario) -> str:
 
 def reproducer_for(s: Scenario, source: str = "") -> str:
     """The reproducer of a scenario, with its recipe."""
-    from modelcheck.recipe import find_recipe
+    from modelcheck.userspace.recipe import find_recipe
     return reproducer(s, find_recipe(s), source)
 
 

@@ -29,12 +29,12 @@ from typing import Any
 import z3
 from pycparser import c_ast, c_generator
 
-from modelcheck.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
-from modelcheck.encoding import SymbolicState, configure, decision_of
+from modelcheck.front.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
+from modelcheck.solver.encoding import SymbolicState, configure, decision_of
 from modelcheck.errors import InputError
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Scenario
-from modelcheck.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Scenario
+from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
                                prove_same)
 from modelcheck.checks import PROPERTIES
 

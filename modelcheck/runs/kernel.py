@@ -1,6 +1,6 @@
 """Run reproducers on a real Linux kernel under QEMU and read back what the kernel did.
 
-``build_initramfs()`` compiles the reproducers (modelcheck.reproduce) and a small static
+``build_initramfs()`` compiles the reproducers (modelcheck.userspace.reproduce) and a small static
 ``/init`` and packs them into a gzip'd newc cpio archive, written here in Python, so that no
 root and no cpio tool are needed.  ``/init`` mounts proc and tracefs, puts kprobe trace events on
 move_page_tables() (its old_addr, new_addr and len arguments in the x86-64 calling convention,
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 from modelcheck.errors import InputError, RunFailed
 
 if TYPE_CHECKING:
-    from modelcheck.scenario import Scenario
-    from modelcheck.variants import Variant
+    from modelcheck.model.scenario import Scenario
+    from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
            "run_cases", "PATCHABLE", "INIT_C", "newc"]
@@ -137,7 +137,7 @@ class KernelRun:
     @property
     def decisions(self) -> list[tuple[int, int, int, int, int, bool]]:
         """A patched kernel's realignment decisions: (old, old', new, new', len, for_stack)."""
-        from modelcheck.kpatch import DECISION
+        from modelcheck.runs.kpatch import DECISION
         out = []
         for line in self.kernel_log:
             if (m := DECISION.search(line)):
@@ -276,9 +276,9 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     """What the kernel did on scenario ``s`` (as its reproducer performed it) against what the model
     predicts for ``variant``: the memory outside the request, the mremap's move_page_tables()
     call and return value, a WARN, and (on a patched kernel, which logs it) the decision."""
-    from modelcheck.report import move_call
+    from modelcheck.output.report import move_call
     from modelcheck.checks import PROPERTIES
-    from modelcheck.semantics import evaluate
+    from modelcheck.model.semantics import evaluate
     ev = evaluate(s, variant)
     memory = {pid for pid, p in PROPERTIES.items() if p.memory}  # what a reproducer sees
     mv = s.move
@@ -322,8 +322,8 @@ def gallery_cases(gallery: Path, vid: str = "*", geometry: str = "x86_64-4level"
                   limit: int = 64 << 20) -> list[Path]:
     """The reachable mremap counterexamples in the gallery of a variant (every variant with
     ``"*"``), with at most ``limit`` bytes mapped."""
-    from modelcheck.recipe import find_recipe
-    from modelcheck.scenario import load_scenario
+    from modelcheck.userspace.recipe import find_recipe
+    from modelcheck.model.scenario import load_scenario
     out = []
     for f in sorted((gallery / geometry).glob(f"{vid}/*.json")):
         if f.name.endswith(".graph.json"):
@@ -342,7 +342,7 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     fails with InputError, running the kernel with KernelFailed."""
     import time
 
-    from modelcheck.reproduce import reproducer_for
+    from modelcheck.userspace.reproduce import reproducer_for
     texts = [reproducer_for(s, name) for name, s in cases]
     groups = [[t] for t in texts] if each else [texts]
     runs: list[KernelRun] = []

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pycparser import c_ast, c_generator
 
-from modelcheck.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
+from modelcheck.front.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
 from modelcheck.errors import InputError
 
 __all__ = ["variant_header", "patch_mremap", "build", "configure", "CONFIG", "HEADER", "DECISION"]

@@ -3,7 +3,7 @@
 An entry is ``GEOMETRY/VARIANT/PROPERTY`` (``PROPERTY.pud`` for PUD realignment) with the suffixes
 ``.json`` (the scenario, with its claim, for ``eval``/``replay``), ``.graphml``, ``.graph.json``,
 ``.dot``, ``.svg``/``.png``, ``.recipe.txt`` (the system calls that reach it, or why none do) and,
-for a reachable mremap, ``.repro.c`` (modelcheck.reproduce).  The gallery is every violated check of the built-in variants on
+for a reachable mremap, ``.repro.c`` (modelcheck.userspace.reproduce).  The gallery is every violated check of the built-in variants on
 the default geometries, plus a README.md table linking each picture with a line in kernel terms.
 """
 
@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from modelcheck.files import staged_dir
-from modelcheck.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
-from modelcheck.recipe import find_recipe
-from modelcheck.reproduce import reproducer_for
-from modelcheck.report import move_call
-from modelcheck.scenario import Claim, Scenario
+from modelcheck.output.graph import GRAPH_SUFFIXES, counterexample_graph, write_graph
+from modelcheck.userspace.recipe import find_recipe
+from modelcheck.userspace.reproduce import reproducer_for
+from modelcheck.output.report import move_call
+from modelcheck.model.scenario import Claim, Scenario
 from modelcheck.checks import MISSED
-from modelcheck.semantics import evaluate
-from modelcheck.variants import get_variant
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.variants import get_variant
 
 if TYPE_CHECKING:
-    from modelcheck.search import CheckResult
+    from modelcheck.solver.search import CheckResult
 
 __all__ = ["entry_stem", "entry_graph", "write_entry", "gallery_readme", "with_claim", "ENTRY_SUFFIXES", "KEEP"]
 
@@ -66,7 +66,7 @@ def write_entry(out: Path, r: "CheckResult", pictures: bool = True) -> dict[str,
 
     Each file is written to a temporary name and renamed, so no half-written file is left behind.
     """
-    from modelcheck.picture import draw  # matplotlib is slow to import; only pictures need it
+    from modelcheck.output.picture import draw  # matplotlib is slow to import; only pictures need it
 
     s = with_claim(r)
     stem = entry_stem(out, r)

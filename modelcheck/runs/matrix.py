@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from modelcheck.checks import CHECKS
-from modelcheck.geometry import get_geometry
-from modelcheck.search import CheckResult, check
+from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.search import CheckResult, check
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
-from modelcheck.variants import VARIANTS, Variant, get_variant
+from modelcheck.model.variants import VARIANTS, Variant, get_variant
 
 __all__ = ["DEFAULT_GEOMETRIES", "Job", "run_matrix", "build_gallery"]
 
@@ -30,7 +30,7 @@ def _run(job: Job) -> CheckResult:
     variant, pid, gname, level, vmas, rlimit, minimal, out, pictures, reachable, extend, cap = job
     r = check(variant, pid, get_geometry(gname), level, vmas, rlimit, minimal, reachable, extend, cap=cap)
     if out is not None and r.counterexample is not None:
-        from modelcheck.gallery import write_entry  # networkx: imported where a counterexample is written
+        from modelcheck.runs.gallery import write_entry  # networkx: imported where a counterexample is written
         write_entry(out, r, pictures)
     return r
 
@@ -110,7 +110,7 @@ def build_gallery(out: Path, jobs: int = 1,
                   progress: Callable[["CheckResult", int, int], None] | None = None) -> list["CheckResult"]:
     """Rebuild ``out`` from scratch: run the default matrix, write every violated entry and the
     README.  The new gallery is built beside ``out`` and swapped in only when complete."""
-    from modelcheck.gallery import KEEP, gallery_readme  # networkx: only for the gallery
+    from modelcheck.runs.gallery import KEEP, gallery_readme  # networkx: only for the gallery
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)

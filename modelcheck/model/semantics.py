@@ -9,11 +9,11 @@ import portion as P
 
 from modelcheck.checks.missed_optimization import missed
 from modelcheck.errors import InternalError
-from modelcheck.ops import ConcreteOps
-from modelcheck.scenario import Scenario
-from modelcheck.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
+from modelcheck.model.ops import ConcreteOps
+from modelcheck.model.scenario import Scenario
+from modelcheck.model.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
 from modelcheck.checks import MISSED, PROPERTIES
-from modelcheck.variants import Call, Decision, Variant, get_variant
+from modelcheck.model.variants import Call, Decision, Variant, get_variant
 
 __all__ = ["Evaluation", "Run", "evaluate", "decide", "judge", "MISSED"]
 

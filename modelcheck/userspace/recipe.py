@@ -1,7 +1,7 @@
 """From a scenario (the state at move_page_tables()) back to system calls a program can make.
 
 ``find_recipe()`` builds a sequence of calls from an address space that holds nothing at the
-addresses involved, replays it through the system-call simulator (``modelcheck.syscalls``) and
+addresses involved, replays it through the system-call simulator (``modelcheck.userspace.syscalls``) and
 accepts it only if the simulator arrives at exactly the scenario.  The construction follows the
 three ways the kernel gets to the call (mremap's move_vma() after copy_vma(), and exec's
 stack move in relocate_vma_down()/shift_arg_pages(); mm/mremap.c, mm/vma.c, fs/exec.c):
@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from modelcheck.errors import InputError
-from modelcheck.scenario import Scenario, Vma
-from modelcheck.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAX_ARG_BYTES,
+from modelcheck.model.scenario import Scenario, Vma
+from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, MAX_ARG_BYTES,
                                  MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
                                  exec_stack, stack_len_max, stack_shift_max)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelcheck.scenario import Scenario
-from modelcheck.semantics import Evaluation
+from modelcheck.model.scenario import Scenario
+from modelcheck.model.semantics import Evaluation
 
 if TYPE_CHECKING:
-    from modelcheck.search import CheckResult
+    from modelcheck.solver.search import CheckResult
 
 __all__ = ["maps_lines", "move_call", "evaluation_lines", "eval_report", "check_lines", "matrix_table", "history_table"]
 
@@ -115,8 +115,8 @@ _MARK = {"holds": "holds", "violated": "VIOLATED", "unknown": "unknown"}
 
 def expected_verdict(r: "CheckResult") -> str | None:
     """The verdict properties/variants.toml states for a built-in variant without --reachable."""
-    from modelcheck.geometry import get_geometry
-    from modelcheck.variants import VARIANTS
+    from modelcheck.model.geometry import get_geometry
+    from modelcheck.model.variants import VARIANTS
     v = VARIANTS.get(r.variant)
     return v.expected_verdict(r.property, get_geometry(r.geometry), r.level) if v else None
 

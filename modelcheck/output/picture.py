@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 
-from modelcheck.geometry import get_geometry  # noqa: E402
+from modelcheck.model.geometry import get_geometry  # noqa: E402
 
 __all__ = ["draw", "PICTURE_SUFFIXES", "AddressAxis", "human_size"]
 

@@ -23,17 +23,17 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.encoding import Cutoff, SymbolicState, configure, decision_of, decode, violation_of
+from modelcheck.solver.encoding import Cutoff, SymbolicState, configure, decision_of, decode, violation_of
 from modelcheck.errors import InputError, InternalError
-from modelcheck.geometry import Geometry
-from modelcheck.report import eval_report
-from modelcheck.scenario import Scenario
-from modelcheck.recipe import Reachability, find_recipe
-from modelcheck.semantics import Evaluation, evaluate, judge
+from modelcheck.model.geometry import Geometry
+from modelcheck.output.report import eval_report
+from modelcheck.model.scenario import Scenario
+from modelcheck.userspace.recipe import Reachability, find_recipe
+from modelcheck.model.semantics import Evaluation, evaluate, judge
 from modelcheck.settings import DEFAULT, DEFAULT_RLIMIT, DEFAULT_VMAS, Settings
-from modelcheck.simulate import TooLong
+from modelcheck.model.simulate import TooLong
 from modelcheck.checks import CHECKS, MISSED, PROPERTIES, get_property
-from modelcheck.variants import Variant, get_variant
+from modelcheck.model.variants import Variant, get_variant
 
 __all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
 
@@ -388,7 +388,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     simulator to replay makes the verdict unknown.
 
     Every counterexample carries whether user space can reach it (``reachability``: a recipe of
-    system calls, modelcheck.recipe).  With ``reachable`` only such states count: a stack move
+    system calls, modelcheck.userspace.recipe).  With ``reachable`` only such states count: a stack move
     must be one exec makes, and an mremap's counterexample without a recipe makes the verdict
     unknown.
 

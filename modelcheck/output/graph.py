@@ -34,11 +34,11 @@ from typing import Callable, NamedTuple
 import networkx as nx
 
 from modelcheck.errors import InputError
-from modelcheck.report import move_call
-from modelcheck.scenario import Scenario, loads_json, scenario_from_json
+from modelcheck.output.report import move_call
+from modelcheck.model.scenario import Scenario, loads_json, scenario_from_json
 from modelcheck.checks import MISSED, REGISTRY
 from modelcheck.checks.missed_optimization import missed as _missed
-from modelcheck.semantics import Evaluation
+from modelcheck.model.semantics import Evaluation
 
 __all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_SUFFIXES"]
 

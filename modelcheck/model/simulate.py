@@ -31,8 +31,8 @@ from typing import Iterable, Iterator
 import portion as P
 
 from modelcheck.errors import InputError
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Scenario
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Scenario
 
 __all__ = ["PageTables", "SimResult", "LevelMove", "initial_tables", "move_window", "simulate", "entry_items", "entries_differ",
            "MAX_STEPS", "TooLong", "loop_steps", "check_steps"]

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from modelcheck.errors import InputError
-from modelcheck.geometry import Geometry, get_geometry, parse_int_text
+from modelcheck.model.geometry import Geometry, get_geometry, parse_int_text
 
 __all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "loads_json", "scenario_from_json",
            "parse_number"]

@@ -13,7 +13,7 @@ mapping sizes (an abstract file is as long as needed), mlock, hugetlb, userfault
 VM_GROWSDOWN stacks other than exec's, and the randomness of ASLR (hints and the stack shift are
 given explicitly).
 
->>> from modelcheck.geometry import get_geometry
+>>> from modelcheck.model.geometry import get_geometry
 >>> mm = AddressSpace(get_geometry("x86_64-4level"))
 >>> a = mm.mmap(0x7f1f985f7000, 10 << 20, "rw", MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
 >>> mm.touch(a, 10 << 20, write=False)   # read faults: zero-page entries, still no anon_vma
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 import portion as P
 
 from modelcheck.errors import InputError
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Move, Scenario, Vma
 
 __all__ = ["AddressSpace", "Area", "SyscallError", "Unrepresentable", "MAP_SHARED", "MAP_PRIVATE",
            "MAP_ANONYMOUS", "MAP_FIXED", "MAP_FIXED_NOREPLACE", "MREMAP_MAYMOVE", "MREMAP_FIXED",

@@ -1,6 +1,6 @@
 """The Z3 encoding: symbolic layouts and moves, variants as solver terms, property negations.
 
-Everything here builds terms (modelcheck.search solves them): ``IntOps`` is the
+Everything here builds terms (modelcheck.solver.search solves them): ``IntOps`` is the
 KernelOps backend the checker runs variants on, ``SymbolicState`` holds one symbolic kernel state
 (n VMAs, the move, a possible allocation failure) and ``property_violation`` states each
 property's negation.  The properties about the move loop (no-warn, return-value) are encoded from
@@ -24,11 +24,11 @@ from typing import Any, Sequence
 
 import z3
 
-from modelcheck.geometry import Geometry
-from modelcheck.scenario import Move, Scenario, Vma
+from modelcheck.model.geometry import Geometry
+from modelcheck.model.scenario import Move, Scenario, Vma
 from modelcheck.settings import DEFAULT, Settings
-from modelcheck.syscalls import stack_len_max, stack_shift_max
-from modelcheck.variants import Call, Decision, Variant
+from modelcheck.userspace.syscalls import stack_len_max, stack_shift_max
+from modelcheck.model.variants import Call, Decision, Variant
 
 __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "violation_of", "property_violation", "decode",
            "configure"]
@@ -540,7 +540,7 @@ class SymbolicState:
         return self.ops.vm_end(r).t
 
     def _scenario_constraints(self) -> list:
-        """The validation rules of modelcheck.scenario, as constraints."""
+        """The validation rules of modelcheck.model.scenario, as constraints."""
         g, m = self.geometry, self
         c: list = []
         for i in range(self.n):
@@ -566,7 +566,7 @@ class SymbolicState:
         return c
 
     def exec_reachable(self) -> z3.BoolRef:
-        """A stack move is one exec can make (modelcheck.syscalls.exec_stack): the mm holds only
+        """A stack move is one exec can make (modelcheck.userspace.syscalls.exec_stack): the mm holds only
         the stack, which ends at STACK_TOP_MAX, holds at most MAX_ARG_BYTES of arguments in
         written pages and moves down by at most the stack randomization."""
         g = self.geometry

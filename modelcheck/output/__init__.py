@@ -1,0 +1,1 @@
+"""Views of results in kernel terms: text reports, counterexample graphs, pictures."""

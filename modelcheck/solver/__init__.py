@@ -1,0 +1,1 @@
+"""The solver layer: the Z3 encoding and the search (check, diff, missed-optimization)."""
