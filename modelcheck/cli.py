@@ -994,59 +994,19 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
     patched with that variant and on the stock kernel, and write the table of what the real
     kernels did, each beside the model's prediction.  Exit 1 if any disagrees."""
-    from modelcheck.model.scenario import load_scenario
     def run() -> int:
         import datetime
-        import time
 
-        from modelcheck.runs.kernel import compare, gallery_cases, outcome, run_cases
-        from modelcheck.runs.kpatch import build
+        from modelcheck.runs.kernel import report
         target = output_file(out, "--out")
         _kernel_tree(tree)
         if not Path(stock_image).is_file():
             raise InputError("--stock", f"{stock_image}: no such kernel image")
-        gallery = Path(out).parent
-        lines, disagree, t0 = [], 0, time.perf_counter()
-        for vid in _split((variants,), [], "--variants"):
-            files = gallery_cases(gallery, vid)
-            if not files:
-                continue
-            scenarios = [(f, load_scenario(str(f))) for f in files]
-            image, build_s = build(Path(tree), vid, os.cpu_count() or 1)
-            for label, img, model_vid in (("patched", image, vid), ("stock", Path(stock_image), stock_variant)):
-                runs, boot_s = run_cases(img, [(f.name, s) for f, s in scenarios], timeout,
-                                         each=label == "patched")
-                click.echo(f"{vid} on the {label} kernel: {len(scenarios)} scenarios, built {build_s:.0f} s, "
-                           f"ran {boot_s:.0f} s", err=True)
-                for (f, s), kr in zip(scenarios, runs):
-                    c = compare(s, kr, get_variant(model_vid))
-                    disagree += not c["agree"]
-                    wrong = [k for k, ok in c["checks"].items() if not ok]
-                    m = c["model"]
-                    said = "nothing" if m["memory"] == "intact" else "data corrupted"
-                    said += ", WARN" if m["warn"] else ""
-                    lines.append(f"| {vid} | {f.stem} | {label} | {outcome(kr)} | {said} ({model_vid}) | "
-                                 f"{'yes' if c['agree'] else 'NO: ' + ', '.join(wrong)} |")
-        import subprocess
-        version = subprocess.run(["make", "-s", "kernelversion"], cwd=tree, capture_output=True,
-                                 text=True).stdout.strip() or "6.12"
-        head = [
-            "# Counterexamples on real kernels", "",
-            f"Generated {datetime.date.today()} by `modelcheck kernel report --tree TREE --stock STOCK`",
-            f"({time.perf_counter() - t0:.0f} s).  Stock kernel: `{Path(stock_image).name}`.  Patched kernels: a",
-            f"tinyconfig build of the {version} source in TREE whose mm/mremap.c runs the variant's C from",
-            "properties/c/ (modelcheck/runs/kpatch.py).  Every reachable mremap counterexample of each variant",
-            "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64.",
-            "\"What the kernel did\" is the reproducer's verdict on memory outside the request and the",
-            "WARN/BUG lines of the kernel log (one boot per reproducer on a patched kernel: WARN_ON_ONCE() fires",
-            "once per boot); \"the model\" is the prediction for the variant the kernel runs.  The",
-            "arm64-64k-48 and i386-pae counterexamples need kernels of those geometries (arm64 with 64 KiB",
-            "pages, 32-bit PAE) and are not run here; an x86-64 kernel runs an i386 program as a 64-bit kernel.",
-            "", "| variant | counterexample | kernel | what the kernel did | the model | agree |",
-            "|---|---|---|---|---|---|"]
-        write_text(target, "\n".join(head + lines) + "\n")
-        click.echo(f"wrote {out}; {disagree} disagreement(s)")
-        return 1 if disagree else 0
+        r = report(Path(tree), Path(stock_image), stock_variant, _split((variants,), [], "--variants"), Path(out).parent,
+                   timeout, lambda line: click.echo(line, err=True))
+        write_text(target, r.markdown(str(datetime.date.today())))
+        click.echo(f"wrote {out}; {r.disagree} disagreement(s)")
+        return 1 if r.disagree else 0
     _run(run)
 
 

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from modelcheck.errors import InputError, RunFailed
 
@@ -354,3 +354,79 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
             runs += parse(boot(image, initrd, timeout))
             seconds += time.perf_counter() - t
     return runs, seconds
+
+
+@dataclass
+class KernelReport:
+    """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel),
+    how many disagree with the model (a missing result counts: the guest returned fewer runs
+    than it was given reproducers), and what the Markdown page says about the run."""
+
+    rows: list[str] = field(default_factory=list)
+    disagree: int = 0
+    seconds: float = 0.0
+    version: str = "6.12"
+    stock: str = ""
+
+    def markdown(self, today: str) -> str:
+        head = [
+            "# Counterexamples on real kernels", "",
+            f"Generated {today} by `modelcheck kernel report --tree TREE --stock STOCK`",
+            f"({self.seconds:.0f} s).  Stock kernel: `{self.stock}`.  Patched kernels: a",
+            f"tinyconfig build of the {self.version} source in TREE whose mm/mremap.c runs the variant's C from",
+            "properties/c/ (modelcheck/runs/kpatch.py).  Every reachable mremap counterexample of each variant",
+            "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64.",
+            "\"What the kernel did\" is the reproducer's verdict on memory outside the request and the",
+            "WARN/BUG lines of the kernel log (one boot per reproducer on a patched kernel: WARN_ON_ONCE() fires",
+            "once per boot); \"the model\" is the prediction for the variant the kernel runs.  The",
+            "arm64-64k-48 and i386-pae counterexamples need kernels of those geometries (arm64 with 64 KiB",
+            "pages, 32-bit PAE) and are not run here; an x86-64 kernel runs an i386 program as a 64-bit kernel.",
+            "", "| variant | counterexample | kernel | what the kernel did | the model | agree |",
+            "|---|---|---|---|---|---|"]
+        return "\n".join(head + self.rows) + "\n"
+
+
+def report(tree: Path, stock_image: Path, stock_variant: str, variants: list[str], gallery: Path, timeout: float,
+           tell: Callable[[str], None] = lambda _: None) -> KernelReport:
+    """Build each of ``variants`` into ``tree`` (modelcheck.runs.kpatch), run its reachable
+    gallery counterexamples on that kernel and on ``stock_image``, and compare each run with the
+    model's prediction for the variant the kernel runs.  ``tell`` hears one line per kernel."""
+    import os
+    import time
+
+    from modelcheck.model.scenario import load_scenario
+    from modelcheck.model.variants import get_variant
+    from modelcheck.runs.kpatch import build
+    out = KernelReport(stock=stock_image.name)
+    t0 = time.perf_counter()
+    for vid in variants:
+        files = gallery_cases(gallery, vid)
+        if not files:
+            continue
+        scenarios = [(f, load_scenario(str(f))) for f in files]
+        image, build_s = build(tree, vid, os.cpu_count() or 1)
+        for label, img, model_vid in (("patched", image, vid), ("stock", stock_image, stock_variant)):
+            runs, boot_s = run_cases(img, [(f.name, s) for f, s in scenarios], timeout, each=label == "patched")
+            tell(f"{vid} on the {label} kernel: {len(scenarios)} scenarios, built {build_s:.0f} s, ran {boot_s:.0f} s")
+            for i, (f, s) in enumerate(scenarios):
+                if i >= len(runs):  # the guest stopped early: no result is a failure, never agreement
+                    out.disagree += 1
+                    out.rows.append(f"| {vid} | {f.stem} | {label} | no result (the guest returned "
+                                    f"{len(runs)} of {len(scenarios)}) | | NO: no result |")
+                    continue
+                kr = runs[i]
+                c = compare(s, kr, get_variant(model_vid))
+                out.disagree += not c["agree"]
+                wrong = [k for k, ok in c["checks"].items() if not ok]
+                m = c["model"]
+                said = "nothing" if m["memory"] == "intact" else "data corrupted"
+                said += ", WARN" if m["warn"] else ""
+                out.rows.append(f"| {vid} | {f.stem} | {label} | {outcome(kr)} | {said} ({model_vid}) | "
+                                f"{'yes' if c['agree'] else 'NO: ' + ', '.join(wrong)} |")
+    try:
+        version = subprocess.run(["make", "-s", "kernelversion"], cwd=tree, capture_output=True, text=True).stdout
+    except OSError:  # no make: the page says 6.12, the trees this command builds
+        version = ""
+    out.version = version.strip() or out.version
+    out.seconds = time.perf_counter() - t0
+    return out

@@ -150,3 +150,50 @@ def test_kernel_run_bad_input(tmp_path):
     r = CliRunner().invoke(cli, ["kernel", "run", "--kernel", str(image),
                                  str(GALLERY / "x86_64-4level" / "v6.15" / "no-warn.json")])
     assert r.exit_code == 2 and "no reproducer" in r.output
+
+
+def test_kernel_report_counts_a_missing_result_as_a_disagreement(tmp_path, monkeypatch):
+    # the guest returned no result for any reproducer (it stopped early): every scenario is a
+    # row that says so and a disagreement, never dropped (the table once zipped runs with
+    # scenarios and lost the rest); the page is the Markdown KERNEL.md carries
+    from modelcheck.runs import kernel, kpatch
+    monkeypatch.setattr(kpatch, "build", lambda tree, vid, jobs: (tmp_path / "bzImage", 0.0))
+    monkeypatch.setattr(kernel, "run_cases", lambda image, cases, timeout, each=False: ([], 0.0))
+    heard = []
+    r = kernel.report(tmp_path, tmp_path / "vmlinuz", "v6.12", ["v3"], GALLERY, 10, heard.append)
+    n = len(kernel.gallery_cases(GALLERY, "v3"))
+    assert n > 0 and r.disagree == 2 * n and len(r.rows) == 2 * n
+    assert all("no result (the guest returned 0 of" in row and row.endswith("| NO: no result |") for row in r.rows)
+    assert heard == [f"v3 on the patched kernel: {n} scenarios, built 0 s, ran 0 s",
+                     f"v3 on the stock kernel: {n} scenarios, built 0 s, ran 0 s"]
+    page = r.markdown("2026-12-07")
+    assert page.startswith("# Counterexamples on real kernels\n") and "Stock kernel: `vmlinuz`" in page
+    assert page.endswith("\n".join(r.rows) + "\n")
+
+
+def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from modelcheck.cli import cli
+    from modelcheck.runs import kernel
+    tree, stock = tmp_path / "linux", tmp_path / "vmlinuz"
+    tree.mkdir()
+    (tree / "Makefile").write_text("")
+    (tree / "mm").mkdir()
+    (tree / "mm" / "mremap.c").write_text("")
+    stock.write_bytes(b"")
+    seen = {}
+
+    def fake(tree_, stock_, stock_variant, variants, gallery, timeout, tell):
+        seen.update(variants=variants, gallery=gallery, stock_variant=stock_variant)
+        return kernel.KernelReport(rows=["| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |"],
+                                   disagree=1, stock=stock_.name)
+    monkeypatch.setattr(kernel, "report", fake)
+    out = tmp_path / "g" / "KERNEL.md"
+    out.parent.mkdir()
+    r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--variants", "v3,v4",
+                                 "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    assert seen == {"variants": ["v3", "v4"], "gallery": out.parent, "stock_variant": "v6.12"}
+    assert out.read_text().endswith("| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |\n")
+    assert "wrote" in r.stdout and "1 disagreement(s)" in r.stdout
