@@ -919,8 +919,9 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     mremap makes (old_addr, new_addr, len), its return value, and whether memory outside the
     request was disturbed.
 
-    Exit 0 when every scenario agrees, 1 on a disagreement, 2 bad input, 3 when the kernel could
-    not be run.
+    Exit 0 when every scenario ran and agrees, 1 on a disagreement, 2 bad input, 3 when the kernel
+    could not be run or a scenario has no answer (its reproducer skipped, or the guest returned no
+    result for it: counted apart, never as agreement).
     """
     from modelcheck.userspace.recipe import find_recipe
     def run() -> int:
@@ -943,10 +944,16 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
             click.echo(f"modelcheck: {e}", err=True)
             return 3
         rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s), kr in zip(cases, runs)]
+        missing = [f for f, _ in cases[len(runs):]]  # the guest stopped early: a failure, not agreement
+        counts = {"agree": sum(r["agree"] for r in rows), "disagree": sum(not r["agree"] and not r["skipped"] for r in rows),
+                  "skipped": sum(r["skipped"] for r in rows), "missing": len(missing)}
         if as_json:
-            _emit_json({"kernel": kernel_image, "results": rows})
+            _emit_json({"kernel": kernel_image, "results": rows, "missing": missing, "counts": counts})
         else:
             for r in rows:
+                if r["skipped"]:
+                    click.echo(f"SKIPPED (no answer): {r['scenario']}\n  kernel: " + "; ".join(r["kernel"]["tap"]))
+                    continue
                 k, m = r["kernel"], r["model"]
                 got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}"
                                 for c in k["calls"] if c["caller"] == "move_vma") or "no mremap call"
@@ -955,8 +962,11 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
                            f"  kernel: {outcome_of(k)}; {got}\n"
                            f"  model ({vid}): memory {m['memory']}{', WARN' if m['warn'] else ''}; "
                            f"returns {m['returned']}; {m['call']}")
-        disagree = sum(not r["agree"] for r in rows)
-        return 1 if disagree else 0
+            for f in missing:
+                click.echo(f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)")
+            click.echo(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
+                       f"{counts['skipped']} skipped, {counts['missing']} without a result")
+        return 1 if counts["disagree"] else 3 if counts["skipped"] or counts["missing"] else 0
     _run(run)
 
 
@@ -993,7 +1003,8 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
                       timeout: float) -> None:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
     patched with that variant and on the stock kernel, and write the table of what the real
-    kernels did, each beside the model's prediction.  Exit 1 if any disagrees."""
+    kernels did, each beside the model's prediction.  Exit 1 if any disagrees, 3 if a reproducer
+    skipped or has no result (counted apart, never as agreement), else 0."""
     def run() -> int:
         import datetime
 
@@ -1005,8 +1016,8 @@ def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants:
         r = report(Path(tree), Path(stock_image), stock_variant, _split((variants,), [], "--variants"), Path(out).parent,
                    timeout, lambda line: click.echo(line, err=True))
         write_text(target, r.markdown(str(datetime.date.today())))
-        click.echo(f"wrote {out}; {r.disagree} disagreement(s)")
-        return 1 if r.disagree else 0
+        click.echo(f"wrote {out}; {r.summary()}")
+        return r.exit_code()
     _run(run)
 
 

@@ -299,7 +299,7 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     }
     skipped = kr.verdict == "skipped"
     return {"kernel": kr.to_json(), "model": model, "checks": checks,
-            "agree": skipped or all(checks.values()), "skipped": skipped}
+            "agree": not skipped and all(checks.values()), "skipped": skipped}
 
 
 def outcome(kr: KernelRun) -> str:
@@ -358,12 +358,16 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
 
 @dataclass
 class KernelReport:
-    """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel),
-    how many disagree with the model (a missing result counts: the guest returned fewer runs
-    than it was given reproducers), and what the Markdown page says about the run."""
+    """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel);
+    how many disagree with the model, how many reproducers skipped (an address already taken:
+    no answer, never agreement) and how many have no result (the guest returned fewer runs than
+    it was given reproducers); and what the Markdown page says about the run."""
 
     rows: list[str] = field(default_factory=list)
+    agree: int = 0
     disagree: int = 0
+    skipped: int = 0
+    missing: int = 0
     seconds: float = 0.0
     version: str = "6.12"
     stock: str = ""
@@ -381,9 +385,18 @@ class KernelReport:
             "once per boot); \"the model\" is the prediction for the variant the kernel runs.  The",
             "arm64-64k-48 and i386-pae counterexamples need kernels of those geometries (arm64 with 64 KiB",
             "pages, 32-bit PAE) and are not run here; an x86-64 kernel runs an i386 program as a 64-bit kernel.",
-            "", "| variant | counterexample | kernel | what the kernel did | the model | agree |",
+            "", f"{self.summary()}.", "",
+            "| variant | counterexample | kernel | what the kernel did | the model | agree |",
             "|---|---|---|---|---|---|"]
         return "\n".join(head + self.rows) + "\n"
+
+    def summary(self) -> str:
+        return (f"{len(self.rows)} runs: {self.agree} agree, {self.disagree} disagree, {self.skipped} skipped, "
+                f"{self.missing} without a result")
+
+    def exit_code(self) -> int:
+        """0 when every run ran and agreed, 1 on a disagreement, 3 when some gave no answer."""
+        return 1 if self.disagree else 3 if self.skipped or self.missing else 0
 
 
 def report(tree: Path, stock_image: Path, stock_variant: str, variants: list[str], gallery: Path, timeout: float,
@@ -410,19 +423,21 @@ def report(tree: Path, stock_image: Path, stock_variant: str, variants: list[str
             tell(f"{vid} on the {label} kernel: {len(scenarios)} scenarios, built {build_s:.0f} s, ran {boot_s:.0f} s")
             for i, (f, s) in enumerate(scenarios):
                 if i >= len(runs):  # the guest stopped early: no result is a failure, never agreement
-                    out.disagree += 1
+                    out.missing += 1
                     out.rows.append(f"| {vid} | {f.stem} | {label} | no result (the guest returned "
-                                    f"{len(runs)} of {len(scenarios)}) | | NO: no result |")
+                                    f"{len(runs)} of {len(scenarios)}) | | no result |")
                     continue
                 kr = runs[i]
                 c = compare(s, kr, get_variant(model_vid))
-                out.disagree += not c["agree"]
+                out.agree += c["agree"]
+                out.skipped += c["skipped"]
+                out.disagree += not c["agree"] and not c["skipped"]
                 wrong = [k for k, ok in c["checks"].items() if not ok]
                 m = c["model"]
                 said = "nothing" if m["memory"] == "intact" else "data corrupted"
                 said += ", WARN" if m["warn"] else ""
                 out.rows.append(f"| {vid} | {f.stem} | {label} | {outcome(kr)} | {said} ({model_vid}) | "
-                                f"{'yes' if c['agree'] else 'NO: ' + ', '.join(wrong)} |")
+                                f"{'yes' if c['agree'] else 'skipped' if c['skipped'] else 'NO: ' + ', '.join(wrong)} |")
     try:
         version = subprocess.run(["make", "-s", "kernelversion"], cwd=tree, capture_output=True, text=True).stdout
     except OSError:  # no make: the page says 6.12, the trees this command builds

@@ -152,18 +152,19 @@ def test_kernel_run_bad_input(tmp_path):
     assert r.exit_code == 2 and "no reproducer" in r.output
 
 
-def test_kernel_report_counts_a_missing_result_as_a_disagreement(tmp_path, monkeypatch):
+def test_kernel_report_counts_a_missing_result_apart(tmp_path, monkeypatch):
     # the guest returned no result for any reproducer (it stopped early): every scenario is a
-    # row that says so and a disagreement, never dropped (the table once zipped runs with
-    # scenarios and lost the rest); the page is the Markdown KERNEL.md carries
+    # row that says so, counted apart and never as agreement (the table once zipped runs with
+    # scenarios and lost the rest), and the exit code is 3; the page is what KERNEL.md carries
     from modelcheck.runs import kernel, kpatch
     monkeypatch.setattr(kpatch, "build", lambda tree, vid, jobs: (tmp_path / "bzImage", 0.0))
     monkeypatch.setattr(kernel, "run_cases", lambda image, cases, timeout, each=False: ([], 0.0))
     heard = []
     r = kernel.report(tmp_path, tmp_path / "vmlinuz", "v6.12", ["v3"], GALLERY, 10, heard.append)
     n = len(kernel.gallery_cases(GALLERY, "v3"))
-    assert n > 0 and r.disagree == 2 * n and len(r.rows) == 2 * n
-    assert all("no result (the guest returned 0 of" in row and row.endswith("| NO: no result |") for row in r.rows)
+    assert n > 0 and (r.missing, r.agree, r.disagree, r.skipped) == (2 * n, 0, 0, 0) and len(r.rows) == 2 * n
+    assert all("no result (the guest returned 0 of" in row and row.endswith("| | no result |") for row in r.rows)
+    assert r.exit_code() == 3 and r.summary() == f"{2 * n} runs: 0 agree, 0 disagree, 0 skipped, {2 * n} without a result"
     assert heard == [f"v3 on the patched kernel: {n} scenarios, built 0 s, ran 0 s",
                      f"v3 on the stock kernel: {n} scenarios, built 0 s, ran 0 s"]
     page = r.markdown("2026-12-07")
@@ -196,4 +197,17 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
     assert r.exit_code == 1, r.output
     assert seen == {"variants": ["v3", "v4"], "gallery": out.parent, "stock_variant": "v6.12"}
     assert out.read_text().endswith("| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |\n")
-    assert "wrote" in r.stdout and "1 disagreement(s)" in r.stdout
+    assert "wrote" in r.stdout and "1 runs: 0 agree, 1 disagree, 0 skipped, 0 without a result" in r.stdout
+
+
+def test_a_skipped_reproducer_is_no_answer_not_agreement():
+    # "ok 1 # SKIP" (an address already taken): compare says skipped and not agree, whatever
+    # the rest of the run looks like
+    from conftest import build
+    from modelcheck.model.variants import get_variant
+    from modelcheck.runs.kernel import KernelRun, compare
+    s = build("x86_64-4level", [(0x2900000, 0x2e00000), (0x3100000, 0x3600000, False)], 0, 1, 0x2900000, 0x3100000,
+              0x500000)
+    kr = KernelRun(0, exit_code=4, tap=["ok 1 # SKIP mmap at 0x2900000: address in use"])
+    c = compare(s, kr, get_variant("v6.12"))
+    assert c["skipped"] and not c["agree"]
