@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -121,11 +122,30 @@ class _Cli(click.Group):
         return rv if isinstance(rv, int) else 0
 
 
-def _run(fn: Callable[[], int]) -> None:
+@dataclass
+class Shown:
+    """What a command shows: its result as JSON, as text (made only when it is shown), and its
+    exit code.  Commands return one and ``_run`` is the one place that renders it; the formats
+    themselves are the results' ``to_json()``, output/report.py (text), front/sarif.py (SARIF)
+    and output/graph.py (GraphML, DOT, node-link JSON)."""
+
+    code: int
+    json: Any
+    text: Callable[[], str]
+
+
+def _run(fn: Callable[[], "int | Shown"], as_json: bool = False) -> None:
     """Run one command: our errors become one line on stderr and the documented exit code; an
-    uncaught exception is an internal error (3), never a finding."""
+    uncaught exception is an internal error (3), never a finding.  A Shown result is rendered
+    here, as JSON with --json, else as text."""
     try:
         code = fn()
+        if isinstance(code, Shown):
+            if as_json:
+                _emit_json(code.json)
+            else:
+                click.echo(code.text(), nl=False)
+            code = code.code
     except InputError as e:
         _error(e.where, e.message)
         code = 2
@@ -235,47 +255,35 @@ def geometries(as_json: bool) -> None:
     A custom geometry is given anywhere a geometry is accepted as
     custom:word=64,page=12,pmd=21,pud=30,levels=4,task=0x7ffffffff000,min=0x10000
     """
-    def run() -> int:
-        if as_json:
-            _emit_json([g.to_json() for g in PRESETS.values()])
-            return 0
-        click.echo(f"{'name':<15} {'word':>4} {'levels':>6} {'PAGE':>8} {'PMD_SIZE':>12} {'PUD_SIZE':>16} "
-                   f"{'TASK_SIZE':>18}  moves")
+    def text() -> str:
+        lines = [f"{'name':<15} {'word':>4} {'levels':>6} {'PAGE':>8} {'PMD_SIZE':>12} {'PUD_SIZE':>16} "
+                 f"{'TASK_SIZE':>18}  moves"]
         for g in PRESETS.values():
             moves = "+".join(x for x, ok in (("pmd", g.have_move_pmd), ("pud", g.have_move_pud)) if ok)
-            click.echo(f"{g.name:<15} {g.word_bits:>4} {g.levels:>6} {hex(g.page_size):>8} {hex(g.pmd_size):>12} "
-                       f"{hex(g.pud_size):>16} {hex(g.task_size):>18}  {moves}")
-        return 0
-    _run(run)
+            lines.append(f"{g.name:<15} {g.word_bits:>4} {g.levels:>6} {hex(g.page_size):>8} {hex(g.pmd_size):>12} "
+                         f"{hex(g.pud_size):>16} {hex(g.task_size):>18}  {moves}")
+        return "".join(line + "\n" for line in lines)
+    _run(lambda: Shown(0, [g.to_json() for g in PRESETS.values()], text), as_json)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def variants(as_json: bool) -> None:
     """List the variants: id, summary and provenance (lore Message-ID or commit)."""
-    def run() -> int:
+    def run() -> Shown:
         vs = [get_variant(v) for v in variant_ids()]
-        if as_json:
-            _emit_json([{"id": v.id, "summary": v.summary, "provenance": v.provenance} for v in vs])
-            return 0
-        for v in vs:
-            click.echo(f"{v.id:<7} {v.summary}\n        {v.provenance}")
-        return 0
-    _run(run)
+        return Shown(0, [{"id": v.id, "summary": v.summary, "provenance": v.provenance} for v in vs],
+                     lambda: "".join(f"{v.id:<7} {v.summary}\n        {v.provenance}\n" for v in vs))
+    _run(run, as_json)
 
 
 @cli.command("properties")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def properties_cmd(as_json: bool) -> None:
     """List the properties with their statement and kernel reference."""
-    def run() -> int:
-        if as_json:
-            _emit_json([p.to_json() for p in REGISTRY.values()])
-            return 0
-        for p in REGISTRY.values():
-            click.echo(f"{p.id}\n    {p.statement}\n    ref: {p.reference}")
-        return 0
-    _run(run)
+    _run(lambda: Shown(0, [p.to_json() for p in REGISTRY.values()],
+                       lambda: "".join(f"{p.id}\n    {p.statement}\n    ref: {p.reference}\n" for p in REGISTRY.values())),
+         as_json)
 
 
 @cli.command("eval")
@@ -296,7 +304,7 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     from modelcheck.output.report import eval_report
     from modelcheck.model.scenario import load_scenario
     from modelcheck.model.semantics import evaluate
-    def run() -> int:
+    def run() -> Shown:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
         mine, linkage = _c_variant(c_files, base, function, tree, patches)
@@ -306,13 +314,11 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
             chosen.append(mine)
         with _named_by(scenario):
             evs = [evaluate(s, v, level) for v in chosen]
-        if as_json:
-            _emit_json({"scenario": s.to_json(), "results": [e.to_json() for e in evs],
-                        **({"linked": linkage.to_json()} if linkage else {})})
-        else:
-            click.echo("".join(line + "\n" for line in _linked(linkage)) + eval_report(s, evs), nl=False)
-        return 1 if any(e.violated() for e in evs) else 0
-    _run(run)
+        return Shown(1 if any(e.violated() for e in evs) else 0,
+                     {"scenario": s.to_json(), "results": [e.to_json() for e in evs],
+                      **({"linked": linkage.to_json()} if linkage else {})},
+                     lambda: "".join(line + "\n" for line in _linked(linkage)) + eval_report(s, evs))
+    _run(run, as_json)
 
 
 def _side(x: str, name: str, base: str | None, function: str | None) -> Any:
@@ -490,7 +496,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     """
     from modelcheck.output.report import check_lines
     from modelcheck.solver.search import check
-    def run() -> int:
+    def run() -> Shown:
         _one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
             raise InputError("--sarif", "needs --c-file or --tree (the findings are located in the C)")
@@ -508,12 +514,9 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
         if target is not None:
             from modelcheck.front.sarif import check_sarif
             write_text(target, check_sarif(r, linkage))
-        if as_json:
-            _emit_json({**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})})
-        else:
-            click.echo("\n".join(_linked(linkage) + check_lines(r)))
-        return _code([r])
-    _run(run)
+        return Shown(_code([r]), {**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})},
+                     lambda: "\n".join(_linked(linkage) + check_lines(r)) + "\n")
+    _run(run, as_json)
 
 
 @cli.command("matrix")
@@ -600,7 +603,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
     from modelcheck.output.report import eval_report
     from modelcheck.solver.search import diff
     from modelcheck.model.semantics import evaluate
-    def run() -> int:
+    def run() -> Shown:
         g = get_geometry(geometry)
         _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
 
@@ -612,28 +615,28 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
                                   cap=not no_cutoff)
         unbounded = all(c.covers(depth) for c, depth in cuts)
         bound: Any = "any" if unbounded else min(depth for _, depth in cuts)
-        if as_json:
-            _emit_json({"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
-                        "reachable_only": reachable,
-                        "cases": [c.to_json() for c in cases], "gave_up": gave_up})
-        else:
+
+        def text() -> str:
+            out = []
             if not cases:
                 if unbounded:
                     how = f"of any number of VMAs (searched up to {max(d for _, d in cuts)})"
                 else:
                     worst = next((c for c, _ in cuts if c.raw), None) or max((c for c, _ in cuts), key=lambda c: c.vmas)
                     how = f"with up to {bound} VMAs ({worst.why()})"
-                click.echo(f"{va.id} and {vb.id} decide alike on every layout {how} on {g.name}")
+                out.append(f"{va.id} and {vb.id} decide alike on every layout {how} on {g.name}\n")
             for c in cases:
-                click.echo(f"* {c.summary()}")
-                click.echo(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),
-                                                   evaluate(c.scenario, get_variant(c.declines), level)]))
+                out.append(f"* {c.summary()}\n")
+                out.append(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),
+                                                    evaluate(c.scenario, get_variant(c.declines), level)]) + "\n")
             for x in gave_up:
                 click.echo(f"gave up: {x}", err=True)
-        if gave_up:
-            return 3
-        return 1 if cases else 0
-    _run(run)
+            return "".join(out)
+        return Shown(3 if gave_up else 1 if cases else 0,
+                     {"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
+                      "reachable_only": reachable, "cases": [c.to_json() for c in cases], "gave_up": gave_up},
+                     text)
+    _run(run, as_json)
 
 
 @cli.command("history")
