@@ -545,7 +545,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     from modelcheck.runs.matrix import run_matrix
     from modelcheck.output.report import expected_verdict, matrix_table
     from modelcheck.solver.search import CheckResult
-    def run() -> int:
+    def run() -> Shown:
         mine, linkage = _c_variant(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
         for v in vs:
@@ -567,17 +567,13 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
         results = run_matrix(vs, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, jobs or os.cpu_count() or 1, progress,
                              extend=vmas is None and not no_cutoff, cap=not no_cutoff,
                              out=where, pictures=pictures, reachable=reachable)
-        if as_json:
-            _emit_json({"results": [r.to_json() for r in results]})
-        else:
-            click.echo(matrix_table(results, vs, ps, gs))
-            if any(r.files for r in results):
-                click.echo(f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}")
         unexpected = [r for r in results if r.verdict == "violated" and expected_verdict(r) != "violated"]
-        if any(r.verdict == "unknown" for r in results):
-            return 3
-        return 1 if unexpected else 0
-    _run(run)
+        files = (f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}\n"
+                 if any(r.files for r in results) else "")
+        return Shown(3 if any(r.verdict == "unknown" for r in results) else 1 if unexpected else 0,
+                     {"results": [r.to_json() for r in results]},
+                     lambda: matrix_table(results, vs, ps, gs) + "\n" + files)
+    _run(run, as_json)
 
 
 @cli.command("diff")
@@ -659,23 +655,20 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
     """
     from modelcheck.runs.matrix import run_matrix
     from modelcheck.output.report import history_table
-    def run() -> int:
+    def run() -> Shown:
         gs = _geometries(geometries, ["x86_64-4level"])
         ps = _checks(properties)
         ids = _unique(_side(x, "TREE_OR_FILE", base, None).id for x in sources)
         results = run_matrix(ids, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, 1, None,
                              extend=vmas is None and not no_cutoff, cap=not no_cutoff, reachable=reachable)
         rows = [(v, g) for v in ids for g in gs]
-        if as_json:
-            _emit_json({"rows": [{"version": v, "geometry": g,
-                                  "verdicts": {r.property: r.to_json() for r in results
-                                               if r.variant == v and r.geometry == g}} for v, g in rows]})
-        else:
-            click.echo(history_table(results, rows, ps))
-        if any(r.verdict == "unknown" for r in results):
-            return 3
-        return 1 if any(r.verdict == "violated" for r in results) else 0
-    _run(run)
+        return Shown(3 if any(r.verdict == "unknown" for r in results) else
+                     1 if any(r.verdict == "violated" for r in results) else 0,
+                     {"rows": [{"version": v, "geometry": g,
+                                "verdicts": {r.property: r.to_json() for r in results
+                                             if r.variant == v and r.geometry == g}} for v, g in rows]},
+                     lambda: history_table(results, rows, ps) + "\n")
+    _run(run, as_json)
 
 
 @cli.command("review")
@@ -696,7 +689,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     Exit 0 when the review is complete and the variant violates no property, 1 when it
     violates one (its harmful conditions are shown), 3 when a search gave up.
     """
-    def run() -> int:
+    def run() -> Shown:
         from modelcheck.front.cfront import builtin_c, builtin_unit
         from modelcheck.front.review import VERDICTS, review
         from modelcheck.front.sarif import review_sarif, witness_lines
@@ -718,24 +711,21 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         if target is not None:
             write_text(target, review_sarif(findings, name))
-        if as_json:
-            _emit_json({"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
-                        "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
-                        **({"linked": linkage.to_json()} if linkage else {})})
-        else:
-            texts: dict[str, list[str]] = {}
+        texts: dict[str, list[str]] = {}
 
-            def source_line(path: str, line: int) -> str:
-                if path not in texts and linkage is not None and path in linkage.sources:
-                    texts[path] = linkage.sources[path].split("\n")
-                if path not in texts:
-                    try:
-                        texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
-                                       else Path(path).read_text(encoding="utf-8")).split("\n")
-                    except (OSError, InputError, UnicodeDecodeError):
-                        texts[path] = []
-                lines = texts[path]
-                return lines[line - 1] if 0 < line <= len(lines) else ""
+        def source_line(path: str, line: int) -> str:
+            if path not in texts and linkage is not None and path in linkage.sources:
+                texts[path] = linkage.sources[path].split("\n")
+            if path not in texts:
+                try:
+                    texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
+                                   else Path(path).read_text(encoding="utf-8")).split("\n")
+                except (OSError, InputError, UnicodeDecodeError):
+                    texts[path] = []
+            lines = texts[path]
+            return lines[line - 1] if 0 < line <= len(lines) else ""
+
+        def text() -> str:
             out = _linked(linkage)
             out.append(f"{name} on {g.name} ({level.upper()} realignment): " + ", ".join(
                 f"{p} {verdicts[p]}" for p in verdicts))
@@ -752,13 +742,15 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                         out += ["    " + x for x in witness_lines(f.witnesses[verdict])]
             counts = {v: sum(v in f.verdicts for f in findings) for v in VERDICTS}
             out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
-            click.echo("\n".join(out))
             for x in gave_up:
                 click.echo(f"gave up: {x}", err=True)
-        if gave_up:
-            return 3
-        return 1 if any(x == "violated" for x in verdicts.values()) else 0
-    _run(run)
+            return "\n".join(out) + "\n"
+        return Shown(3 if gave_up else 1 if any(x == "violated" for x in verdicts.values()) else 0,
+                     {"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
+                      "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
+                      **({"linked": linkage.to_json()} if linkage else {})},
+                     text)
+    _run(run, as_json)
 
 
 @cli.command("gallery")
@@ -854,7 +846,7 @@ def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_jso
     Exit 0 with a recipe, 1 without, 2 bad input.
     """
     from modelcheck.userspace.recipe import find_recipe
-    def run() -> int:
+    def run() -> Shown:
         s = _load_any(scenario_file)
         r = find_recipe(s)
         if shortest:
@@ -862,12 +854,8 @@ def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_jso
             bound = max_calls or (len(r.steps) - 1 if r.reachable else 6)
             found, _ = shortest_recipe(s, bound)
             r = found if found.reachable or not r.reachable or max_calls else r
-        if as_json:
-            _emit_json(r.to_json())
-        else:
-            click.echo("\n".join(r.lines()))
-        return 0 if r.reachable else 1
-    _run(run)
+        return Shown(0 if r.reachable else 1, r.to_json(), lambda: "\n".join(r.lines()) + "\n")
+    _run(run, as_json)
 
 
 @cli.command("reproduce")
@@ -927,7 +915,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
     result for it: counted apart, never as agreement).
     """
     from modelcheck.userspace.recipe import find_recipe
-    def run() -> int:
+    def run() -> int | Shown:
         from modelcheck.runs.kernel import KernelFailed, compare, run_cases
 
         def outcome_of(k: dict) -> str:
@@ -950,27 +938,27 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str,
         missing = [f for f, _ in cases[len(runs):]]  # the guest stopped early: a failure, not agreement
         counts = {"agree": sum(r["agree"] for r in rows), "disagree": sum(not r["agree"] and not r["skipped"] for r in rows),
                   "skipped": sum(r["skipped"] for r in rows), "missing": len(missing)}
-        if as_json:
-            _emit_json({"kernel": kernel_image, "results": rows, "missing": missing, "counts": counts})
-        else:
+        def text() -> str:
+            out = []
             for r in rows:
                 if r["skipped"]:
-                    click.echo(f"SKIPPED (no answer): {r['scenario']}\n  kernel: " + "; ".join(r["kernel"]["tap"]))
+                    out.append(f"SKIPPED (no answer): {r['scenario']}\n  kernel: " + "; ".join(r["kernel"]["tap"]))
                     continue
                 k, m = r["kernel"], r["model"]
                 got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}"
                                 for c in k["calls"] if c["caller"] == "move_vma") or "no mremap call"
                 wrong = [c for c, ok in r["checks"].items() if not ok]
-                click.echo(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
+                out.append(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
                            f"  kernel: {outcome_of(k)}; {got}\n"
                            f"  model ({vid}): memory {m['memory']}{', WARN' if m['warn'] else ''}; "
                            f"returns {m['returned']}; {m['call']}")
-            for f in missing:
-                click.echo(f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)")
-            click.echo(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
+            out += [f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)" for f in missing]
+            out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
                        f"{counts['skipped']} skipped, {counts['missing']} without a result")
-        return 1 if counts["disagree"] else 3 if counts["skipped"] or counts["missing"] else 0
-    _run(run)
+            return "\n".join(out) + "\n"
+        return Shown(1 if counts["disagree"] else 3 if counts["skipped"] or counts["missing"] else 0,
+                     {"kernel": kernel_image, "results": rows, "missing": missing, "counts": counts}, text)
+    _run(run, as_json)
 
 
 @kernel_group.command("build")
@@ -1035,21 +1023,20 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
     Exit 1 when the property is violated on it (the counterexample still stands), 0 when it holds.
     """
     from modelcheck.output.report import eval_report
-    def run() -> int:
+    def run() -> Shown:
         s, claim = _load_claimed(file, vid, pid, level)
         violated, ev, alt = _judge(file, s, claim)
-        if as_json:
-            _emit_json({"file": file, **claim.to_json(), "violated": violated,
-                        "details": ev.details.get(claim.property, ""), "evaluation": ev.to_json()})
+        if s.claim == claim:  # re-checking what the file claims
+            state = "still violates" if violated else "no longer violates"
         else:
-            if s.claim == claim:  # re-checking what the file claims
-                state = "still violates" if violated else "no longer violates"
-            else:
-                state = "violates" if violated else "does not violate"
-            click.echo(f"{claim.variant} {state} {claim.property} on this layout ({claim.level.upper()} realignment)")
-            click.echo(eval_report(s, [ev] + ([alt] if alt is not None and alt.variant != ev.variant else [])), nl=False)
-        return 1 if violated else 0
-    _run(run)
+            state = "violates" if violated else "does not violate"
+        return Shown(1 if violated else 0,
+                     {"file": file, **claim.to_json(), "violated": violated,
+                      "details": ev.details.get(claim.property, ""), "evaluation": ev.to_json()},
+                     lambda: f"{claim.variant} {state} {claim.property} on this layout ({claim.level.upper()} "
+                             f"realignment)\n"
+                             + eval_report(s, [ev] + ([alt] if alt is not None and alt.variant != ev.variant else [])))
+    _run(run, as_json)
 
 
 @cli.command("show")

@@ -211,3 +211,25 @@ def test_a_skipped_reproducer_is_no_answer_not_agreement():
     kr = KernelRun(0, exit_code=4, tap=["ok 1 # SKIP mmap at 0x2900000: address in use"])
     c = compare(s, kr, get_variant("v6.12"))
     assert c["skipped"] and not c["agree"]
+
+
+def test_kernel_run_reports_a_missing_result_and_exits_3(tmp_path, monkeypatch):
+    # the guest returned nothing for the one scenario: named as without a result, exit 3 (no
+    # answer), in text and JSON alike
+    import json
+
+    from click.testing import CliRunner
+
+    from modelcheck.cli import cli
+    from modelcheck.runs import kernel
+    monkeypatch.setattr(kernel, "run_cases", lambda image, cases, timeout, each=False: ([], 0.0))
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"")
+    scenario = str(GALLERY / "x86_64-4level" / "v3" / "no-source-collateral.json")
+    r = CliRunner().invoke(cli, ["kernel", "run", scenario, "--kernel", str(image)])
+    assert r.exit_code == 3, r.output
+    assert r.stdout.splitlines() == [f"NO RESULT: {scenario} (the guest returned 0 of 1 results)",
+                                     "1 scenarios: 0 agree, 0 disagree, 0 skipped, 1 without a result"]
+    r = CliRunner().invoke(cli, ["kernel", "run", scenario, "--kernel", str(image), "--json"])
+    assert r.exit_code == 3 and json.loads(r.stdout)["missing"] == [scenario]
+    assert json.loads(r.stdout)["counts"] == {"agree": 0, "disagree": 0, "skipped": 0, "missing": 1}
