@@ -10,7 +10,8 @@ statement and references ``properties/properties.toml`` gives under its id:
 * ``annotate(draw, ev, s)``: the violation edges of a counterexample's graph (``graph``);
 * traits: ``memory`` (what a reproducer sees in memory, compared with a kernel's),
   ``cheap`` (asked first when searching for a missed optimization), ``of_the_call`` (about the
-  call as a whole: its graph edges go to the source VMA).
+  call as a whole: its graph edges go to the source VMA), ``fault`` (the decision's WARN or NULL
+  dereference sites it is about, where SARIF locates a violation).
 
 ``missed-optimization`` is the one property of kind ``precision``: it judges a decision against
 the 'always' baseline instead of the simulated move alone.  Adding a property is one new module
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from modelcheck._data import read_spec
@@ -51,7 +52,8 @@ class Property:
     of_the_call: bool = False
     statement: str = ""
     reference: str = ""
-    extra: dict = field(default_factory=dict)
+    #: the kind of decision site its violation is ("warn", "oops"): SARIF locates it there
+    fault: str | None = None
 
     def to_json(self) -> dict:
         return {"id": self.id, "statement": self.statement, "reference": self.reference, "kind": self.kind}

@@ -61,11 +61,6 @@ def review_sarif(findings: list, variant: str) -> str:
     return sarif_log(results)
 
 
-#: where check's violation of each property is located in the C: the decision's function, the
-#: return value's, or the site the replay ran into
-_FAULTS = {"no-predicate-warn": "warn", "no-null-deref": "oops"}
-
-
 def check_sarif(r: Any, linkage: Any) -> str:
     """check's verdict on a C variant as SARIF: no result when it holds (or is unknown: the run's
     notification says so), one error when it is violated, located where the C decides it -- the
@@ -80,7 +75,7 @@ def check_sarif(r: Any, linkage: Any) -> str:
     notes: list[dict] = []
     if r.verdict == "violated":
         where: tuple[str, int, int] | None = None
-        kind = _FAULTS.get(r.property)
+        kind = get_property(r.property).fault  # a WARN or NULL dereference: located at its site
         sites = [w for k, w in (r.replay.faults if r.replay is not None else []) if k == kind]
         if sites:
             file, line, col = sites[0].rsplit(":", 2)
@@ -107,8 +102,7 @@ def check_sarif(r: Any, linkage: Any) -> str:
         results.append(result)
     elif r.verdict == "unknown":
         notes.append({"level": "warning", "message": {"text": f"{r.property}: unknown ({r.reason})"}})
-    rules = {r.property: ("error", get_property(r.property).statement if r.property != "missed-optimization"
-                          else "The variant declines a realignment that is safe.")}
+    rules = {r.property: ("error", get_property(r.property).statement)}  # missed-optimization's too
     return sarif_log(results, rules, notes)
 
 
