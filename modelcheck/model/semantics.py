@@ -79,11 +79,11 @@ def _hits(tables: PageTables, lo: int, hi: int) -> list[tuple[int, int]]:
 @dataclass
 class Run:
     """What a property's concrete judgement reads besides the Evaluation: the scenario, the move
-    as it runs (``full``: to completion, ignoring an allocation failure) and the plain move."""
+    as it runs (``full``: to completion, ignoring an allocation failure) and the return value at
+    a cursor.  (The plain move is read through ``Evaluation.differences``.)"""
 
     scenario: Scenario
     full: Any
-    plain: Any
     returned_at: Callable[[int], int]
 
 
@@ -109,7 +109,7 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     for kind, cond in (("warn", d.warn), ("oops", d.oops)):
         if bool(cond) != any(kd == kind for kd, _ in ev.faults):
             raise InternalError(f"{variant.id}: the decision's {kind} condition disagrees with its sites")
-    run_ = Run(s, full, plain, returned_at)
+    run_ = Run(s, full, returned_at)
     for pid, prop in PROPERTIES.items():
         why = prop.judge(ev, run_)  # type: ignore[misc]
         ev.properties[pid] = HOLDS if why is None else VIOLATED
