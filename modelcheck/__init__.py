@@ -10,7 +10,7 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
     user space  userspace.syscalls, userspace.recipe, userspace.reproduce
     solver      solver.encoding (z3), solver.search (z3)
     C           front.ksource, front.cfront, front.review (z3), front.sarif
-    runs        runs.gallery, runs.matrix, runs.kpatch, runs.kernel
+    runs        runs.gallery, runs.matrix, runs.kpatch, runs.kernel, runs.differential
     tools       enumeration, bench (z3), cli, __main__
 
 One exception: a property of ``checks/`` states its negation for the solver in its
@@ -34,7 +34,8 @@ one module (README, "Your own property").
 * ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
 * ``review``     a predicate condition by condition; ``sarif`` findings for editors and CI;
 * ``matrix``     many checks in parallel processes, counterexample files, the gallery;
-* ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate);
+* ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate;
+  ``differential`` draws seeded random scenarios at the predicate's edges to run there);
 * ``cli``        the ``modelcheck`` command; ``bench`` the benchmark; ``enumeration`` every
   small state (the cross-check of the solver).
 

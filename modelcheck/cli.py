@@ -895,69 +895,112 @@ def kernel_group() -> None:
 
 
 @kernel_group.command("run")
-@click.argument("scenario_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenario_files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--random", "n_random", type=click.IntRange(1, 2000), default=None,
+              help="Also run N seeded random reachable scenarios, most at the predicate's edges (the differential tier).")
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random.")
+@click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the --random scenarios there as NAME.json, to replay or run again.")
 @click.option("--kernel", "kernel_image", required=True, type=click.Path(dir_okay=False),
               help="The kernel image (bzImage/vmlinuz) to boot.")
-@click.option("--variant", "vid", default="v6.12", show_default=True,
-              help="The built-in variant the kernel runs: the model's prediction to compare with.")
+@click.option("--variant", "vid", default=None,
+              help="The built-in variant the kernel runs: the model's prediction to compare with "
+                   "(default: from the image's version, v6.15 for 6.15 and later, v6.12 for 6.12-6.14).")
+@click.option("--thp", type=click.Choice(["never", "madvise", "always"]), default=None,
+              help="The guest's transparent_hugepage mode (default: the kernel's own; Debian's is always).")
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True,
               help="Seconds the boot and every run may take together.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def kernel_run_cmd(scenario_files: tuple[str, ...], kernel_image: str, vid: str, timeout: float,
-                   as_json: bool) -> None:
+def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: int, save_dir: str | None,
+                   kernel_image: str, vid: str | None, thp: str | None, timeout: float, as_json: bool) -> None:
     """Boot KERNEL with the reproducers of SCENARIO_FILES and compare, scenario by scenario, what
     the kernel did with what the model predicts for VARIANT: the move_page_tables() call an
     mremap makes (old_addr, new_addr, len), its return value, and whether memory outside the
-    request was disturbed.
+    request was disturbed, and the decision: where the kernel began the move, read off the TLB
+    ranges the call flushed (a realigned move flushes from the realigned address, below old_addr).
 
     Exit 0 when every scenario ran and agrees, 1 on a disagreement, 2 bad input, 3 when the kernel
-    could not be run or a scenario has no answer (its reproducer skipped, or the guest returned no
+    could not be run (or its probe read implausible values) or a scenario has no answer (its reproducer skipped, or the guest returned no
     result for it: counted apart, never as agreement).
     """
     from modelcheck.userspace.recipe import find_recipe
     def run() -> int | Shown:
-        from modelcheck.runs.kernel import KernelFailed, compare, run_cases
+        from modelcheck.runs.kernel import (MREMAP_CALLERS, KernelFailed, compare, image_release, run_cases,
+                                            thp_mode, variant_for)
 
         def outcome_of(k: dict) -> str:
             return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
-        variant = get_variant(vid)
         if not Path(kernel_image).is_file():
             raise InputError("--kernel", f"{kernel_image}: no such kernel image")
+        release = image_release(Path(kernel_image))
+        model_vid = vid or variant_for(release)
+        if model_vid is None:
+            raise InputError("--kernel", f"{kernel_image}: the image names no kernel version; give --variant")
+        variant = get_variant(model_vid)
+        if not scenario_files and not n_random:
+            raise InputError("SCENARIO_FILES", "give scenario files or --random N")
+        if save_dir and not n_random:
+            raise InputError("--save", "only --random scenarios are saved")
         cases = []
         for f in scenario_files:
             s = _load_any(f)
             if not find_recipe(s).reachable or s.move.for_stack:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
             cases.append((f, s))
+        if n_random:
+            from modelcheck.runs.differential import random_scenarios
+            drawn = random_scenarios(n_random, seed)
+            if save_dir:
+                Path(save_dir).mkdir(parents=True, exist_ok=True)
+                for name, s in drawn:
+                    write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), s.dumps())
+            cases += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, s) for name, s in drawn]
         try:
-            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout)
+            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp)
         except KernelFailed as e:
             click.echo(f"modelcheck: {e}", err=True)
             return 3
         rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s), kr in zip(cases, runs)]
         missing = [f for f, _ in cases[len(runs):]]  # the guest stopped early: a failure, not agreement
+        ran = [r for r in rows if not r["skipped"]]
         counts = {"agree": sum(r["agree"] for r in rows), "disagree": sum(not r["agree"] and not r["skipped"] for r in rows),
-                  "skipped": sum(r["skipped"] for r in rows), "missing": len(missing)}
+                  "skipped": sum(r["skipped"] for r in rows), "missing": len(missing),
+                  "decisions": sum(r["model"]["decided"] for r in ran),
+                  "decisions_agree": sum(r["model"]["decided"] and r["checks"]["decision"] for r in ran),
+                  "realigned": sum(any(c["began"][0] != c["old_addr"] for c in r["kernel"]["calls"]
+                                       if c["caller"] in MREMAP_CALLERS) for r in ran),
+                  "memory_agree": sum(r["checks"]["memory"] for r in ran)}
+        def began(old: str, decision: list[str]) -> str:
+            return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
+
         def text() -> str:
-            out = []
+            first = runs[0] if runs else None
+            out = [f"kernel {first.release or release or kernel_image}, THP {thp_mode(first.thp)}; model {model_vid}"
+                   if first else f"kernel {release or kernel_image}; model {model_vid}"]
             for r in rows:
                 if r["skipped"]:
                     out.append(f"SKIPPED (no answer): {r['scenario']}\n  kernel: " + "; ".join(r["kernel"]["tap"]))
                     continue
                 k, m = r["kernel"], r["model"]
-                got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}"
-                                for c in k["calls"] if c["caller"] == "move_vma") or "no mremap call"
+                got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}, "
+                                f"{began(c['old_addr'], c['began'])}"
+                                for c in k["calls"] if c["caller"] in MREMAP_CALLERS) or "no mremap call"
                 wrong = [c for c, ok in r["checks"].items() if not ok]
                 out.append(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
                            f"  kernel: {outcome_of(k)}; {got}\n"
-                           f"  model ({vid}): memory {m['memory']}{', WARN' if m['warn'] else ''}; "
-                           f"returns {m['returned']}; {m['call']}")
+                           f"  model: memory {m['memory']}{', WARN' if m['warn'] else ''}; "
+                           f"returns {m['returned']}; {m['call']}, {began(m['old_addr'], m['decision'])}")
             out += [f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)" for f in missing]
             out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
                        f"{counts['skipped']} skipped, {counts['missing']} without a result")
+            out.append(f"of the {len(ran)} that ran: memory as the model says in {counts['memory_agree']}; decision "
+                       f"observed in {counts['decisions']} (the kernel realigned in {counts['realigned']}), "
+                       f"the model's in {counts['decisions_agree']}")
             return "\n".join(out) + "\n"
         return Shown(1 if counts["disagree"] else 3 if counts["skipped"] or counts["missing"] else 0,
-                     {"kernel": kernel_image, "results": rows, "missing": missing, "counts": counts}, text)
+                     {"kernel": kernel_image, "release": runs[0].release if runs else release, "variant": model_vid,
+                      "thp": thp_mode(runs[0].thp) if runs else None, "results": rows, "missing": missing,
+                      "counts": counts}, text)
     _run(run, as_json)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import struct
 import shutil
 import stat
 import subprocess
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
-           "run_cases", "PATCHABLE", "INIT_C", "newc"]
+           "run_cases", "thp_mode", "PATCHABLE", "INIT_C", "newc", "image_release", "variant_for", "MREMAP_CALLERS",
+           "EXEC_CALLERS"]
 
 INIT_C = r"""#define _GNU_SOURCE
 #include <fcntl.h>
@@ -39,6 +41,7 @@ INIT_C = r"""#define _GNU_SOURCE
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,18 +68,70 @@ static void dump(const char *path)
 	close(fd);
 }
 
+/*
+ * The probe layout from the running kernel's version: since 6.15 move_page_tables() takes one
+ * struct pagetable_move_control * (%di; old_addr, new_addr and len_in at 16, 32 and 40, for_stack
+ * at 49: mm/internal.h), before it the arguments (vma, old_addr, new_vma, new_addr, len,
+ * need_rmap_locks, for_stack) in %di, %si, %dx, %cx, %r8, %r9 and the stack.
+ */
+static const char *layout(const char *release)
+{
+	int major = 0, minor = 0;
+
+	sscanf(release, "%d.%d", &major, &minor);
+	return major > 6 || (major == 6 && minor >= 15) ? "pmc" : "args";
+}
+
+static void thp(void)
+{
+	char mode[32] = "";
+	int fd = open("/thp", O_RDONLY);
+	ssize_t n;
+
+	if (fd >= 0) {
+		n = read(fd, mode, sizeof(mode) - 1);
+		close(fd);
+		if (n > 0) {
+			mode[n] = 0;
+			put("/sys/kernel/mm/transparent_hugepage/enabled", mode, O_TRUNC);
+		}
+	}
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK)) {
+		printf("=== thp none\n");
+		return;
+	}
+	printf("=== thp ");
+	fflush(stdout);
+	dump("/sys/kernel/mm/transparent_hugepage/enabled");
+}
+
 int main(void)
 {
 	char path[64];
+	struct utsname u;
+	const char *how;
 	int i, status = 0;
 
 	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("tracefs", "/tracing", "tracefs", 0, NULL);
-	put("/tracing/kprobe_events", "p:mpt move_page_tables old_addr=%si:x64 new_addr=%cx:x64 len=%r8:x64\n",
-	    O_APPEND);
+	uname(&u);
+	how = layout(u.release);
+	if (!strcmp(how, "pmc"))
+		put("/tracing/kprobe_events", "p:mpt move_page_tables old_addr=+16(%di):x64 new_addr=+32(%di):x64 "
+		    "len=+40(%di):x64 for_stack=+49(%di):u8\n", O_APPEND);
+	else
+		put("/tracing/kprobe_events", "p:mpt move_page_tables old_addr=%si:x64 new_addr=%cx:x64 len=%r8:x64 "
+		    "for_stack=$stack1:u8\n", O_APPEND);
 	put("/tracing/kprobe_events", "r:mptr move_page_tables ret=$retval:x64\n", O_APPEND);
+	/* x86's flush_tlb_range(vma, start, end): the ranges a move flushes show where it began */
+	put("/tracing/kprobe_events", "p:tlb flush_tlb_mm_range start=%si:x64 end=%dx:x64\n", O_APPEND);
+	/* ...but a huge page split inside the move flushes the whole huge entry: bracket it */
+	put("/tracing/kprobe_events", "p:split __split_huge_pmd\n", O_APPEND);
+	put("/tracing/kprobe_events", "r:splitr __split_huge_pmd\n", O_APPEND);
 	put("/tracing/events/kprobes/enable", "1", O_TRUNC);
-	printf("=== kernel up\n");
+	printf("=== kernel up %s %s\n", u.release, how);
+	thp();
 	for (i = 1;; i++) {
 		snprintf(path, sizeof(path), "/repro/%d", i);
 		if (access(path, X_OK))
@@ -108,20 +163,49 @@ class KernelFailed(RunFailed):
     """The kernel could not be run, or its guest did not finish (as opposed to bad input)."""
 
 
+#: where move_page_tables() returns to: mremap (move_vma() before 6.15, copy_vma_and_data() since)
+#: and exec's stack move (shift_arg_pages() before 6.12's relocate_vma_down())
+MREMAP_CALLERS = ("move_vma", "copy_vma_and_data")
+EXEC_CALLERS = ("relocate_vma_down", "shift_arg_pages", "setup_arg_pages")
+#: flush_tlb_mm()'s whole-address-space flush (start 0, end TLB_FLUSH_ALL): says nothing of where a move began
+FLUSH_ALL = (1 << 64) - 1
+
+
 @dataclass(frozen=True)
 class ProbedCall:
-    """One move_page_tables() call the kernel made: its caller (move_vma for an mremap,
-    relocate_vma_down/shift_arg_pages for exec), arguments and return value."""
+    """One move_page_tables() call the kernel made: its caller (move_vma or copy_vma_and_data for
+    an mremap, relocate_vma_down/shift_arg_pages for exec), arguments, return value, and the TLB
+    ranges it flushed (flush_tlb_mm_range() between its entry and its return, leaving out those
+    of a huge page split, __split_huge_pmd(), which flushes the whole huge entry it splits)."""
 
     caller: str
     old_addr: int
     new_addr: int
     len: int
     ret: int | None
+    for_stack: bool | None = None
+    flushes: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def realigned(self) -> tuple[int, int]:
+        """Where the kernel began the move, (old_addr', new_addr'), read off its TLB flushes.  A move
+        flushes only ranges of the page tables it moved: move_normal_pmd()/move_normal_pud() and
+        move_huge_pmd() flush the whole entry they moved, move_ptes() the extent it moved when an
+        entry was present (every page a reproducer maps is touched).  So a flush starting below
+        old_addr happens exactly when the kernel realigned, and it starts at the realigned address;
+        otherwise the move began at old_addr."""
+        below = [start for start, end in self.flushes if start < self.old_addr and end != FLUSH_ALL]
+        if not below:
+            return self.old_addr, self.new_addr
+        old2 = min(below)
+        return old2, self.new_addr - (self.old_addr - old2)
 
     def to_json(self) -> dict:
+        old2, new2 = self.realigned
         return {"caller": self.caller, "old_addr": hex(self.old_addr), "new_addr": hex(self.new_addr),
-                "len": hex(self.len), "returned": None if self.ret is None else hex(self.ret)}
+                "len": hex(self.len), "returned": None if self.ret is None else hex(self.ret),
+                "for_stack": self.for_stack, "flushes": [[hex(a), hex(b)] for a, b in self.flushes],
+                "began": [hex(old2), hex(new2)]}
 
 
 @dataclass
@@ -133,10 +217,12 @@ class KernelRun:
     tap: list[str] = field(default_factory=list)
     calls: list[ProbedCall] = field(default_factory=list)
     kernel_log: list[str] = field(default_factory=list)  # decisions of a patched kernel, WARNINGs, BUGs
+    release: str = ""  # uname -r of the guest
+    thp: str = ""  # its transparent_hugepage/enabled, e.g. "always [madvise] never"
 
     @property
-    def decisions(self) -> list[tuple[int, int, int, int, int, bool]]:
-        """A patched kernel's realignment decisions: (old, old', new, new', len, for_stack)."""
+    def logged(self) -> list[tuple[int, int, int, int, int, bool]]:
+        """A patched kernel's logged realignment decisions: (old, old', new, new', len, for_stack)."""
         from modelcheck.runs.kpatch import DECISION
         out = []
         for line in self.kernel_log:
@@ -144,6 +230,16 @@ class KernelRun:
                 old, old2, new, new2, length = (int(m.group(i), 16) for i in range(2, 7))
                 out.append((old, old2, new, new2, length, m.group(7) == "1"))
         return out
+
+    @property
+    def decisions(self) -> list[tuple[int, int, int, int, int, bool]]:
+        """The kernel's realignment decisions, (old, old', new, new', len, for_stack): logged by a
+        patched kernel, or else observed on a probed one from each call's TLB flushes."""
+        if (logged := self.logged):
+            return logged
+        return [(c.old_addr, *c.realigned[:1], c.new_addr, c.realigned[1], c.len,
+                 bool(c.for_stack) if c.for_stack is not None else c.caller in EXEC_CALLERS)
+                for c in self.calls]
 
     @property
     def warned(self) -> bool:
@@ -165,12 +261,14 @@ class KernelRun:
         return "failed"
 
     def mremaps(self) -> list[ProbedCall]:
-        return [c for c in self.calls if c.caller == "move_vma"]
+        return [c for c in self.calls if c.caller in MREMAP_CALLERS]
 
     def to_json(self) -> dict:
-        return {"index": self.index, "exit_code": self.exit_code, "verdict": self.verdict, "tap": self.tap,
+        return {"index": self.index, "release": self.release, "thp": self.thp, "exit_code": self.exit_code,
+                "verdict": self.verdict, "tap": self.tap,
                 "calls": [c.to_json() for c in self.calls], "warned": self.warned, "oopsed": self.oopsed,
-                "decisions": [[hex(x) if not isinstance(x, bool) else x for x in d] for d in self.decisions]}
+                "decisions": [[hex(x) if not isinstance(x, bool) else x for x in d] for d in self.decisions],
+                "decided_by": "log" if self.logged else "flushes" if self.calls else None}
 
 
 def newc(files: list[tuple[str, int, bytes, tuple[int, int]]]) -> bytes:
@@ -196,14 +294,17 @@ def _gcc(source: str, exe: Path, build: str) -> None:
         raise InputError(str(src), done.stderr.strip().splitlines()[-1] if done.stderr else "gcc failed")
 
 
-def build_initramfs(reproducers: list[str], out: Path) -> Path:
-    """Compile the reproducers' C texts and /init, and write the gzip'd initramfs to ``out``."""
+def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None) -> Path:
+    """Compile the reproducers' C texts and /init, and write the gzip'd initramfs to ``out``;
+    ``thp`` (never, madvise, always) is the transparent_hugepage mode /init sets, None the kernel's."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         _gcc(INIT_C, d / "init", "gcc -static -O2 -Wall -Werror")
-        files = [(x, stat.S_IFDIR | 0o755, b"", (0, 0)) for x in ("dev", "proc", "tracing", "repro")]
+        files = [(x, stat.S_IFDIR | 0o755, b"", (0, 0)) for x in ("dev", "proc", "sys", "tracing", "repro")]
         files.append(("dev/console", stat.S_IFCHR | 0o600, b"", (5, 1)))
         files.append(("init", stat.S_IFREG | 0o755, (d / "init").read_bytes(), (0, 0)))
+        if thp is not None:
+            files.append(("thp", stat.S_IFREG | 0o644, thp.encode(), (0, 0)))
         for i, text in enumerate(reproducers, 1):
             m = re.search(r"Build: (gcc .*) -o repro repro\.c", text)
             _gcc(text, d / f"r{i}", m.group(1) if m else "gcc -static -O2 -Wall -Werror")
@@ -214,10 +315,12 @@ def build_initramfs(reproducers: list[str], out: Path) -> Path:
     return out
 
 
-def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
+def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 1024,
          append: str = "console=ttyS0 panic=-1 loglevel=5") -> str:
-    """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation) and return the
-    console output; a boot that does not finish in ``timeout`` seconds is a KernelFailed."""
+    """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation: the same on
+    every machine, where a nested KVM may refuse a guest) and return the console output; a boot that does not finish in
+    ``timeout`` seconds is a KernelFailed.  1 GiB of memory: below 512 MiB the kernel turns
+    transparent huge pages off (transparent_hugepage_init()), and a Debian kernel runs as shipped."""
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
         raise KernelFailed("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
@@ -235,23 +338,51 @@ def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 512,
     return done.stdout.decode(errors="replace")
 
 
-_CALL = re.compile(r"mpt: \(move_page_tables\+\S+\) old_addr=(0x[0-9a-f]+) new_addr=(0x[0-9a-f]+) len=(0x[0-9a-f]+)")
+_CALL = re.compile(r"mpt: \(move_page_tables\+\S+\) old_addr=(0x[0-9a-f]+) new_addr=(0x[0-9a-f]+) "
+                   r"len=(0x[0-9a-f]+)(?: for_stack=(0x[0-9a-f]+|\d+))?")
 _RET = re.compile(r"mptr: \((\w+)\+\S+ <- move_page_tables\) ret=(0x[0-9a-f]+)")
+_FLUSH = re.compile(r"tlb: \(flush_tlb_mm_range\+\S+\) start=(0x[0-9a-f]+) end=(0x[0-9a-f]+)")
+_SPLIT = re.compile(r" split(r?): \(")
+#: the largest user address of any x86-64 layout (five-level paging: 56 bits)
+_USER_TOP = 1 << 56
+
+
+def _implausible(c: ProbedCall) -> str:
+    """Why a probed call cannot be a real move_page_tables() of user memory, or ''."""
+    if c.caller not in MREMAP_CALLERS + EXEC_CALLERS:
+        return (f"move_page_tables() returned to {c.caller}(), which is neither mremap's "
+                f"({', '.join(MREMAP_CALLERS)}) nor exec's ({', '.join(EXEC_CALLERS)})")
+    if (c.old_addr | c.new_addr | c.len) & 0xFFF or not c.len or \
+            max(c.old_addr + c.len, c.new_addr + c.len) > _USER_TOP or (c.ret is not None and c.ret > c.len):
+        return (f"implausible move_page_tables() arguments (old_addr={c.old_addr:#x}, new_addr={c.new_addr:#x}, "
+                f"len={c.len:#x}, returned {c.ret if c.ret is None else hex(c.ret)})")
+    return ""
 
 
 def parse(console: str) -> list[KernelRun]:
-    """The per-reproducer results in a console log written by INIT_C."""
+    """The per-reproducer results in a console log written by INIT_C.  A guest that did not
+    finish, or a probe that read something no move_page_tables() call can have been given (the
+    probe layout does not fit the kernel), is a KernelFailed: a failure of the run, never a
+    disagreement."""
     if "=== done" not in console:
         tail = console.strip().splitlines()[-3:] if console.strip() else ["(no output)"]
         raise KernelFailed("kernel", "the guest did not finish its run: " + " | ".join(tail))
     runs: dict[int, KernelRun] = {}
     current, section = None, None
-    pending: list[tuple[int, int, int]] = []
+    release, layout, thp = "", "", ""
+    splitting = 0  # inside __split_huge_pmd(): its flush of the whole huge entry is not the move's
+    pending: list[tuple[int, int, int, bool | None, list[tuple[int, int]]]] = []
     for line in console.splitlines():
         line = line.strip("\r")
+        if (up := re.match(r"=== kernel up(?: (\S+) (\S+))?", line)):
+            release, layout = up.group(1) or "", up.group(2) or ""
+            continue
+        if (m := re.match(r"=== thp (.*)", line)):
+            thp = m.group(1).strip()
+            continue
         m = re.match(r"=== (begin|trace|end) (\d+)(?: (\d+))?", line)
         if m:
-            current = runs.setdefault(int(m.group(2)), KernelRun(int(m.group(2))))
+            current = runs.setdefault(int(m.group(2)), KernelRun(int(m.group(2)), release=release, thp=thp))
             section = m.group(1)
             if section == "end":
                 current.exit_code = int(m.group(3))
@@ -265,10 +396,19 @@ def parse(console: str) -> list[KernelRun]:
             current.tap.append(line)
         elif section == "trace":
             if (c := _CALL.search(line)):
-                pending.append((int(c.group(1), 16), int(c.group(2), 16), int(c.group(3), 16)))
+                stack = None if c.group(4) is None else int(c.group(4), 0) != 0
+                pending.append((int(c.group(1), 16), int(c.group(2), 16), int(c.group(3), 16), stack, []))
+            elif (sp := _SPLIT.search(line)):
+                splitting = 0 if sp.group(1) else 1
+            elif (f := _FLUSH.search(line)) and pending and not splitting:
+                pending[0][4].append((int(f.group(1), 16), int(f.group(2), 16)))
             elif (r := _RET.search(line)) and pending:
-                old, new, length = pending.pop(0)
-                current.calls.append(ProbedCall(r.group(1), old, new, length, int(r.group(2), 16)))
+                old, new, length, stack, flushes = pending.pop(0)
+                call = ProbedCall(r.group(1), old, new, length, int(r.group(2), 16), stack, tuple(flushes))
+                if (why := _implausible(call)):
+                    raise KernelFailed("kernel", f"{why} on {release or 'this kernel'}: the probe layout "
+                                                 f"'{layout or 'args'}' does not fit it")
+                current.calls.append(call)
     return [runs[i] for i in sorted(runs)]
 
 
@@ -283,6 +423,7 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     memory = {pid for pid, p in PROPERTIES.items() if p.memory}  # what a reproducer sees
     mv = s.move
     model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) else "intact",
+             "old_addr": hex(mv.old_addr),
              "warn": "no-warn" in ev.violated(), "returned": hex(ev.returned), "call": move_call(s),
              "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
     calls = kr.mremaps()
@@ -297,9 +438,16 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
         "warn": mv.stop_at is not None or kr.warned == model["warn"],
         "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
     }
+    model["decided"] = bool(mine)  # a kernel with neither kprobes nor a decision log shows none
     skipped = kr.verdict == "skipped"
     return {"kernel": kr.to_json(), "model": model, "checks": checks,
             "agree": not skipped and all(checks.values()), "skipped": skipped}
+
+
+def thp_mode(line: str) -> str:
+    """The selected mode of a transparent_hugepage/enabled line ('always [madvise] never' -> 'madvise')."""
+    m = re.search(r"\[(\w+)\]", line)
+    return m.group(1) if m else (line or "unknown")
 
 
 def outcome(kr: KernelRun) -> str:
@@ -312,6 +460,36 @@ def outcome(kr: KernelRun) -> str:
     if kr.oopsed:
         words += ", BUG"
     return words
+
+
+def image_release(image: Path) -> str:
+    """The release a bzImage/vmlinuz says it is (its setup header's kernel_version string,
+    Documentation/arch/x86/boot.rst), e.g. '7.3.4+deb13-amd64'; '' when it carries none."""
+    try:
+        with open(image, "rb") as f:
+            head = f.read(0x10000)
+    except OSError:
+        return ""
+    if len(head) < 0x210 or head[0x202:0x206] != b"HdrS":
+        return ""
+    at = struct.unpack_from("<H", head, 0x20E)[0] + 0x200
+    text = head[at:at + 256].split(b"\0")[0].decode(errors="replace")
+    return text.split(" ")[0] if at < len(head) and text else ""
+
+
+def variant_for(release: str) -> str | None:
+    """The built-in variant a stock kernel of ``release`` runs: none below 6.7 ('never'), v6.7's
+    tail guard until a4a282daf1a1 (v6.12, stable 6.11.10), v6.12's until the pagetable_move_control
+    refactor of v6.15, v6.15's since (unchanged to 7.3); None when the release is not a version."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if not m:
+        return None
+    v = tuple(int(x or 0) for x in m.groups())
+    if v < (6, 7):
+        return "never"
+    if v < (6, 11, 10):
+        return "v6.7"
+    return "v6.12" if v < (6, 15) else "v6.15"
 
 
 #: the historic variants whose C fits a 6.12 tree (the v6.15 form does not)
@@ -335,7 +513,7 @@ def gallery_cases(gallery: Path, vid: str = "*", geometry: str = "x86_64-4level"
 
 
 def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
-              each: bool = False) -> tuple[list[KernelRun], float]:
+              each: bool = False, thp: str | None = None) -> tuple[list[KernelRun], float]:
     """Boot ``image`` with the reproducers of the (name, scenario) ``cases``: (a run per case,
     seconds of booting).  With ``each``, one boot per reproducer: a WARN_ON_ONCE() fires once per
     boot, so only a fresh boot shows whether this reproducer triggers it.  Building the initramfs
@@ -349,7 +527,7 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for group in groups:
-            initrd = build_initramfs(group, Path(tmp) / "initrd.gz")
+            initrd = build_initramfs(group, Path(tmp) / "initrd.gz", thp)
             t = time.perf_counter()
             runs += parse(boot(image, initrd, timeout))
             seconds += time.perf_counter() - t
