@@ -7,10 +7,10 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
     model       model.geometry, model.scenario, model.ops, model.variants, checks, model.simulate,
                 model.semantics
     output      output.report, output.graph, output.picture
-    user space  userspace.syscalls, userspace.recipe, userspace.reproduce
+    user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
     solver      solver.encoding (z3), solver.search (z3)
-    C           front.ksource, front.cfront, front.review (z3), front.sarif
-    runs        runs.gallery, runs.matrix, runs.kpatch, runs.kernel, runs.differential
+    C           front.ksource, front.cfront, front.review (z3), front.fixes, front.sarif
+    runs        runs.gallery, runs.matrix, runs.kpatch, runs.differential, runs.kernel
     tools       enumeration, bench (z3), cli, __main__
 
 One exception: a property of ``checks/`` states its negation for the solver in its
@@ -27,12 +27,13 @@ one module (README, "Your own property").
 * ``semantics``  one variant on one scenario: decision, move, property verdicts;
 * ``report``     text views in kernel terms (/proc/self/maps-like); ``graph``, ``picture``;
 * ``syscalls``   a system-call simulator; ``recipe`` the calls that reach a scenario;
-  ``reproduce``  kselftest-style C reproducers;
+  ``reproduce``  kselftest-style C reproducers; ``kselftest`` them as a kselftest target;
 * ``encoding``   the Z3 terms: symbolic layouts and moves, variants as terms;
 * ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
 * ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
-* ``review``     a predicate condition by condition; ``sarif`` findings for editors and CI;
+* ``review``     a predicate condition by condition; ``fixes`` one-token edits that fix it, proved;
+  ``sarif`` findings for editors and CI;
 * ``matrix``     many checks in parallel processes, counterexample files, the gallery;
 * ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate;
   ``differential`` draws seeded random scenarios at the predicate's edges to run there);

@@ -678,13 +678,18 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
 @_c_options
 @click.option("--sarif", "sarif_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Also write the findings as SARIF 2.1.0 to FILE.")
+@click.option("--fixes/--no-fixes", default=True, show_default=True,
+              help="When the variant violates a property, try every edit of the documented set (drop, negate, "
+                   "flip a comparison, && <-> ||, a guard's return value, a same-typed variable) for a proved fix.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
                reachable: bool, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
-               sarif_out: str | None, as_json: bool) -> None:
+               sarif_out: str | None, fixes: bool, as_json: bool) -> None:
     """What each condition of a C variant does: never-evaluated, never-true, never-false,
     redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
-    replayed witness, as FILE:LINE:COL lines.
+    replayed witness, as FILE:LINE:COL lines; and, when the variant violates a property, the
+    one-token edits that make every property hold without losing a safe realignment, proved,
+    as patch hunks.
 
     Exit 0 when the review is complete and the variant violates no property, 1 when it
     violates one (its harmful conditions are shown), 3 when a search gave up.
@@ -709,9 +714,9 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             unit, name = linkage.unit, v.id
         findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
+        texts: dict[str, list[str]] = {}
         if target is not None:
             write_text(target, review_sarif(findings, name))
-        texts: dict[str, list[str]] = {}
 
         def source_line(path: str, line: int) -> str:
             if path not in texts and linkage is not None and path in linkage.sources:
@@ -724,6 +729,26 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                     texts[path] = []
             lines = texts[path]
             return lines[line - 1] if 0 < line <= len(lines) else ""
+
+        tried: list = []
+        found = []
+        original = name
+        if fixes:
+            from modelcheck.front.cfront import c_variant
+            from modelcheck.front.fixes import suggest
+
+            def whole(path: str) -> str | None:
+                source_line(path, 1)
+                return "\n".join(texts[path]) if texts[path] else None
+            reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
+            if tree and patches:
+                from modelcheck.front.cfront import load_tree
+                reference = load_tree(tree, (), base, function, vid=f"{name}-unpatched")[0]
+            elif linkage is not None and not tree:
+                reference = get_variant(linkage.base)
+            found = suggest(unit, c_variant(unit, name, "", ""), verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
+                            reachable, whole, tried, reference)
+            original = reference.id if reference is not None else name
 
         def text() -> str:
             out = _linked(linkage)
@@ -742,12 +767,29 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                         out += ["    " + x for x in witness_lines(f.witnesses[verdict])]
             counts = {v: sum(v in f.verdicts for f in findings) for v in VERDICTS}
             out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+            for fx in found:
+                short = [b.split(" (")[0] for b in fx.covers.values()]
+                bounds = sorted(set(short), key=short.index)
+                holds = f"every property holds ({', '.join(bounds)})"
+                if fx.loses is None:
+                    out.append(f"{fx.where}: fix: {fx.description} ({fx.kind} in {fx.function}): {holds}, "
+                               f"and no realignment {original} takes safely is lost")
+                else:
+                    out.append(f"{fx.where}: fix, declining safe realignments: {fx.description} ({fx.kind} in "
+                               f"{fx.function}): {holds}, but it declines where {original} realigns safely:")
+                    out += ["    " + x for x in witness_lines(fx.loses)]
+                out += [fx.hunk.rstrip("\n")] if fx.hunk else ["  (the edit could not be placed in the source text)"]
+            if tried:
+                whole_fixes = sum(fx.loses is None for fx in found)
+                out.append(f"{len(tried)} one-token edits tried: {whole_fixes} fix{'es' if whole_fixes != 1 else ''}, "
+                           f"{len(found) - whole_fixes} declining safe realignments")
             for x in gave_up:
                 click.echo(f"gave up: {x}", err=True)
             return "\n".join(out) + "\n"
         return Shown(3 if gave_up else 1 if any(x == "violated" for x in verdicts.values()) else 0,
                      {"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
                       "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
+                      "fixes": [fx.to_json() for fx in found], "edits_tried": len(tried),
                       **({"linked": linkage.to_json()} if linkage else {})},
                      text)
     _run(run, as_json)
@@ -889,6 +931,63 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
     _run(run)
 
 
+@cli.command("kselftest")
+@click.argument("scenario_files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The directory to write (a tools/testing/selftests/NAME/ of its own).")
+@click.option("--gallery", default=None, type=click.Path(file_okay=False),
+              help="Take every reachable mremap counterexample of this gallery, every geometry "
+                   "(default, when no SCENARIO_FILES and no --random: counterexamples).")
+@click.option("--random", "n_random", type=click.IntRange(1, 2000), default=None,
+              help="Add N seeded random reachable scenarios, most at the predicate's edges.")
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random.")
+@click.option("--name", default="modelcheck", show_default=True, help="The target's name in the TAP lines.")
+def kselftest_cmd(scenario_files: tuple[str, ...], out_dir: str, gallery: str | None, n_random: int | None,
+                  seed: int, name: str) -> None:
+    """Write the reproducers of SCENARIO_FILES (or of a gallery, or random scenarios) as a
+    kselftest target: Makefile with TEST_GEN_PROGS, the programs' C, settings, config.
+    `make -C OUT run_tests` builds and runs them and prints TAP (in a kernel tree's
+    tools/testing/selftests/ the Makefile uses kselftest's lib.mk).  A program passes when memory
+    outside the request is unchanged: on a correct kernel every one passes or skips.
+
+    Exit 0 written, 2 bad input (a scenario no mremap recipe reaches).
+    """
+    def run() -> int:
+        import re
+
+        from modelcheck.userspace.kselftest import write_target
+        from modelcheck.userspace.recipe import find_recipe
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise InputError("--name", f"{name!r} is not a target name (letters, digits, '.', '_', '-')")
+        cases: list[tuple[str, Scenario]] = []
+        for f in scenario_files:
+            s = _load_any(f)
+            if s.move.for_stack or not find_recipe(s).reachable:
+                raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
+            cases.append((re.sub(r"[^A-Za-z0-9._-]", "_", Path(f).stem), s))
+        if gallery is not None or (not scenario_files and not n_random):
+            from modelcheck.model.scenario import load_scenario
+            from modelcheck.runs.kernel import gallery_cases
+            root = Path(gallery or "counterexamples")
+            geometries = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
+            files = [(g, f) for g in geometries for f in gallery_cases(root, geometry=g)]
+            if not files:
+                raise InputError("--gallery", f"{root}: no reachable mremap counterexample in it")
+            cases += [(f"{g}-{f.parent.name}-{f.stem}", load_scenario(str(f))) for g, f in files]
+        if n_random:
+            from modelcheck.runs.differential import random_scenarios
+            cases += random_scenarios(n_random, seed)
+        names = [n for n, _ in cases]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise InputError("SCENARIO_FILES", f"two programs would be named {twice[0]}")
+        target = output_dir(out_dir, "--out")
+        progs = write_target(cases, target, name)
+        click.echo(f"wrote {out_dir}: {len(progs)} programs; run them with: make -C {out_dir} run_tests")
+        return 0
+    _run(run)
+
+
 @cli.group("kernel")
 def kernel_group() -> None:
     """Run reproducers on a real kernel under QEMU (x86-64, software emulation)."""
@@ -967,8 +1066,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                   "skipped": sum(r["skipped"] for r in rows), "missing": len(missing),
                   "decisions": sum(r["model"]["decided"] for r in ran),
                   "decisions_agree": sum(r["model"]["decided"] and r["checks"]["decision"] for r in ran),
-                  "realigned": sum(any(c["began"][0] != c["old_addr"] for c in r["kernel"]["calls"]
-                                       if c["caller"] in MREMAP_CALLERS) for r in ran),
+                  "realigned": sum(r["began"] is not None and r["began"][0] != r["model"]["old_addr"] for r in ran),
                   "memory_agree": sum(r["checks"]["memory"] for r in ran)}
         def began(old: str, decision: list[str]) -> str:
             return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
@@ -1026,29 +1124,46 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
 
 @kernel_group.command("report")
 @click.option("--tree", required=True, type=click.Path(file_okay=False), help="A configured 6.12 kernel source tree.")
-@click.option("--stock", "stock_image", required=True, type=click.Path(dir_okay=False),
-              help="The unpatched kernel image (e.g. Debian's 6.12 vmlinuz).")
-@click.option("--stock-variant", default="v6.12", show_default=True, help="The variant the stock kernel runs.")
+@click.option("--stock", "stock_images", required=True, multiple=True, type=click.Path(dir_okay=False),
+              help="An unpatched kernel image (e.g. Debian's 6.12 and 7.3 vmlinuz); repeatable.")
+@click.option("--stock-variant", default=None,
+              help="The variant the stock kernels run (default: from each image's version).")
 @click.option("--variants", default=",".join(PATCHABLE),
               show_default=True, help="Comma-separated historic variants to build and run.")
+@click.option("--random", "n_random", type=click.IntRange(0, 2000), default=120, show_default=True,
+              help="Random scenarios each stock kernel runs in each THP mode (0: none).")
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random.")
+@click.option("--thp", "thp_modes", default="always,never", show_default=True,
+              help="Comma-separated THP modes the stock kernels run the random scenarios in.")
 @click.option("--out", default="counterexamples/KERNEL.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True)
-def kernel_report_cmd(tree: str, stock_image: str, stock_variant: str, variants: str, out: str,
-                      timeout: float) -> None:
+def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: str | None, variants: str,
+                      n_random: int, seed: int, thp_modes: str, out: str, timeout: float) -> None:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
-    patched with that variant and on the stock kernel, and write the table of what the real
-    kernels did, each beside the model's prediction.  Exit 1 if any disagrees, 3 if a reproducer
-    skipped or has no result (counted apart, never as agreement), else 0."""
+    patched with that variant and on each stock kernel, and seeded random scenarios on the stock
+    kernels under each THP mode; write the tables of what the real kernels did (memory, WARN and
+    the realignment decision), each beside the model's prediction.  Exit 1 if any disagrees, 3 if
+    a reproducer skipped or has no result (counted apart, never as agreement), else 0."""
     def run() -> int:
         import datetime
 
         from modelcheck.runs.kernel import report
         target = output_file(out, "--out")
         _kernel_tree(tree)
-        if not Path(stock_image).is_file():
-            raise InputError("--stock", f"{stock_image}: no such kernel image")
-        r = report(Path(tree), Path(stock_image), stock_variant, _split((variants,), [], "--variants"), Path(out).parent,
-                   timeout, lambda line: click.echo(line, err=True))
+        for image in stock_images:
+            if not Path(image).is_file():
+                raise InputError("--stock", f"{image}: no such kernel image")
+        if stock_variant is not None:
+            get_variant(stock_variant)
+        modes = tuple(_split((thp_modes,), [], "--thp"))
+        for mode in modes:
+            if mode not in ("never", "madvise", "always"):
+                raise InputError("--thp", f"{mode!r} is not a THP mode (never, madvise, always)")
+        r = report(Path(tree), [Path(x) for x in stock_images], _split((variants,), [], "--variants"),
+                   Path(out).parent, timeout, lambda line: click.echo(line, err=True), stock_variant=stock_variant,
+                   n_random=n_random, seed=seed, thp_modes=modes)
+        r.command = ("modelcheck kernel report --tree TREE " + " ".join(f"--stock {Path(x).name}" for x in stock_images)
+                     + (f" --random {n_random}" if n_random != 120 else "") + (f" --seed {seed}" if seed != 1 else ""))
         write_text(target, r.markdown(str(datetime.date.today())))
         click.echo(f"wrote {out}; {r.summary()}")
         return r.exit_code()

@@ -494,13 +494,15 @@ class Interp:
     """Runs functions of a CUnit on a KernelOps backend, merging both sides of every branch."""
 
     def __init__(self, unit: CUnit, k: KernelOps, level: str, forced: dict[int, bool] | None = None,
-                 seen: list | None = None) -> None:
+                 seen: list | None = None, replaced: dict[int, c_ast.Node] | None = None) -> None:
         """``forced``: conditions (by ``id()`` of their node in ``unit``) to take as the given value
         wherever they are evaluated; ``seen``: where to record each evaluation of a condition
         (the node's id, the path condition, its value) - for review.  (Ids, not FILE:LINE:COL:
-        an if's condition starts where its first operand does.)"""
+        an if's condition starts where its first operand does.)  ``replaced``: expressions (by
+        ``id()``) evaluated as another expression instead - review's suggested fixes."""
         self.unit, self.k, self.level = unit, k, level
         self.forced = forced or {}
+        self.replaced = replaced or {}
         self.seen = seen
         g = k.geometry
         self.wbits, self.ibits = g.word_bits, g.int_bits
@@ -754,6 +756,7 @@ class Interp:
 
     def expr(self, node: c_ast.Node, frame: "_Frame", g: Any) -> Any:
         k = self.k
+        node = self.replaced.get(id(node), node)
         if isinstance(node, c_ast.Constant):
             return self.literal(node)
         if isinstance(node, c_ast.ID):
@@ -1083,16 +1086,17 @@ def _pmc(k: KernelOps, c_vma: Any, c_new: Any, old: Any, new: Any, old_end: Any,
 
 
 def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict[int, bool] | None = None,
-              seen: list | None = None) -> Variant:
+              seen: list | None = None, replaced: dict[int, c_ast.Node] | None = None) -> Variant:
     """A Variant whose decision and return value are the C functions of ``unit`` (with the
-    conditions in ``forced`` taken as given, and evaluations recorded in ``seen``: Interp)."""
+    conditions in ``forced`` taken as given, the expressions in ``replaced`` evaluated as their
+    replacements, and evaluations recorded in ``seen``: Interp)."""
     start, tail = _check_entry(unit)
 
     mt = unit.kernel
     shape = mt.shape if start == "kernel" and mt is not None else start  # "pmc" or "pointers"
 
     def decide(k: KernelOps, c: Call, level: str) -> Decision:
-        interp = Interp(unit, k, level, forced, seen)
+        interp = Interp(unit, k, level, forced, seen, replaced)
         if shape == "pmc":
             pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
             interp.run(unit.functions[START], [pmc]) if start == "kernel" else interp.call(START, [pmc])
@@ -1112,7 +1116,7 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
                         warn=interp.happens("warn"), oops=interp.happens("oops"), sites=tuple(interp.sites))
 
     def progress(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
-        interp = Interp(unit, k, "pmd", forced, seen)
+        interp = Interp(unit, k, "pmd", forced, seen, replaced)
         if start == "kernel":
             # the head's statements before anything moves the addresses run as at the call (they
             # compute old_end = old_addr + len); then the cursor is where the loop left it

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
-           "run_cases", "thp_mode", "PATCHABLE", "INIT_C", "newc", "image_release", "variant_for", "MREMAP_CALLERS",
+           "run_cases", "thp_mode", "PATCHABLE", "Tally", "KernelReport", "report", "INIT_C", "newc", "image_release", "variant_for", "MREMAP_CALLERS",
            "EXEC_CALLERS"]
 
 INIT_C = r"""#define _GNU_SOURCE
@@ -441,6 +441,7 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     model["decided"] = bool(mine)  # a kernel with neither kprobes nor a decision log shows none
     skipped = kr.verdict == "skipped"
     return {"kernel": kr.to_json(), "model": model, "checks": checks,
+            "began": [hex(mine[0][1]), hex(mine[0][3])] if mine else None,  # where the kernel began this move
             "agree": not skipped and all(checks.values()), "skipped": skipped}
 
 
@@ -535,13 +536,56 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
 
 
 @dataclass
+class Tally:
+    """What one kernel (in one THP mode) did on one set of scenarios, against the model."""
+
+    kernel: str
+    thp: str
+    scenarios: str
+    model: str
+    agree: int = 0
+    disagree: int = 0
+    skipped: int = 0
+    missing: int = 0
+    memory_agree: int = 0
+    decided: int = 0
+    realigned: int = 0
+    decisions_agree: int = 0
+    wrong: list[str] = field(default_factory=list)  # the scenarios that disagree, and on what
+
+    def add(self, name: str, c: dict | None) -> None:
+        """Count one comparison (compare()'s result; None: the guest gave no result)."""
+        if c is None:
+            self.missing += 1
+            return
+        if c["skipped"]:
+            self.skipped += 1
+            return
+        self.agree += c["agree"]
+        self.disagree += not c["agree"]
+        self.memory_agree += c["checks"]["memory"]
+        self.decided += c["model"]["decided"]
+        self.decisions_agree += c["model"]["decided"] and c["checks"]["decision"]
+        self.realigned += c["began"] is not None and c["began"][0] != c["model"]["old_addr"]
+        if not c["agree"]:
+            self.wrong.append(f"{name} ({', '.join(k for k, ok in c['checks'].items() if not ok)})")
+
+    def row(self) -> str:
+        return (f"| {self.kernel} | {self.thp} | {self.scenarios} | {self.model} | {self.agree} | {self.disagree} | "
+                f"{self.skipped} | {self.missing} | {self.memory_agree} | {self.decided} ({self.realigned} realigned) | "
+                f"{self.decisions_agree} |")
+
+
+@dataclass
 class KernelReport:
-    """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel);
-    how many disagree with the model, how many reproducers skipped (an address already taken:
-    no answer, never agreement) and how many have no result (the guest returned fewer runs than
-    it was given reproducers); and what the Markdown page says about the run."""
+    """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel)
+    and one tally per kernel, THP mode and set of scenarios (the gallery's counterexamples, the
+    random differential ones); how many disagree with the model, how many reproducers skipped (an
+    address already taken: no answer, never agreement) and how many have no result (the guest
+    returned fewer runs than it was given reproducers); and what the Markdown page says."""
 
     rows: list[str] = field(default_factory=list)
+    tallies: list[Tally] = field(default_factory=list)
     agree: int = 0
     disagree: int = 0
     skipped: int = 0
@@ -549,73 +593,125 @@ class KernelReport:
     seconds: float = 0.0
     version: str = "6.12"
     stock: str = ""
+    command: str = "modelcheck kernel report --tree TREE --stock STOCK"
 
     def markdown(self, today: str) -> str:
         head = [
             "# Counterexamples on real kernels", "",
-            f"Generated {today} by `modelcheck kernel report --tree TREE --stock STOCK`",
-            f"({self.seconds:.0f} s).  Stock kernel: `{self.stock}`.  Patched kernels: a",
+            f"Generated {today} by `{self.command}`",
+            f"({self.seconds:.0f} s).  Stock kernels: {self.stock}.  Patched kernels: a",
             f"tinyconfig build of the {self.version} source in TREE whose mm/mremap.c runs the variant's C from",
             "properties/c/ (modelcheck/runs/kpatch.py).  Every reachable mremap counterexample of each variant",
-            "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64.",
-            "\"What the kernel did\" is the reproducer's verdict on memory outside the request and the",
-            "WARN/BUG lines of the kernel log (one boot per reproducer on a patched kernel: WARN_ON_ONCE() fires",
-            "once per boot); \"the model\" is the prediction for the variant the kernel runs.  The",
-            "arm64-64k-48 and i386-pae counterexamples need kernels of those geometries (arm64 with 64 KiB",
-            "pages, 32-bit PAE) and are not run here; an x86-64 kernel runs an i386 program as a 64-bit kernel.",
+            "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64,",
+            "on the kernel patched with that variant (THP never; one boot per reproducer: WARN_ON_ONCE() fires",
+            "once per boot) and on each stock kernel; the stock kernels also run the seeded random scenarios",
+            "of `kernel run --random` (most at the predicate's edges), under THP as shipped (always) and never.",
+            "\"What the kernel did\" is the reproducer's verdict on memory outside the request, the WARN/BUG",
+            "lines of the kernel log, and its decision: logged by a patched kernel, read off the TLB ranges the",
+            "call flushed on a stock one (a realigned move flushes from the realigned address, below old_addr).",
+            "\"The model\" is the prediction for the variant the kernel runs (a stock kernel's from its version).",
+            "The arm64-64k-48 and i386-pae counterexamples need kernels of those geometries and are not run here.",
             "", f"{self.summary()}.", "",
-            "| variant | counterexample | kernel | what the kernel did | the model | agree |",
-            "|---|---|---|---|---|---|"]
+            "| kernel | THP | scenarios | model | agree | disagree | skipped | no result | memory as the model | "
+            "decision observed | decision as the model |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            *[x.row() for x in self.tallies], ""]
+        wrong = [f"* {x.kernel}, THP {x.thp}, {x.scenarios}: {w}" for x in self.tallies for w in x.wrong]
+        if wrong:
+            head += ["Disagreements:", "", *wrong, ""]
+        head += ["| variant | counterexample | kernel | what the kernel did | the model | agree |",
+                 "|---|---|---|---|---|---|"]
         return "\n".join(head + self.rows) + "\n"
 
     def summary(self) -> str:
-        return (f"{len(self.rows)} runs: {self.agree} agree, {self.disagree} disagree, {self.skipped} skipped, "
-                f"{self.missing} without a result")
+        return (f"{self.agree + self.disagree + self.skipped + self.missing} runs: {self.agree} agree, "
+                f"{self.disagree} disagree, {self.skipped} skipped, {self.missing} without a result")
 
     def exit_code(self) -> int:
         """0 when every run ran and agreed, 1 on a disagreement, 3 when some gave no answer."""
         return 1 if self.disagree else 3 if self.skipped or self.missing else 0
 
+    def count(self, tally: Tally, name: str, c: dict | None) -> None:
+        tally.add(name, c)
+        if c is None:
+            self.missing += 1
+        elif c["skipped"]:
+            self.skipped += 1
+        else:
+            self.agree += c["agree"]
+            self.disagree += not c["agree"]
 
-def report(tree: Path, stock_image: Path, stock_variant: str, variants: list[str], gallery: Path, timeout: float,
-           tell: Callable[[str], None] = lambda _: None) -> KernelReport:
-    """Build each of ``variants`` into ``tree`` (modelcheck.runs.kpatch), run its reachable
-    gallery counterexamples on that kernel and on ``stock_image``, and compare each run with the
-    model's prediction for the variant the kernel runs.  ``tell`` hears one line per kernel."""
+
+def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[str, str, str]:
+    """(what the kernel did, the model, agree) cells of a gallery row."""
+    if c is None or kr is None:
+        return "no result", "", "no result"
+    m = c["model"]
+    began = lambda old2: "" if old2 == scenario.move.old_addr else f", realigned to {old2:#x}"  # noqa: E731
+    mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (scenario.move.old_addr, scenario.move.new_addr,
+                                                            scenario.move.len)]
+    did = outcome(kr) + (began(mine[0][1]) if mine else "")
+    said = ("nothing" if m["memory"] == "intact" else "data corrupted") + (", WARN" if m["warn"] else "")
+    said += began(int(m["decision"][0], 16)) + f" ({m['variant']})"
+    wrong = [k for k, ok in c["checks"].items() if not ok]
+    return did, said, "yes" if c["agree"] else "skipped" if c["skipped"] else "NO: " + ", ".join(wrong)
+
+
+def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, timeout: float,
+           tell: Callable[[str], None] = lambda _: None, stock_variant: str | None = None,
+           n_random: int = 120, seed: int = 1, thp_modes: tuple[str, ...] = ("always", "never")) -> KernelReport:
+    """Build each of ``variants`` into ``tree`` (modelcheck.runs.kpatch) and run its reachable
+    gallery counterexamples on that kernel; run them all, and ``n_random`` random scenarios
+    under each of ``thp_modes``, on each stock kernel; compare each run with the model's
+    prediction for the variant the kernel runs (a stock kernel's from its version, or
+    ``stock_variant``).  ``tell`` hears one line per boot."""
     import os
     import time
 
     from modelcheck.model.scenario import load_scenario
     from modelcheck.model.variants import get_variant
+    from modelcheck.runs.differential import random_scenarios
     from modelcheck.runs.kpatch import build
-    out = KernelReport(stock=stock_image.name)
+    out = KernelReport(stock=", ".join(f"`{s.name}`" for s in stocks))
     t0 = time.perf_counter()
-    for vid in variants:
-        files = gallery_cases(gallery, vid)
-        if not files:
-            continue
-        scenarios = [(f, load_scenario(str(f))) for f in files]
+    per_variant = {vid: [(f, load_scenario(str(f))) for f in gallery_cases(gallery, vid)] for vid in variants}
+    per_variant = {vid: cases for vid, cases in per_variant.items() if cases}
+
+    def run(image: Path, label: str, cases: list, model_vid: str, each: bool, thp: str | None,
+            what: str) -> tuple[Tally, list[tuple[KernelRun | None, dict | None]]]:
+        runs, boot_s = run_cases(image, [(getattr(n, "name", n), s) for n, s in cases], timeout, each=each, thp=thp)
+        tally = Tally(label, thp or "as booted", what, model_vid)
+        results = []
+        for i, (name, s) in enumerate(cases):
+            kr = runs[i] if i < len(runs) else None  # the guest stopped early: no result is a failure
+            c = compare(s, kr, get_variant(model_vid)) if kr is not None else None
+            out.count(tally, getattr(name, "stem", name), c)
+            results.append((kr, c))
+        if runs and runs[0].thp:
+            tally.thp = thp_mode(runs[0].thp)
+        tell(f"{label} (THP {tally.thp}): {what}: {len(cases)} scenarios, ran {boot_s:.0f} s")
+        out.tallies.append(tally)
+        return tally, results
+
+    for vid, cases in per_variant.items():
         image, build_s = build(tree, vid, os.cpu_count() or 1)
-        for label, img, model_vid in (("patched", image, vid), ("stock", stock_image, stock_variant)):
-            runs, boot_s = run_cases(img, [(f.name, s) for f, s in scenarios], timeout, each=label == "patched")
-            tell(f"{vid} on the {label} kernel: {len(scenarios)} scenarios, built {build_s:.0f} s, ran {boot_s:.0f} s")
-            for i, (f, s) in enumerate(scenarios):
-                if i >= len(runs):  # the guest stopped early: no result is a failure, never agreement
-                    out.missing += 1
-                    out.rows.append(f"| {vid} | {f.stem} | {label} | no result (the guest returned "
-                                    f"{len(runs)} of {len(scenarios)}) | | no result |")
-                    continue
-                kr = runs[i]
-                c = compare(s, kr, get_variant(model_vid))
-                out.agree += c["agree"]
-                out.skipped += c["skipped"]
-                out.disagree += not c["agree"] and not c["skipped"]
-                wrong = [k for k, ok in c["checks"].items() if not ok]
-                m = c["model"]
-                said = "nothing" if m["memory"] == "intact" else "data corrupted"
-                said += ", WARN" if m["warn"] else ""
-                out.rows.append(f"| {vid} | {f.stem} | {label} | {outcome(kr)} | {said} ({model_vid}) | "
-                                f"{'yes' if c['agree'] else 'skipped' if c['skipped'] else 'NO: ' + ', '.join(wrong)} |")
+        tell(f"{vid}: built {build_s:.0f} s")
+        _, results = run(image, f"{vid} (patched)", cases, vid, True, "never", f"{vid}'s counterexamples")
+        for (f, s), (kr, c) in zip(cases, results):
+            out.rows.append(f"| {vid} | {f.stem} | patched | " + " | ".join(_said(kr, c, s)) + " |")
+    for stock in stocks:
+        release = image_release(stock) or stock.name
+        model_vid = stock_variant or variant_for(release) or "v6.12"
+        everything = [(f, s) for cases in per_variant.values() for f, s in cases]
+        owner = [vid for vid, cases in per_variant.items() for _ in cases]
+        if everything:
+            _, results = run(stock, release, everything, model_vid, False, None, "the gallery")
+            for vid, (f, s), (kr, c) in zip(owner, everything, results):
+                out.rows.append(f"| {vid} | {f.stem} | {release} | " + " | ".join(_said(kr, c, s)) + " |")
+        if n_random:
+            drawn = random_scenarios(n_random, seed)
+            for mode in thp_modes:
+                run(stock, release, drawn, model_vid, False, mode, f"{n_random} random (seed {seed})")
     try:
         version = subprocess.run(["make", "-s", "kernelversion"], cwd=tree, capture_output=True, text=True).stdout
     except OSError:  # no make: the page says 6.12, the trees this command builds

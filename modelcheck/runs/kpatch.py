@@ -26,7 +26,7 @@ from pathlib import Path
 from pycparser import c_ast, c_generator
 
 from modelcheck.front.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
-from modelcheck.errors import InputError
+from modelcheck.errors import InputError, RunFailed
 
 __all__ = ["variant_header", "patch_mremap", "build", "configure", "CONFIG", "HEADER", "DECISION"]
 
@@ -134,8 +134,16 @@ def build(tree: Path, vid: str, jobs: int = 2) -> tuple[Path, float]:
     t = time.perf_counter()
     done = subprocess.run(["make", f"-j{jobs}", "bzImage"], cwd=tree, capture_output=True, text=True)
     if done.returncode != 0:
-        raise InputError("make", (done.stderr or done.stdout).strip().splitlines()[-1])
+        raise RunFailed("make bzImage", _why(done))
     return tree / "arch" / "x86" / "boot" / "bzImage", time.perf_counter() - t
+
+
+def _why(done: subprocess.CompletedProcess) -> str:
+    """The line of a failed make that says why (a missing tool, a compiler error), not make's
+    own 'Error 2' lines that follow it."""
+    lines = [x.strip() for x in (done.stderr or done.stdout or "").splitlines() if x.strip()]
+    said = [x for x in lines if re.search(r"not found|error:|fatal|No rule to make", x) and "make[" not in x]
+    return (said or lines or ["failed"])[0][:300]
 
 
 #: what a tinyconfig kernel needs on top to boot the reproducers under QEMU and show WARNs
@@ -151,7 +159,7 @@ def configure(tree: Path) -> None:
     for cmd in steps:
         done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
         if done.returncode != 0:
-            raise InputError("--tree", f"{' '.join(cmd[:2])}: {(done.stderr or done.stdout).strip()[-200:]}")
+            raise RunFailed(" ".join(cmd[:2]), _why(done))
     config = (tree / ".config").read_text()
     missing = [c for c in CONFIG if f"CONFIG_{c}=y" not in config]
     if missing:

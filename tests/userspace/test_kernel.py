@@ -1,11 +1,13 @@
 """The real kernel as judge.
 
-The default tier checks the pieces that need no kernel: the initramfs archive and the parsing of
-a console log.  The `kernel` tier boots the kernel named by MODELCHECK_KERNEL (an x86-64
-vmlinuz, e.g. Debian's linux-image-6.12.*-amd64-unsigned) under qemu-system-x86_64 and requires
-every reachable x86-64 gallery counterexample and the selftest shapes to agree with the model's
-prediction for the kernel's variant (MODELCHECK_VARIANT, default v6.12); it is skipped, saying
-why, when QEMU, gcc or the kernel image is missing.
+The default tier checks the pieces that need no kernel: the initramfs archive, the parsing of
+console logs (6.12's and 7.3's, the decision read off the TLB flushes), the random scenarios,
+the report's counting.  The `kernel` tier boots the kernel named by MODELCHECK_KERNEL (an x86-64
+vmlinuz, e.g. Debian's linux-image-6.12.*-amd64-unsigned or linux-binary-unsigned-7.3.*) under
+qemu-system-x86_64 and requires every reachable x86-64 gallery counterexample and the selftest
+shapes to agree with the model's prediction for the kernel's variant (MODELCHECK_VARIANT,
+default from the image's version), decisions included; it is skipped, saying why, when QEMU,
+gcc or the kernel image is missing.
 """
 
 import gzip
@@ -167,15 +169,18 @@ def test_kernel_report_counts_a_missing_result_apart(tmp_path, monkeypatch):
     monkeypatch.setattr(kpatch, "build", lambda tree, vid, jobs: (tmp_path / "bzImage", 0.0))
     monkeypatch.setattr(kernel, "run_cases", lambda image, cases, timeout, each=False, thp=None: ([], 0.0))
     heard = []
-    r = kernel.report(tmp_path, tmp_path / "vmlinuz", "v6.12", ["v3"], GALLERY, 10, heard.append)
+    r = kernel.report(tmp_path, [tmp_path / "vmlinuz"], ["v3"], GALLERY, 10, heard.append, n_random=0)
     n = len(kernel.gallery_cases(GALLERY, "v3"))
     assert n > 0 and (r.missing, r.agree, r.disagree, r.skipped) == (2 * n, 0, 0, 0) and len(r.rows) == 2 * n
-    assert all("no result (the guest returned 0 of" in row and row.endswith("| | no result |") for row in r.rows)
+    assert all(row.endswith("| no result |  | no result |") for row in r.rows)
     assert r.exit_code() == 3 and r.summary() == f"{2 * n} runs: 0 agree, 0 disagree, 0 skipped, {2 * n} without a result"
-    assert heard == [f"v3 on the patched kernel: {n} scenarios, built 0 s, ran 0 s",
-                     f"v3 on the stock kernel: {n} scenarios, built 0 s, ran 0 s"]
+    assert heard == ["v3: built 0 s", f"v3 (patched) (THP never): v3's counterexamples: {n} scenarios, ran 0 s",
+                     f"vmlinuz (THP as booted): the gallery: {n} scenarios, ran 0 s"]
+    assert [x.row() for x in r.tallies] == [
+        f"| v3 (patched) | never | v3's counterexamples | v3 | 0 | 0 | 0 | {n} | 0 | 0 (0 realigned) | 0 |",
+        f"| vmlinuz | as booted | the gallery | v6.12 | 0 | 0 | 0 | {n} | 0 | 0 (0 realigned) | 0 |"]
     page = r.markdown("2026-12-07")
-    assert page.startswith("# Counterexamples on real kernels\n") and "Stock kernel: `vmlinuz`" in page
+    assert page.startswith("# Counterexamples on real kernels\n") and "Stock kernels: `vmlinuz`" in page
     assert page.endswith("\n".join(r.rows) + "\n")
 
 
@@ -192,19 +197,24 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
     stock.write_bytes(b"")
     seen = {}
 
-    def fake(tree_, stock_, stock_variant, variants, gallery, timeout, tell):
-        seen.update(variants=variants, gallery=gallery, stock_variant=stock_variant)
+    def fake(tree_, stocks, variants, gallery, timeout, tell, stock_variant, n_random, seed, thp_modes):
+        seen.update(variants=variants, gallery=gallery, stock_variant=stock_variant, random=n_random,
+                    thp=thp_modes, stocks=stocks)
         return kernel.KernelReport(rows=["| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |"],
-                                   disagree=1, stock=stock_.name)
+                                   disagree=1, stock=stocks[0].name)
     monkeypatch.setattr(kernel, "report", fake)
     out = tmp_path / "g" / "KERNEL.md"
     out.parent.mkdir()
     r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--variants", "v3,v4",
                                  "--out", str(out)])
     assert r.exit_code == 1, r.output
-    assert seen == {"variants": ["v3", "v4"], "gallery": out.parent, "stock_variant": "v6.12"}
+    assert seen == {"variants": ["v3", "v4"], "gallery": out.parent, "stock_variant": None, "random": 120,
+                    "thp": ("always", "never"), "stocks": [stock]}
     assert out.read_text().endswith("| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |\n")
     assert "wrote" in r.stdout and "1 runs: 0 agree, 1 disagree, 0 skipped, 0 without a result" in r.stdout
+    r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--thp", "always,sometimes",
+                                 "--out", str(out)])
+    assert r.exit_code == 2 and r.output == "modelcheck: error: --thp: 'sometimes' is not a THP mode (never, madvise, always)\n"
 
 
 def test_a_skipped_reproducer_is_no_answer_not_agreement():
