@@ -39,7 +39,8 @@ from modelcheck.settings import DEFAULT, Settings
 from modelcheck.checks import PROPERTIES
 from modelcheck.model.variants import VARIANTS, Call, get_variant
 
-SECTIONS = ("startup", "matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts")
+SECTIONS = ("startup", "matrix", "checks", "vmas", "unbounded", "words", "encodings", "enumeration", "layouts",
+            "review")
 X86 = "x86_64-4level"
 #: the checks whose cost is followed as N and the word size grow: the merged code's proofs and
 #: missed-optimization, and v3's refuted no-source-collateral
@@ -48,6 +49,8 @@ TARGET_CHECK_SECONDS = 0.2
 TARGET_MATRIX_SECONDS = 30.0
 #: `modelcheck --help` may take at most this many times `python -c "import z3"`
 TARGET_STARTUP_RATIO = 2.5
+#: seconds `modelcheck review --variant ID` may take on 2 cores
+TARGET_REVIEW = 10.0
 
 
 def _median(xs: list[float]) -> float:
@@ -507,9 +510,33 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def bench_review(repeat: int, quick: bool) -> dict:
+    """`modelcheck review --variant ID` on x86_64-4level as a user runs it (a fresh process, the
+    fix search included), per built-in with C: rfc, v2 and v6.15 (rfc with --quick); the review
+    alone (--no-fixes) beside it.  Target: each within TARGET_REVIEW seconds."""
+    rows = []
+    for vid in ("rfc",) if quick else ("rfc", "v2", "v6.15"):
+        row: dict[str, Any] = {"variant": vid}
+        for label, extra in (("seconds", []), ("no_fixes_seconds", ["--no-fixes"])):
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "modelcheck", "review", "--variant", vid, "--json", *extra],
+                                  capture_output=True, text=True)
+            row[label] = time.perf_counter() - t
+            if done.returncode not in (0, 1):
+                raise RuntimeError(f"modelcheck review --variant {vid} exited {done.returncode}")
+            if not extra:
+                out = json.loads(done.stdout)
+                row["conditions"], row["edits_tried"] = len(out["conditions"]), out["edits_tried"]
+                row["fixes"] = len(out["fixes"])
+        _log(f"review {vid}: {row['seconds']:.1f} s ({row['no_fixes_seconds']:.1f} s without the fix search), "
+             f"{row['conditions']} conditions, {row['edits_tried']} edits tried")
+        rows.append(row)
+    return {"rows": rows, "target": TARGET_REVIEW, "max_seconds": max(r["seconds"] for r in rows)}
+
+
 RUNNERS: dict[str, Callable[[int, bool], dict]] = {
     "startup": bench_startup, "matrix": bench_matrix, "checks": bench_checks, "vmas": bench_vmas, "unbounded": bench_unbounded, "words": bench_words,
-    "encodings": bench_encodings, "enumeration": bench_enumeration, "layouts": bench_layouts,
+    "encodings": bench_encodings, "enumeration": bench_enumeration, "layouts": bench_layouts, "review": bench_review,
 }
 
 
@@ -543,6 +570,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def summary(results: dict) -> str:
     lines = []
+    if "review" in results:
+        r = results["review"]
+        lines.append("review (x86_64-4level, with the fix search): " + ", ".join(
+            f"{x['variant']} {x['seconds']:.1f} s ({x['no_fixes_seconds']:.1f} s without)" for x in r["rows"])
+            + f" (target {r['target']:.0f} s)")
     if "startup" in results:
         u = results["startup"]
         lines.append(f"startup: modelcheck --help {u['help_seconds']:.3f} s, import z3 {u['import_z3_seconds']:.3f} s: "
