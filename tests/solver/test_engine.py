@@ -185,7 +185,9 @@ def test_matrix_leaves_no_worker_behind():
     results = run_matrix(["v6.15"], ["no-dest-clobber", "aligned-down"], ["x86_64-4level"], jobs=2)
     assert [r.verdict for r in results] == ["holds", "holds"]
     assert multiprocessing.active_children() == []
-    children = subprocess.run(["ps", "-o", "stat=,args=", "--ppid", str(os.getpid())], capture_output=True,
+    # -ww: the whole command line (ps cuts it at 80 columns when not writing to a terminal, and
+    # a long checkout path pushes "resource_tracker" past the cut)
+    children = subprocess.run(["ps", "-ww", "-o", "stat=,args=", "--ppid", str(os.getpid())], capture_output=True,
                               text=True).stdout.splitlines()
     left = [c for c in children if "resource_tracker" not in c and not c.split(None, 1)[1].startswith("ps ")]
     assert left == [], left
