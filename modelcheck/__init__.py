@@ -6,10 +6,11 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
     base        errors, _data, settings, files
     model       model.geometry, model.scenario, model.ops, model.variants, checks, model.simulate,
                 model.semantics
-    output      output.report, output.graph, output.picture
+    output      output.report, output.formats.jsondoc, output.formats.sarif, output.formats.graphml,
+                output.formats.nodelink, output.formats.dot, output.graph, output.picture
     user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
     solver      solver.encoding (z3), solver.search (z3)
-    C           front.ksource, front.cfront, front.review (z3), front.fixes, front.sarif
+    C           front.ksource, front.cfront, front.review (z3), front.fixes
     runs        runs.gallery, runs.matrix, runs.kpatch, runs.differential, runs.kernel
     tools       enumeration, bench (z3), cli, __main__
 
@@ -26,6 +27,8 @@ one module (README, "Your own property").
 * ``simulate``   a sparse page-table model of the move loop, independent of the variants;
 * ``semantics``  one variant on one scenario: decision, move, property verdicts;
 * ``report``     text views in kernel terms (/proc/self/maps-like); ``graph``, ``picture``;
+* ``formats``    one module per file format: ``jsondoc`` (--json), ``sarif`` (findings for editors
+  and CI), a graph's ``graphml``, ``nodelink`` and ``dot``;
 * ``syscalls``   a system-call simulator; ``recipe`` the calls that reach a scenario;
   ``reproduce``  kselftest-style C reproducers; ``kselftest`` them as a kselftest target;
 * ``encoding``   the Z3 terms: symbolic layouts and moves, variants as terms;
@@ -33,7 +36,6 @@ one module (README, "Your own property").
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
 * ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
 * ``review``     a predicate condition by condition; ``fixes`` one-token edits that fix it, proved;
-  ``sarif`` findings for editors and CI;
 * ``matrix``     many checks in parallel processes, counterexample files, the gallery;
 * ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate;
   ``differential`` draws seeded random scenarios at the predicate's edges to run there);
@@ -59,9 +61,13 @@ _MOVED = {
     "geometry": "model", "scenario": "model", "ops": "model", "variants": "model", "simulate": "model",
     "semantics": "model", "report": "output", "graph": "output", "picture": "output",
     "syscalls": "userspace", "recipe": "userspace", "reproduce": "userspace", "encoding": "solver",
-    "search": "solver", "ksource": "front", "cfront": "front", "review": "front", "sarif": "front",
+    "search": "solver", "ksource": "front", "cfront": "front", "review": "front", "sarif": "output.formats",
     "gallery": "runs", "matrix": "runs", "kpatch": "runs", "kernel": "runs",
 }
+
+
+#: modules that moved between subpackages
+_RENAMED = {"front.sarif": "output.formats.sarif"}
 
 
 class _Aliases(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -70,12 +76,14 @@ class _Aliases(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
         head, _, tail = name.partition(".")
-        if head != __name__ or tail not in _MOVED:
+        if head != __name__ or (tail not in _MOVED and tail not in _RENAMED):
             return None
         return importlib.util.spec_from_loader(name, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> object:
         tail = spec.name.split(".", 1)[1]
+        if tail in _RENAMED:
+            return importlib.import_module(f"{__name__}.{_RENAMED[tail]}")
         return importlib.import_module(f"{__name__}.{_MOVED[tail]}.{tail}")
 
     def exec_module(self, module: object) -> None:

@@ -9,7 +9,6 @@ MODELCHECK_DEBUG=1), 130 on SIGINT and 143 on SIGTERM (after every worker proces
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -49,7 +48,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _emit_json(obj: object) -> None:
-    click.echo(json.dumps(obj, indent=2))
+    from modelcheck.output.formats.jsondoc import dumps
+    click.echo(dumps(obj))
 
 
 def _one_line(text: object) -> str:
@@ -125,9 +125,9 @@ class _Cli(click.Group):
 @dataclass
 class Shown:
     """What a command shows: its result as JSON, as text (made only when it is shown), and its
-    exit code.  Commands return one and ``_run`` is the one place that renders it; the formats
-    themselves are the results' ``to_json()``, output/report.py (text), front/sarif.py (SARIF)
-    and output/graph.py (GraphML, DOT, node-link JSON)."""
+    exit code.  Commands return one and ``_run`` is the one place that renders it: JSON through
+    output/formats/jsondoc.py (the results' ``to_json()``), text from output/report.py; files
+    through output/formats/ (sarif, and a graph's graphml, nodelink and dot)."""
 
     code: int
     json: Any
@@ -512,8 +512,11 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
             from modelcheck.runs.gallery import write_entry  # networkx: only where a counterexample is written
             write_entry(where, r)
         if target is not None:
-            from modelcheck.front.sarif import check_sarif
-            write_text(target, check_sarif(r, linkage))
+            from modelcheck.front.cfront import where_decided
+            from modelcheck.output.formats.sarif import check_sarif
+            where = where_decided(linkage.unit, r.property, r.replay.faults if r.replay is not None else []) \
+                if r.verdict == "violated" else None
+            write_text(target, check_sarif(r, where))
         return Shown(_code([r]), {**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})},
                      lambda: "\n".join(_linked(linkage) + check_lines(r)) + "\n")
     _run(run, as_json)
@@ -697,7 +700,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     def run() -> Shown:
         from modelcheck.front.cfront import builtin_c, builtin_unit
         from modelcheck.front.review import VERDICTS, review
-        from modelcheck.front.sarif import review_sarif, witness_lines
+        from modelcheck.output.formats.sarif import review_sarif, witness_lines
         _one_source(vid, c_files, tree, patches)
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")

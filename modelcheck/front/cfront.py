@@ -1085,6 +1085,30 @@ def _pmc(k: KernelOps, c_vma: Any, c_new: Any, old: Any, new: Any, old_end: Any,
     return Pmc({f: Cell(_PMC_FIELDS[f], v[f]) for f in _PMC_FIELDS})
 
 
+def where_decided(unit: CUnit, pid: str, faults: list[tuple[str, str]]) -> tuple[str, int, int] | None:
+    """Where the C of ``unit`` decides a violation of ``pid`` (FILE, LINE, COL), for a finding
+    located in the source: the site of the fault the property is about (a WARN or NULL
+    dereference) among the replay's ``faults`` ((kind, FILE:LINE:COL) pairs); for return-value the
+    tail's first guard or return; else the predicate, its caller or move_page_tables()."""
+    from modelcheck.checks import get_property
+    kind = get_property(pid).fault
+    sites = [w for k, w in faults if k == kind]
+    if sites:
+        file, line, col = sites[0].rsplit(":", 2)
+        return file, int(line), int(col)
+    tails = [RETURN, "pmc_progress"] if pid == "return-value" else \
+        [*PREDICATES, "can_realign_addr", "try_realign_addr", "realign_addr", START]
+    name = next((n for n in tails if n in unit.functions and n in unit.spans), None)
+    if name is None:
+        return None
+    if pid == "return-value":  # the tail's first guard or return, not its first line
+        first = next((x for x in unit.functions[name].body.block_items or []
+                      if isinstance(x, (c_ast.If, c_ast.Return)) and x.coord is not None), None)
+        if first is not None:
+            return unit.files[name], first.coord.line, first.coord.column
+    return unit.files[name], unit.spans[name][0], 1
+
+
 def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict[int, bool] | None = None,
               seen: list | None = None, replaced: dict[int, c_ast.Node] | None = None) -> Variant:
     """A Variant whose decision and return value are the C functions of ``unit`` (with the

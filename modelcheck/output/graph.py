@@ -34,6 +34,7 @@ from typing import Callable, NamedTuple
 import networkx as nx
 
 from modelcheck.errors import InputError
+from modelcheck.output.formats import dot, graphml, nodelink
 from modelcheck.output.report import move_call
 from modelcheck.model.scenario import Scenario, loads_json, scenario_from_json
 from modelcheck.checks import MISSED, REGISTRY
@@ -43,7 +44,7 @@ from modelcheck.model.semantics import Evaluation
 __all__ = ["counterexample_graph", "write_graph", "read_graph_scenario", "GRAPH_SUFFIXES"]
 
 #: the files ``write_graph`` writes next to a counterexample's scenario
-GRAPH_SUFFIXES = (".graphml", ".graph.json", ".dot")
+GRAPH_SUFFIXES = (graphml.SUFFIX, nodelink.SUFFIX, dot.SUFFIX)
 
 
 def _vma_label(s: Scenario, i: int) -> str:
@@ -123,36 +124,13 @@ def counterexample_graph(s: Scenario, ev: Evaluation, pid: str, alt: Evaluation 
 
 
 def write_graph(G: nx.MultiDiGraph, stem: Path) -> list[Path]:
-    """GraphML, node-link JSON and DOT next to each other: ``STEM.graphml``, ``STEM.graph.json``, ``STEM.dot``."""
-    paths = [stem.with_name(stem.name + suffix) for suffix in GRAPH_SUFFIXES]
-    nx.write_graphml(G, paths[0])
-    paths[1].write_text(json.dumps(nx.node_link_data(G, edges="edges"), indent=1, sort_keys=True) + "\n",
-                        encoding="utf-8")
-    nx.nx_pydot.write_dot(_dot_safe(G), paths[2])
+    """GraphML, node-link JSON and DOT next to each other: ``STEM.graphml``, ``STEM.graph.json``,
+    ``STEM.dot`` (modelcheck.output.formats: graphml, nodelink, dot)."""
+    paths = []
+    for fmt in (graphml, nodelink, dot):
+        paths.append(stem.with_name(stem.name + fmt.SUFFIX))
+        fmt.write(G, paths[-1])
     return paths
-
-
-def _dot_safe(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """DOT wants quoted names where ours have ':', '@' or '.'; the label shows the readable text."""
-    H = nx.MultiDiGraph()
-    verb = "violates" if G.graph["verdict"] == "violated" else "does not violate"
-    H.graph["graph"] = {"label": f'"{G.graph["variant"]} {verb} {G.graph["property"]} on {G.graph["geometry"]}"',
-                        "rankdir": "LR"}
-    for n, d in G.nodes(data=True):
-        text = d.get("label", n)
-        if d.get("start") and d.get("kind") != "return":
-            text += f"\\n[{d['start']}, {d['end']})" if d["start"] != d["end"] else f"\\n{d['start']}"
-        H.add_node(f'"{n}"', label=f'"{text}"', kind=f'"{d["kind"]}"',
-                   shape="box" if d["kind"] == "vma" else "ellipse",
-                   color="red" if d["kind"] in ("refused-move", "return", "difference", "missed") else "black")
-    for u, v, k, d in G.edges(keys=True, data=True):
-        attrs = {"kind": f'"{d["kind"]}"'}
-        if d.get("violation"):
-            attrs.update(color="red", label=f'"{d["property"]} [{d["start"]}, {d["end"]})"')
-        elif d["kind"] == "within":
-            attrs.update(style="dotted")
-        H.add_edge(f'"{u}"', f'"{v}"', key=k, **attrs)
-    return H
 
 
 def read_graph_scenario(path: str) -> tuple[Scenario, dict]:

@@ -61,37 +61,16 @@ def review_sarif(findings: list, variant: str) -> str:
     return sarif_log(results)
 
 
-def check_sarif(r: Any, linkage: Any) -> str:
+def check_sarif(r: Any, where: tuple[str, int, int] | None) -> str:
     """check's verdict on a C variant as SARIF: no result when it holds (or is unknown: the run's
-    notification says so), one error when it is violated, located where the C decides it -- the
-    warning or NULL dereference the replay ran into, the return value's function for
-    return-value, the predicate (else its caller, else move_page_tables()) for the others -- with
-    the replayed counterexample in the message and the properties."""
-    from modelcheck.front.cfront import PREDICATES, RETURN, START
+    notification says so), one error when it is violated, located at ``where`` (FILE, LINE, COL:
+    where the C decides it, modelcheck.front.cfront.where_decided) with the replayed
+    counterexample in the message and the properties."""
     from modelcheck.output.report import check_lines
     from modelcheck.checks import get_property
-    unit = linkage.unit
     results: list[dict] = []
     notes: list[dict] = []
     if r.verdict == "violated":
-        where: tuple[str, int, int] | None = None
-        kind = get_property(r.property).fault  # a WARN or NULL dereference: located at its site
-        sites = [w for k, w in (r.replay.faults if r.replay is not None else []) if k == kind]
-        if sites:
-            file, line, col = sites[0].rsplit(":", 2)
-            where = (file, int(line), int(col))
-        else:
-            tails = [RETURN, "pmc_progress"] if r.property == "return-value" else \
-                [*PREDICATES, "can_realign_addr", "try_realign_addr", "realign_addr", START]
-            name = next((n for n in tails if n in unit.functions and n in unit.spans), None)
-            if name is not None:
-                where = (unit.files[name], unit.spans[name][0], 1)
-                if r.property == "return-value":  # the tail's first guard or return, not its first line
-                    from pycparser import c_ast
-                    first = next((x for x in unit.functions[name].body.block_items or []
-                                  if isinstance(x, (c_ast.If, c_ast.Return)) and x.coord is not None), None)
-                    if first is not None:
-                        where = (unit.files[name], first.coord.line, first.coord.column)
         text = "\n".join(check_lines(r))
         result: dict[str, Any] = {"ruleId": r.property, "level": "error", "message": {"text": text},
                                   "properties": {"variant": r.variant, "geometry": r.geometry,
