@@ -718,8 +718,6 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         texts: dict[str, list[str]] = {}
-        if target is not None:
-            write_text(target, review_sarif(findings, name))
 
         def source_line(path: str, line: int) -> str:
             if path not in texts and linkage is not None and path in linkage.sources:
@@ -752,6 +750,8 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             found = suggest(unit, c_variant(unit, name, "", ""), verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
                             reachable, whole, tried, reference)
             original = reference.id if reference is not None else name
+        if target is not None:
+            write_text(target, review_sarif(findings, name, found))
 
         def text() -> str:
             out = _linked(linkage)

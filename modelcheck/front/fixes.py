@@ -38,6 +38,7 @@ from typing import Callable
 from pycparser import c_ast, c_generator
 
 from modelcheck.checks import PROPERTIES
+from modelcheck.errors import InputError
 from modelcheck.front.cfront import START, CUnit, _check_entry, _where, c_variant, reachable
 from modelcheck.front.review import conditions
 from modelcheck.model.geometry import Geometry
@@ -83,6 +84,9 @@ class Fix:
     # none, proved): an edit that makes every property hold but gives up such realignments is
     # still shown, as a fix that declines safe realignments
     loses: Scenario | None = None
+    # the source region the edit replaces ((line, col, end line, end col): end exclusive, 1-based,
+    # as SARIF's regions) and the text put there; None with the hunk
+    replacement: tuple[tuple[int, int, int, int], str] | None = None
 
     @property
     def where(self) -> str:
@@ -313,6 +317,22 @@ def _drop_if(text: str, toks: list, node: c_ast.If) -> str | None:
     return text[:a] + text[b:]
 
 
+def _replacement(old: str, new: str) -> tuple[tuple[int, int, int, int], str]:
+    """The one region of ``old`` that ``new`` replaces, as ((line, col, end line, end col), text):
+    1-based, the end exclusive."""
+    a = 0
+    while a < min(len(old), len(new)) and old[a] == new[a]:
+        a += 1
+    b = 0
+    while b < min(len(old), len(new)) - a and old[len(old) - 1 - b] == new[len(new) - 1 - b]:
+        b += 1
+
+    def at(i: int) -> tuple[int, int]:
+        line = old.count("\n", 0, i) + 1
+        return line, i - (old.rfind("\n", 0, i) + 1) + 1
+    return (*at(a), *at(len(old) - b)), new[a:len(new) - b]
+
+
 def _parents(unit: CUnit) -> dict[int, c_ast.Node]:
     out: dict[int, c_ast.Node] = {}
 
@@ -344,35 +364,39 @@ def suggest(unit: CUnit, base: Variant, verdicts: dict[str, str], g: Geometry, l
         fixed = c_variant(unit, f"{base.id}-fix{n + 1}", "", "", replaced={id(e.node): e.replacement})
         covers: dict[str, str] = {}
         why = None
-        for pid in order:
-            r = check(fixed, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only)
-            if r.verdict != HOLDS:
-                why = f"{pid} {r.verdict}"
-                break
-            covers[pid] = r.bound()
         loses = None
-        if why is None:
-            cases, gave_up = diff(reference, fixed, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
-                                  safe=True)
-            lost = [c for c in cases if c.realigns == reference.id]
-            unproved = [x for x in gave_up if x.startswith(reference.id + " ")]
-            if lost:
-                loses = lost[0].scenario
-            elif unproved:
-                why = f"no proof that it misses no safe realignment: {unproved[0]}"
+        try:
+            for pid in order:
+                r = check(fixed, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only)
+                if r.verdict != HOLDS:
+                    why = f"{pid} {r.verdict}"
+                    break
+                covers[pid] = r.bound()
+            if why is None:
+                cases, gave_up = diff(reference, fixed, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
+                                      safe=True)
+                lost = [c for c in cases if c.realigns == reference.id]
+                unproved = [x for x in gave_up if x.startswith(reference.id + " ")]
+                if lost:
+                    loses = lost[0].scenario
+                elif unproved:
+                    why = f"no proof that it misses no safe realignment: {unproved[0]}"
+        except InputError as err:  # the edited C does not run (a variable read before it is set)
+            why = f"the edited C does not run: {err.message}"
         if tried is not None:
             tried.append((e, why))
         if why is not None:
             continue
         file, line, col = _where(e.node).rsplit(":", 2)
         text = source(file)
-        hunk = None
+        hunk = replacement = None
         if text is not None:
             new = _rewrite(text, e, parents)
             if new is not None and new != text:
                 hunk = "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), f"a/{file}",
                                                     f"b/{file}", n=3))
+                replacement = _replacement(text, new)
         fixes.append(Fix(e.kind, file, int(line), int(col), unit.label(e.function), e.description, covers, hunk,
-                         loses))
+                         loses, replacement))
     return sorted(fixes, key=lambda f: f.loses is not None)  # the fixes that lose nothing first
 

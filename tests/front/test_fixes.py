@@ -89,6 +89,20 @@ def test_the_reverse_of_a_one_token_mistake_is_found_and_proved(monkeypatch):
     assert "-\tif (!pmc->for_stack && vma->vm_start > addr_to_align)\n" \
            "+\tif (!pmc->for_stack && vma->vm_start < addr_to_align)\n" in whole[0].hunk
     assert whole[0].hunk.startswith(f"--- a/{GT}\n+++ b/{GT}\n@@ -4,7 +4,7 @@\n")
+    # the same edit as a SARIF fix: one character of line 7 replaced, which gives the hunk's file
+    (l1, c1, l2, c2), inserted = whole[0].replacement
+    assert (l1, l2, c2 - c1, inserted) == (7, 7, 1, "<")
+    lines = Path(GT).read_text().split("\n")
+    assert lines[6][c1 - 1] == ">" and "vma->vm_start < addr_to_align" in lines[6][:c1 - 1] + "<" + lines[6][c2 - 1:]
+    from modelcheck.output.formats.sarif import review_sarif
+    log = json.loads(review_sarif([], "vm_start-gt", found))
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["fix"] + ["fix-declining"] * (len(found) - 1)
+    change = results[0]["fixes"][0]["artifactChanges"][0]
+    assert change["artifactLocation"]["uri"] == GT and change["replacements"] == [
+        {"deletedRegion": {"startLine": 7, "startColumn": c1, "endLine": 7, "endColumn": c2},
+         "insertedContent": {"text": "<"}}]
+    assert {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]} >= {"fix", "fix-declining"}
     # the others make every property hold by declining: where v6.15 realigns safely, they do not
     declining = [f for f in found if f.loses is not None]
     assert declining

@@ -23,6 +23,9 @@ RULES = {
     "harmful": ("error", "The check violates a property where this condition decides; without it the check "
                          "would decline."),
     "optimization-only": ("note", "Dropping the condition changes only which safe realignments are taken."),
+    "fix": ("note", "One edit makes every property hold, proved, and keeps every safe realignment of the original."),
+    "fix-declining": ("note", "One edit makes every property hold, proved, but declines some safe realignments "
+                              "of the original."),
 }
 
 
@@ -38,7 +41,10 @@ def witness_lines(s: Any) -> list[str]:
     return [move_call(s), *maps_lines(s)]
 
 
-def review_sarif(findings: list, variant: str) -> str:
+def review_sarif(findings: list, variant: str, fixes: list = ()) -> str:
+    """review's findings, and its proved one-token fixes as results of rule ``fix`` (or
+    ``fix-declining``) carrying a SARIF fix: the region the edit replaces and the new text, which
+    an editor can apply."""
     results = []
     for f in findings:
         c = f.condition
@@ -58,6 +64,23 @@ def review_sarif(findings: list, variant: str) -> str:
             if w is not None:
                 result["properties"]["witness"] = w.to_json()
             results.append(result)
+    for fx in fixes:
+        rule = "fix" if fx.loses is None else "fix-declining"
+        text = f"{rule}: {fx.description} ({fx.kind} in {fx.function}): every property holds"
+        if fx.loses is not None:
+            text += ", but it declines where the original realigns safely:\n" + "\n".join(witness_lines(fx.loses))
+        result = {"ruleId": rule, "level": RULES[rule][0], "message": {"text": text},
+                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": fx.file},
+                                                      "region": {"startLine": fx.line, "startColumn": fx.col}}}],
+                  "properties": {"variant": variant, "edit": fx.kind, "covers": dict(fx.covers)}}
+        if fx.replacement is not None:
+            (l1, c1, l2, c2), inserted = fx.replacement
+            result["fixes"] = [{"description": {"text": fx.description}, "artifactChanges": [{
+                "artifactLocation": {"uri": fx.file},
+                "replacements": [{"deletedRegion": {"startLine": l1, "startColumn": c1, "endLine": l2,
+                                                    "endColumn": c2},
+                                  "insertedContent": {"text": inserted}}]}]}]
+        results.append(result)
     return sarif_log(results)
 
 
