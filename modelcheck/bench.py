@@ -30,7 +30,7 @@ from typing import Any, Callable
 import z3
 
 from modelcheck.solver import search
-from modelcheck.solver.encoding import BvOps, SymbolicState, configure, violation_of
+from modelcheck.solver.encoding import BV_ORDER, BvOps, SymbolicState, call_rules, configure, vma_rules, violation_of
 from modelcheck.enumeration import scenarios
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.solver.search import CHECKS, check
@@ -271,8 +271,10 @@ def _run_workload(work: list, repeat: int, settings: Settings = DEFAULT) -> tupl
 
 
 def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
-    """No-source-collateral for ``vid`` with n VMAs, with bit-vector words (BvOps): the same
-    scenario rules and the same has_entries() as SymbolicState, written on bit-vectors."""
+    """No-source-collateral for ``vid`` with n VMAs, with bit-vector words (BvOps): the
+    encoding's own scenario rules (encoding.vma_rules(), call_rules()) on bit-vectors, plus what
+    integers give for free (page alignment, words that do not wrap), and the same has_entries()
+    as SymbolicState, written on bit-vectors."""
     W, page = g.word_bits, g.page_size
     bv = lambda name: z3.BitVec(name, W)  # noqa: E731
     starts, ends = [bv(f"s{i}") for i in range(n)], [bv(f"e{i}") for i in range(n)]
@@ -284,16 +286,11 @@ def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
     for x in starts + ends + [old, new, length]:
         c.append(x & (page - 1) == 0)
     for i in range(n):
-        c += [z3.ULT(starts[i], ends[i]), z3.UGE(starts[i], g.mmap_min_addr), z3.ULE(ends[i], g.task_size)]
-        c += [z3.ULE(ends[j], starts[i]) for j in range(i)]
+        c += vma_rules(BV_ORDER, g, starts, ends, i, range(i))
     c += [z3.ULT(old_vma, n), z3.ULT(new_vma, n), z3.UGT(length, 0), z3.ULE(length, g.task_size),
           z3.ULE(old, g.task_size), z3.ULE(new, g.task_size)]
-    old_end, new_end = old + length, new + length
-    c += [z3.ULE(k.vm_start(old_vma), old), z3.ULE(old_end, k.vm_end(old_vma)),
-          z3.ULE(k.vm_start(new_vma), new), z3.ULE(new_end, k.vm_end(new_vma))]
-    c.append(z3.If(stack, z3.And(old_vma == new_vma, new == k.vm_start(old_vma), old_end == k.vm_end(old_vma),
-                                 z3.ULT(new, old)),
-                   z3.Or(z3.ULE(old_end, new), z3.ULE(new_end, old))))
+    new_end = new + length
+    c += call_rules(BV_ORDER, k.vm_start, k.vm_end, old_vma, new_vma, old, new, length, stack)
     d = get_variant(vid).decide(k, Call(old_vma, new_vma, old, new, length, stack), "pmd")
     lo, hi = d.old_addr, old
     hits = []

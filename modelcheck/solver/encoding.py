@@ -20,7 +20,7 @@ encodings agree with the concrete semantics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import z3
 
@@ -485,6 +485,39 @@ class IntOps(_Logic):
         return found
 
 
+@dataclass(frozen=True)
+class Order:
+    """The unsigned comparisons of a word representation: Python's operators on integer terms,
+    Z3's ULT/ULE/UGT/UGE on bit-vectors (the benchmark's comparison of the two)."""
+
+    lt: Callable[[Any, Any], Any]
+    le: Callable[[Any, Any], Any]
+    ge: Callable[[Any, Any], Any]
+
+
+INT_ORDER = Order(lambda a, b: a < b, lambda a, b: a <= b, lambda a, b: a >= b)
+BV_ORDER = Order(z3.ULT, z3.ULE, z3.UGE)
+
+
+def vma_rules(o: Order, g: Geometry, starts: Sequence[Any], ends: Sequence[Any], i: int, below: Iterable[int]) -> list:
+    """VMA i of a scenario (modelcheck.model.scenario's rules): non-empty, within [mmap_min_addr,
+    TASK_SIZE], above the VMAs ``below`` it."""
+    s, e = starts[i], ends[i]
+    return [o.lt(s, e), o.ge(s, g.mmap_min_addr), o.le(e, g.task_size), *[o.le(ends[j], s) for j in below]]
+
+
+def call_rules(o: Order, vm_start: Callable[[Any], Any], vm_end: Callable[[Any], Any], old_vma: Any, new_vma: Any,
+               old: Any, new: Any, length: Any, stack: Any) -> list:
+    """The call of a scenario: each range inside its VMA; an exec stack move shifts its one VMA
+    down onto its own start, an mremap's two ranges do not overlap."""
+    old_end, new_end = old + length, new + length
+    c = [o.le(vm_start(old_vma), old), o.le(old_end, vm_end(old_vma)),
+         o.le(vm_start(new_vma), new), o.le(new_end, vm_end(new_vma))]
+    on_itself = z3.And(old_vma == new_vma, new == vm_start(old_vma), old_end == vm_end(old_vma), o.lt(new, old))
+    c.append(z3.If(stack, on_itself, z3.Or(o.le(old_end, new), o.le(new_end, old))))
+    return c
+
+
 @dataclass
 class SymbolicState:
     """n symbolic VMAs and a symbolic move_page_tables() call, with the scenario constraints.
@@ -540,15 +573,16 @@ class SymbolicState:
         return self.ops.vm_end(r).t
 
     def _scenario_constraints(self) -> list:
-        """The validation rules of modelcheck.model.scenario, as constraints."""
+        """The validation rules of modelcheck.model.scenario, as constraints (vma_rules() and
+        call_rules() on integers, and what only this encoding needs: VMAs that may not exist,
+        the references' ranges, the allocation failure's address)."""
         g, m = self.geometry, self
         c: list = []
         for i in range(self.n):
             s, e = self.starts[i], self.ends[i]
-            valid = [s < e, s >= g.mmap_min_addr, e <= g.task_size]
             # sorted and disjoint: every pair, or each VMA after the one before
             below = range(i) if self.settings.sorted == "pairwise" else range(max(i - 1, 0), i)
-            valid += [self.ends[j] <= s for j in below]
+            valid = vma_rules(INT_ORDER, g, self.starts, self.ends, i, below)
             # a VMA that does not exist is pinned, so that it adds no freedom
             c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
                                                                z3.And(s == 0, e == 0, z3.Not(self.populated[i])))]
@@ -557,11 +591,8 @@ class SymbolicState:
             c += [1 <= self.count, self.count <= self.n]
         c += [0 <= m.old_vma, m.old_vma < top, 0 <= m.new_vma, m.new_vma < top]
         c += [m.old_addr >= 0, m.new_addr >= 0, m.len > 0]
-        c += [self.vm_start(m.old_vma) <= m.old_addr, m.old_end <= self.vm_end(m.old_vma),
-              self.vm_start(m.new_vma) <= m.new_addr, m.new_end <= self.vm_end(m.new_vma)]
-        stack = z3.And(m.old_vma == m.new_vma, m.new_addr == self.vm_start(m.old_vma),
-                       m.old_end == self.vm_end(m.old_vma), m.new_addr < m.old_addr)
-        c.append(z3.If(m.for_stack, stack, z3.Or(m.old_end <= m.new_addr, m.new_end <= m.old_addr)))
+        c += call_rules(INT_ORDER, self.vm_start, self.vm_end, m.old_vma, m.new_vma, m.old_addr, m.new_addr, m.len,
+                        m.for_stack)
         c += [m.stop_at >= m.old_addr - m.old_addr % g.pud_size, m.stop_at < m.old_end]
         return c
 
