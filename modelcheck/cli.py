@@ -8,7 +8,6 @@ MODELCHECK_DEBUG=1), 130 on SIGINT and 143 on SIGTERM (after every worker proces
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -27,9 +26,11 @@ from modelcheck.runs.kernel import PATCHABLE
 from modelcheck.checks import CHECKS, REGISTRY
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.model.variants import get_variant, variant_ids
+from modelcheck.front.inputs import (c_variant_of, judge, kernel_tree, load_any, load_claimed,
+                                     named_by, one_source, side)
 
 if TYPE_CHECKING:
-    from modelcheck.model.scenario import Claim, Scenario
+    from modelcheck.model.scenario import Scenario
     from modelcheck.solver.search import CheckResult
 
 __all__ = ["main", "cli", "Terminated"]
@@ -164,9 +165,8 @@ def _run(fn: Callable[[], "int | Shown"], as_json: bool = False) -> None:
     except Exception as e:
         code = _crash(e)
     finally:  # a command's C variants live as long as the command (tests run many in one process)
-        from modelcheck.model.variants import unregister
-        while _REGISTERED:
-            unregister(_REGISTERED.pop())
+        from modelcheck.front.inputs import release
+        release()
     sys.exit(code)
 
 
@@ -178,9 +178,6 @@ def _crash(e: BaseException) -> int:
     hint = "" if debug else f" (--debug or {DEBUG_ENV}=1 shows the traceback)"
     click.echo(f"modelcheck: internal error: {type(e).__name__}: {_one_line(e)}{hint}", err=True)
     return 3
-
-
-_REGISTERED: list[str] = []
 
 
 def _c_options(f: Callable) -> Callable:
@@ -198,36 +195,6 @@ def _c_options(f: Callable) -> Callable:
                      help="Realignment logic in C (repeatable): a hand-cut function or a whole mm/mremap.c, "
                           "linked over --base's C, function by name.")(f)
     return f
-
-
-def _c_id(path: str) -> str:
-    """A C file's variant id: its name without .c, or the path itself where that name is taken
-    (a built-in id such as properties/c/v6.15.c, or another file of this command)."""
-    stem = Path(path).stem
-    return path if stem in variant_ids() else stem
-
-
-def _c_variant(c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None = None,
-               patches: tuple[str, ...] = ()) -> tuple[Any, Any]:
-    """The variant of the C files or of the tree (with its patches), registered under the first
-    file's name or the tree's version, and where its functions came from ((None, None) without
-    either)."""
-    if patches and not tree:
-        raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
-    if tree and c_files:
-        raise InputError("--tree", "give --c-file or --tree, not both")
-    if not c_files and not tree:
-        return None, None
-    from modelcheck.front.cfront import load_c, load_tree
-    from modelcheck.model.variants import register
-    if tree:
-        v, linkage = load_tree(tree, patches, base, function)
-    else:
-        v, linkage = load_c(list(c_files), base, function, vid=_c_id(c_files[0]))
-    if v.id in variant_ids() and v.id not in _REGISTERED:
-        raise InputError("--tree" if tree else "--c-file", f"{v.id} is a built-in variant's id; rename the file")
-    _REGISTERED.append(v.id)
-    return register(v), linkage
 
 
 def _linked(linkage: Any) -> list[str]:
@@ -307,12 +274,12 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     def run() -> Shown:
         geo = get_geometry(geometry) if geometry else None
         s = load_scenario(scenario, geo)
-        mine, linkage = _c_variant(c_files, base, function, tree, patches)
+        mine, linkage = c_variant_of(c_files, base, function, tree, patches)
         chosen = [get_variant(v) for v in _unique(variant_list)] if variant_list or mine else \
             [get_variant(v) for v in variant_ids()]
         if mine is not None and mine not in chosen:
             chosen.append(mine)
-        with _named_by(scenario):
+        with named_by(scenario):
             evs = [evaluate(s, v, level) for v in chosen]
         return Shown(1 if any(e.violated() for e in evs) else 0,
                      {"scenario": s.to_json(), "results": [e.to_json() for e in evs],
@@ -321,53 +288,9 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     _run(run, as_json)
 
 
-def _side(x: str, name: str, base: str | None, function: str | None) -> Any:
-    """A side of diff or a row of history: a kernel tree (DIR, or DIR+PATCH with patches applied
-    in order) or a C file, as a registered variant, or a variant id."""
-    if x in variant_ids() and x not in _REGISTERED:
-        return get_variant(x)
-    parts = x.split("+")
-    for i in range(len(parts), 0, -1):  # the longest prefix that is a directory (a path may hold '+')
-        head = "+".join(parts[:i])
-        if Path(head).is_dir():
-            patches = tuple(parts[i:])
-            for p in patches:
-                if not Path(p).is_file():
-                    raise InputError(name, f"{p}: no such patch file (a side is DIR or DIR+PATCH[+PATCH...])")
-            v, _ = _c_variant((), base, function, head, patches)
-            return v
-    if x.endswith(".c") or Path(x).is_file():
-        v, _ = _c_variant((x,), base, function)
-        return v
-    if "/" in x:
-        raise InputError(name, f"{x}: no such directory or file (a variant id, FILE.c, DIR or "
-                               "DIR+PATCH[+PATCH...])")
-    try:
-        return get_variant(x)
-    except InputError as e:
-        raise InputError(name, e.message) from None
-
-
 def _unique(values: Any) -> list[str]:
     """``values`` in order, each once (a repeated id is computed once)."""
     return list(dict.fromkeys(values))
-
-
-@contextlib.contextmanager
-def _named_by(path: str) -> Iterator[None]:
-    """A move too long for the simulator, named by the file the scenario came from."""
-    from modelcheck.model.simulate import TooLong
-    try:
-        yield
-    except TooLong as e:
-        raise InputError(f"{path}: {e.where}", e.message) from None
-
-
-def _kernel_tree(tree: str) -> Path:
-    """--tree as a kernel source tree (it has mm/mremap.c)."""
-    if not (Path(tree) / "mm" / "mremap.c").is_file():
-        raise InputError("--tree", f"{tree}: not a kernel source tree (no mm/mremap.c)")
-    return Path(tree)
 
 
 def _bound_options(f: Callable) -> Callable:
@@ -456,17 +379,6 @@ def _geometries(values: tuple[str, ...], default: list[str]) -> list[str]:
     return gs
 
 
-def _one_source(vid: str | None, c_files: tuple[str, ...], tree: str | None, patches: tuple[str, ...],
-                hint: str = "") -> None:
-    """Exactly one of a variant id, C files and a tree (--patch only with --tree)."""
-    if patches and not tree:
-        raise InputError("--patch", "needs --tree DIR (the patch is applied to a copy of DIR's mm/mremap.c)")
-    if vid and (c_files or tree):
-        raise InputError("--variant", f"give a variant id, --c-file or --tree, not two{hint}")
-    if not vid and not c_files and not tree:
-        raise InputError("--variant", "give a variant id, --c-file or --tree")
-
-
 def _code(results: list[CheckResult]) -> int:
     if any(r.verdict == "unknown" for r in results):
         return 3
@@ -497,13 +409,13 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     from modelcheck.output.report import check_lines
     from modelcheck.solver.search import check
     def run() -> Shown:
-        _one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
+        one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
             raise InputError("--sarif", "needs --c-file or --tree (the findings are located in the C)")
         g = get_geometry(geometry)
         where = output_dir(out, "--out") if out else None
         target = output_file(sarif_out, "--sarif") if sarif_out else None
-        variant, linkage = _c_variant(c_files, base, function, tree, patches)
+        variant, linkage = c_variant_of(c_files, base, function, tree, patches)
         variant = variant or get_variant(vid)
         with _Progress(progress) as tell:
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
@@ -549,7 +461,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     from modelcheck.output.report import expected_verdict, matrix_table
     from modelcheck.solver.search import CheckResult
     def run() -> Shown:
-        mine, linkage = _c_variant(c_files, base, function, tree, patches)
+        mine, linkage = c_variant_of(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
         for v in vs:
             try:
@@ -604,9 +516,9 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
     from modelcheck.model.semantics import evaluate
     def run() -> Shown:
         g = get_geometry(geometry)
-        _c_variant(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
+        c_variant_of(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
 
-        va, vb = _side(a, "A", base, function), _side(b, "B", base, function)
+        va, vb = side(a, "A", base, function), side(b, "B", base, function)
         cuts: list = []
         with _Progress(progress) as tell:
             cases, gave_up = diff(va, vb, g, level, vmas or DEFAULT_VMAS, rlimit, reachable,
@@ -661,7 +573,7 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
     def run() -> Shown:
         gs = _geometries(geometries, ["x86_64-4level"])
         ps = _checks(properties)
-        ids = _unique(_side(x, "TREE_OR_FILE", base, None).id for x in sources)
+        ids = _unique(side(x, "TREE_OR_FILE", base, None).id for x in sources)
         results = run_matrix(ids, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, 1, None,
                              extend=vmas is None and not no_cutoff, cap=not no_cutoff, reachable=reachable)
         rows = [(v, g) for v in ids for g in gs]
@@ -701,7 +613,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         from modelcheck.front.cfront import builtin_c, builtin_unit
         from modelcheck.front.review import VERDICTS, review
         from modelcheck.output.formats.sarif import review_sarif, witness_lines
-        _one_source(vid, c_files, tree, patches)
+        one_source(vid, c_files, tree, patches)
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
         g = get_geometry(geometry)
@@ -713,7 +625,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 raise InputError("--variant", e.message) from None
             unit, name, linkage = builtin_unit(vid), vid, None
         else:
-            v, linkage = _c_variant(c_files, base, function, tree, patches)
+            v, linkage = c_variant_of(c_files, base, function, tree, patches)
             unit, name = linkage.unit, v.id
         findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
@@ -828,43 +740,6 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
     _run(run)
 
 
-def _load_any(path: str) -> Scenario:
-    """A scenario from a JSON scenario file or a counterexample's GraphML (its claim, if any, kept)."""
-    from modelcheck.model.scenario import Claim, load_scenario
-    if path.endswith(".graphml"):
-        from modelcheck.output.graph import read_graph_scenario
-        s, attrs = read_graph_scenario(path)
-        if "variant" in attrs and "property" in attrs:
-            from dataclasses import replace
-            if attrs.get("level", "pmd") not in LEVELS:
-                raise InputError(f"{path}: level", f"expected pmd or pud, got {attrs['level']!r}")
-            s = replace(s, claim=Claim(attrs["variant"], attrs["property"], attrs.get("level", "pmd")))
-        return s
-    return load_scenario(path)
-
-
-def _judge(path: str, s: Scenario, claim: Claim) -> Any:
-    """semantics.judge() on a file's scenario, a move too long to simulate named by the file."""
-    from modelcheck.model.semantics import judge
-    with _named_by(path):
-        return judge(s, get_variant(claim.variant), claim.property, claim.level)
-
-
-def _load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
-    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
-    from modelcheck.model.scenario import Claim
-    s = _load_any(path)
-    recorded = s.claim
-    if recorded is None and not (vid and pid):
-        raise InputError(f"{path}: claim", "the file names no variant and property; give --variant and --property")
-    claim = Claim(vid or recorded.variant, pid or recorded.property,  # type: ignore[union-attr]
-                  level or (recorded.level if recorded else "pmd"))
-    get_variant(claim.variant)
-    if claim.property not in CHECKS:
-        raise InputError(f"{path}: claim.property", f"unknown property {claim.property!r}")
-    return s, claim
-
-
 _CLAIM_OPTIONS = [
     click.option("--variant", "vid", default=None, metavar="ID", help="Variant to check (default: the file's claim)."),
     click.option("--property", "pid", default=None, type=click.Choice(CHECKS), help="Default: the file's claim."),
@@ -892,7 +767,7 @@ def recipe_cmd(scenario_file: str, shortest: bool, max_calls: int | None, as_jso
     """
     from modelcheck.userspace.recipe import find_recipe
     def run() -> Shown:
-        s = _load_any(scenario_file)
+        s = load_any(scenario_file)
         r = find_recipe(s)
         if shortest:
             from modelcheck.userspace.recipe import shortest_recipe
@@ -919,7 +794,7 @@ def reproduce_cmd(scenario_file: str, output: str | None) -> None:
     def run() -> int:
         from modelcheck.userspace.reproduce import reproducer_for
         target = output_file(output, "--output") if output is not None else None
-        s = _load_any(scenario_file)
+        s = load_any(scenario_file)
         r = find_recipe(s)
         if not r.reachable:
             click.echo(f"modelcheck: no recipe reaches {scenario_file}: {r.reason}", err=True)
@@ -964,7 +839,7 @@ def kselftest_cmd(scenario_files: tuple[str, ...], out_dir: str, gallery: str | 
             raise InputError("--name", f"{name!r} is not a target name (letters, digits, '.', '_', '-')")
         cases: list[tuple[str, Scenario]] = []
         for f in scenario_files:
-            s = _load_any(f)
+            s = load_any(f)
             if s.move.for_stack or not find_recipe(s).reachable:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
             cases.append((re.sub(r"[^A-Za-z0-9._-]", "_", Path(f).stem), s))
@@ -1045,7 +920,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
             raise InputError("--save", "only --random scenarios are saved")
         cases = []
         for f in scenario_files:
-            s = _load_any(f)
+            s = load_any(f)
             if not find_recipe(s).reachable or s.move.for_stack:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
             cases.append((f, s))
@@ -1116,7 +991,7 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
     def run() -> int:
         from modelcheck.runs.kpatch import build, configure
         get_variant(vid)
-        _kernel_tree(tree)
+        kernel_tree(tree)
         if not (Path(tree) / ".config").is_file():
             configure(Path(tree))
         image, secs = build(Path(tree), vid, jobs or os.cpu_count() or 1)
@@ -1152,7 +1027,7 @@ def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: s
 
         from modelcheck.runs.kernel import report
         target = output_file(out, "--out")
-        _kernel_tree(tree)
+        kernel_tree(tree)
         for image in stock_images:
             if not Path(image).is_file():
                 raise InputError("--stock", f"{image}: no such kernel image")
@@ -1185,8 +1060,8 @@ def replay_cmd(file: str, vid: str | None, pid: str | None, level: str | None, a
     """
     from modelcheck.output.report import eval_report
     def run() -> Shown:
-        s, claim = _load_claimed(file, vid, pid, level)
-        violated, ev, alt = _judge(file, s, claim)
+        s, claim = load_claimed(file, vid, pid, level)
+        violated, ev, alt = judge(file, s, claim)
         if s.claim == claim:  # re-checking what the file claims
             state = "still violates" if violated else "no longer violates"
         else:
@@ -1214,8 +1089,8 @@ def show_cmd(file: str, vid: str | None, pid: str | None, level: str | None, out
         from modelcheck.output.picture import draw
         base = file[: -len(".graphml")] if file.endswith(".graphml") else file.removesuffix(".json")
         stem = output_file(out or base, "--out" if out else file)
-        s, claim = _load_claimed(file, vid, pid, level)
-        violated, ev, alt = _judge(file, s, claim)
+        s, claim = load_claimed(file, vid, pid, level)
+        violated, ev, alt = judge(file, s, claim)
         with staged_dir(stem.parent) as (tmp, publish):
             pictures = [publish(p) for p in draw(counterexample_graph(s, ev, claim.property, alt), tmp / stem.name)]
         click.echo(eval_report(s, [ev]), nl=False)
