@@ -885,11 +885,15 @@ def kernel_group() -> None:
                    "(default: from the image's version, v6.15 for 6.15 and later, v6.12 for 6.12-6.14).")
 @click.option("--thp", type=click.Choice(["never", "madvise", "always"]), default=None,
               help="The guest's transparent_hugepage mode (default: the kernel's own; Debian's is always).")
+@click.option("--thp-shmem", "shmem", type=click.Choice(["never", "always", "within_size", "advise", "deny", "force"]),
+              default=None, help="The guest's transparent_hugepage/shmem_enabled (default: the kernel's own, never): "
+                                 "the reproducers' shared mappings are shmem.")
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True,
               help="Seconds the boot and every run may take together.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: int, save_dir: str | None,
-                   kernel_image: str, vid: str | None, thp: str | None, timeout: float, as_json: bool) -> None:
+                   kernel_image: str, vid: str | None, thp: str | None, shmem: str | None, timeout: float,
+                   as_json: bool) -> None:
     """Boot KERNEL with the reproducers of SCENARIO_FILES and compare, scenario by scenario, what
     the kernel did with what the model predicts for VARIANT: the move_page_tables() call an
     mremap makes (old_addr, new_addr, len), its return value, and whether memory outside the
@@ -933,7 +937,8 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                     write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), s.dumps())
             cases += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, s) for name, s in drawn]
         try:
-            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp)
+            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp,
+                                shmem=shmem)
         except KernelFailed as e:
             click.echo(f"modelcheck: {e}", err=True)
             return 3
@@ -945,13 +950,16 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                   "decisions": sum(r["model"]["decided"] for r in ran),
                   "decisions_agree": sum(r["model"]["decided"] and r["checks"]["decision"] for r in ran),
                   "realigned": sum(r["began"] is not None and r["began"][0] != r["model"]["old_addr"] for r in ran),
-                  "memory_agree": sum(r["checks"]["memory"] for r in ran)}
+                  "memory_agree": sum(r["checks"]["memory"] for r in ran),
+                  "entries_missing": sum((r["kernel"]["verdict"], r["model"]["memory"]) == ("entries-missing", "intact")
+                                         for r in ran)}
         def began(old: str, decision: list[str]) -> str:
             return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
 
         def text() -> str:
             first = runs[0] if runs else None
-            out = [f"kernel {first.release or release or kernel_image}, THP {thp_mode(first.thp)}; model {model_vid}"
+            out = [f"kernel {first.release or release or kernel_image}, THP {thp_mode(first.thp)}"
+                   + (f", shmem THP {thp_mode(first.shmem_thp)}" if first.shmem_thp else "") + f"; model {model_vid}"
                    if first else f"kernel {release or kernel_image}; model {model_vid}"]
             for r in rows:
                 if r["skipped"]:
@@ -969,7 +977,9 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
             out += [f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)" for f in missing]
             out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
                        f"{counts['skipped']} skipped, {counts['missing']} without a result")
-            out.append(f"of the {len(ran)} that ran: memory as the model says in {counts['memory_agree']}; decision "
+            out.append(f"of the {len(ran)} that ran: memory as the model says in {counts['memory_agree']}"
+                       + (f" ({counts['entries_missing']} with entries missing and every byte intact: a huge page "
+                          "split the model does not know)" if counts["entries_missing"] else "") + "; decision "
                        f"observed in {counts['decisions']} (the kernel realigned in {counts['realigned']}), "
                        f"the model's in {counts['decisions_agree']}")
             return "\n".join(out) + "\n"
@@ -1012,7 +1022,8 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
               help="Random scenarios each stock kernel runs in each THP mode (0: none).")
 @click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random.")
 @click.option("--thp", "thp_modes", default="always,never", show_default=True,
-              help="Comma-separated THP modes the stock kernels run the random scenarios in.")
+              help="Comma-separated THP modes the stock kernels run the random scenarios in; MODE/SHMEM also "
+                   "sets shmem_enabled (always/force: the reproducers' shared mappings get huge pages too).")
 @click.option("--out", default="counterexamples/KERNEL.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True)
 def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: str | None, variants: str,
@@ -1035,13 +1046,17 @@ def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: s
             get_variant(stock_variant)
         modes = tuple(_split((thp_modes,), [], "--thp"))
         for mode in modes:
-            if mode not in ("never", "madvise", "always"):
-                raise InputError("--thp", f"{mode!r} is not a THP mode (never, madvise, always)")
+            anon, slash, shmem = mode.partition("/")
+            if anon not in ("never", "madvise", "always") or (slash and shmem not in (
+                    "never", "always", "within_size", "advise", "deny", "force")):
+                raise InputError("--thp", f"{mode!r} is not a THP mode (never, madvise, always; /SHMEM for "
+                                          "shmem_enabled: never, always, within_size, advise, deny, force)")
         r = report(Path(tree), [Path(x) for x in stock_images], _split((variants,), [], "--variants"),
                    Path(out).parent, timeout, lambda line: click.echo(line, err=True), stock_variant=stock_variant,
                    n_random=n_random, seed=seed, thp_modes=modes)
         r.command = ("modelcheck kernel report --tree TREE " + " ".join(f"--stock {Path(x).name}" for x in stock_images)
-                     + (f" --random {n_random}" if n_random != 120 else "") + (f" --seed {seed}" if seed != 1 else ""))
+                     + (f" --random {n_random}" if n_random != 120 else "") + (f" --seed {seed}" if seed != 1 else "")
+                     + (f" --thp {','.join(modes)}" if modes != ("always", "never") else ""))
         write_text(target, r.markdown(str(datetime.date.today())))
         click.echo(f"wrote {out}; {r.summary()}")
         return r.exit_code()

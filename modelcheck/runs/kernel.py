@@ -82,10 +82,11 @@ static const char *layout(const char *release)
 	return major > 6 || (major == 6 && minor >= 15) ? "pmc" : "args";
 }
 
-static void thp(void)
+/* set a THP knob from a file of the initramfs (if there), then print what the knob says */
+static void thp(const char *file, const char *knob, const char *name)
 {
 	char mode[32] = "";
-	int fd = open("/thp", O_RDONLY);
+	int fd = open(file, O_RDONLY);
 	ssize_t n;
 
 	if (fd >= 0) {
@@ -93,16 +94,16 @@ static void thp(void)
 		close(fd);
 		if (n > 0) {
 			mode[n] = 0;
-			put("/sys/kernel/mm/transparent_hugepage/enabled", mode, O_TRUNC);
+			put(knob, mode, O_TRUNC);
 		}
 	}
-	if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK)) {
-		printf("=== thp none\n");
+	if (access(knob, R_OK)) {
+		printf("=== %s none\n", name);
 		return;
 	}
-	printf("=== thp ");
+	printf("=== %s ", name);
 	fflush(stdout);
-	dump("/sys/kernel/mm/transparent_hugepage/enabled");
+	dump(knob);
 }
 
 int main(void)
@@ -131,7 +132,8 @@ int main(void)
 	put("/tracing/kprobe_events", "r:splitr __split_huge_pmd\n", O_APPEND);
 	put("/tracing/events/kprobes/enable", "1", O_TRUNC);
 	printf("=== kernel up %s %s\n", u.release, how);
-	thp();
+	thp("/thp", "/sys/kernel/mm/transparent_hugepage/enabled", "thp");
+	thp("/thp-shmem", "/sys/kernel/mm/transparent_hugepage/shmem_enabled", "thp-shmem");
 	for (i = 1;; i++) {
 		snprintf(path, sizeof(path), "/repro/%d", i);
 		if (access(path, X_OK))
@@ -162,6 +164,9 @@ int main(void)
 class KernelFailed(RunFailed):
     """The kernel could not be run, or its guest did not finish (as opposed to bad input)."""
 
+
+#: the reproducer's summary: "# N bytes checked, W wrong; M of E page-table entries missing"
+_CHECKED = re.compile(r"bytes checked, (\d+) wrong; (\d+) of \d+ page-table entries missing")
 
 #: where move_page_tables() returns to: mremap (move_vma() before 6.15, copy_vma_and_data() since)
 #: and exec's stack move (shift_arg_pages() before 6.12's relocate_vma_down())
@@ -219,6 +224,7 @@ class KernelRun:
     kernel_log: list[str] = field(default_factory=list)  # decisions of a patched kernel, WARNINGs, BUGs
     release: str = ""  # uname -r of the guest
     thp: str = ""  # its transparent_hugepage/enabled, e.g. "always [madvise] never"
+    shmem_thp: str = ""  # and transparent_hugepage/shmem_enabled
 
     @property
     def logged(self) -> list[tuple[int, int, int, int, int, bool]]:
@@ -251,10 +257,15 @@ class KernelRun:
 
     @property
     def verdict(self) -> str:
-        """intact (ok 2), corrupted (not ok 2), skipped, or failed (no TAP result)."""
+        """intact (ok 2), corrupted (not ok 2: bytes wrong), entries-missing (not ok 2 with every
+        byte right but page-table entries gone, as when a huge page split drops its mapping),
+        skipped, or failed (no TAP result)."""
         if self.exit_code == 4 or any("# SKIP" in t for t in self.tap):
             return "skipped"
         if any(t.startswith("not ok 2") for t in self.tap):
+            counts = next((m for t in self.tap if (m := _CHECKED.search(t))), None)
+            if counts is not None and int(counts.group(1)) == 0 and int(counts.group(2)) > 0:
+                return "entries-missing"
             return "corrupted"
         if any(t.startswith("ok 2") for t in self.tap):
             return "intact"
@@ -264,7 +275,8 @@ class KernelRun:
         return [c for c in self.calls if c.caller in MREMAP_CALLERS]
 
     def to_json(self) -> dict:
-        return {"index": self.index, "release": self.release, "thp": self.thp, "exit_code": self.exit_code,
+        return {"index": self.index, "release": self.release, "thp": self.thp, "shmem_thp": self.shmem_thp,
+                "exit_code": self.exit_code,
                 "verdict": self.verdict, "tap": self.tap,
                 "calls": [c.to_json() for c in self.calls], "warned": self.warned, "oopsed": self.oopsed,
                 "decisions": [[hex(x) if not isinstance(x, bool) else x for x in d] for d in self.decisions],
@@ -294,9 +306,10 @@ def _gcc(source: str, exe: Path, build: str) -> None:
         raise InputError(str(src), done.stderr.strip().splitlines()[-1] if done.stderr else "gcc failed")
 
 
-def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None) -> Path:
+def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, shmem: str | None = None) -> Path:
     """Compile the reproducers' C texts and /init, and write the gzip'd initramfs to ``out``;
-    ``thp`` (never, madvise, always) is the transparent_hugepage mode /init sets, None the kernel's."""
+    ``thp`` (never, madvise, always) is the transparent_hugepage mode /init sets, ``shmem``
+    (never, always, within_size, advise, deny, force) its shmem_enabled, None the kernel's."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         _gcc(INIT_C, d / "init", "gcc -static -O2 -Wall -Werror")
@@ -305,6 +318,8 @@ def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None) -
         files.append(("init", stat.S_IFREG | 0o755, (d / "init").read_bytes(), (0, 0)))
         if thp is not None:
             files.append(("thp", stat.S_IFREG | 0o644, thp.encode(), (0, 0)))
+        if shmem is not None:
+            files.append(("thp-shmem", stat.S_IFREG | 0o644, shmem.encode(), (0, 0)))
         for i, text in enumerate(reproducers, 1):
             m = re.search(r"Build: (gcc .*) -o repro repro\.c", text)
             _gcc(text, d / f"r{i}", m.group(1) if m else "gcc -static -O2 -Wall -Werror")
@@ -369,7 +384,7 @@ def parse(console: str) -> list[KernelRun]:
         raise KernelFailed("kernel", "the guest did not finish its run: " + " | ".join(tail))
     runs: dict[int, KernelRun] = {}
     current, section = None, None
-    release, layout, thp = "", "", ""
+    release, layout, thp, shmem = "", "", "", ""
     splitting = 0  # inside __split_huge_pmd(): its flush of the whole huge entry is not the move's
     pending: list[tuple[int, int, int, bool | None, list[tuple[int, int]]]] = []
     for line in console.splitlines():
@@ -377,12 +392,16 @@ def parse(console: str) -> list[KernelRun]:
         if (up := re.match(r"=== kernel up(?: (\S+) (\S+))?", line)):
             release, layout = up.group(1) or "", up.group(2) or ""
             continue
+        if (m := re.match(r"=== thp-shmem (.*)", line)):
+            shmem = m.group(1).strip()
+            continue
         if (m := re.match(r"=== thp (.*)", line)):
             thp = m.group(1).strip()
             continue
         m = re.match(r"=== (begin|trace|end) (\d+)(?: (\d+))?", line)
         if m:
-            current = runs.setdefault(int(m.group(2)), KernelRun(int(m.group(2)), release=release, thp=thp))
+            current = runs.setdefault(int(m.group(2)), KernelRun(int(m.group(2)), release=release, thp=thp,
+                                                                 shmem_thp=shmem))
             section = m.group(1)
             if section == "end":
                 current.exit_code = int(m.group(3))
@@ -430,7 +449,9 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (mv.old_addr, mv.new_addr, mv.len)]
     # a kernel without kprobes (a tinyconfig build) shows the call only through its logged decision
     checks = {
-        "memory": kr.verdict == model["memory"],
+        # entries gone from outside the request is what the model calls corrupted, whether or not
+        # the bytes still read back (a shmem page is still in the page cache and faults back in)
+        "memory": kr.verdict == model["memory"] or (kr.verdict, model["memory"]) == ("entries-missing", "corrupted"),
         "call": ([(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)]
                  if kr.calls else len(mine) == 1),
         # an allocation failure the kernel was not given changes the return value
@@ -455,7 +476,8 @@ def outcome(kr: KernelRun) -> str:
     """What the kernel did, in a word or two: data corrupted, WARN, BUG, nothing."""
     if kr.verdict == "skipped":
         return "skipped"
-    words = {"corrupted": "data corrupted", "intact": "nothing", "failed": "no result"}[kr.verdict]
+    words = {"corrupted": "data corrupted", "intact": "nothing", "failed": "no result",
+             "entries-missing": "entries missing, data intact"}[kr.verdict]
     if kr.warned:
         words += ", WARN"
     if kr.oopsed:
@@ -514,7 +536,7 @@ def gallery_cases(gallery: Path, vid: str = "*", geometry: str = "x86_64-4level"
 
 
 def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
-              each: bool = False, thp: str | None = None) -> tuple[list[KernelRun], float]:
+              each: bool = False, thp: str | None = None, shmem: str | None = None) -> tuple[list[KernelRun], float]:
     """Boot ``image`` with the reproducers of the (name, scenario) ``cases``: (a run per case,
     seconds of booting).  With ``each``, one boot per reproducer: a WARN_ON_ONCE() fires once per
     boot, so only a fresh boot shows whether this reproducer triggers it.  Building the initramfs
@@ -528,7 +550,7 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for group in groups:
-            initrd = build_initramfs(group, Path(tmp) / "initrd.gz", thp)
+            initrd = build_initramfs(group, Path(tmp) / "initrd.gz", thp, shmem)
             t = time.perf_counter()
             runs += parse(boot(image, initrd, timeout))
             seconds += time.perf_counter() - t
@@ -551,6 +573,7 @@ class Tally:
     decided: int = 0
     realigned: int = 0
     decisions_agree: int = 0
+    entries_missing: int = 0  # entries gone, every byte intact, where the model says intact (a huge page split)
     wrong: list[str] = field(default_factory=list)  # the scenarios that disagree, and on what
 
     def add(self, name: str, c: dict | None) -> None:
@@ -564,6 +587,7 @@ class Tally:
         self.agree += c["agree"]
         self.disagree += not c["agree"]
         self.memory_agree += c["checks"]["memory"]
+        self.entries_missing += (c["kernel"]["verdict"], c["model"]["memory"]) == ("entries-missing", "intact")
         self.decided += c["model"]["decided"]
         self.decisions_agree += c["model"]["decided"] and c["checks"]["decision"]
         self.realigned += c["began"] is not None and c["began"][0] != c["model"]["old_addr"]
@@ -572,7 +596,9 @@ class Tally:
 
     def row(self) -> str:
         return (f"| {self.kernel} | {self.thp} | {self.scenarios} | {self.model} | {self.agree} | {self.disagree} | "
-                f"{self.skipped} | {self.missing} | {self.memory_agree} | {self.decided} ({self.realigned} realigned) | "
+                f"{self.skipped} | {self.missing} | {self.memory_agree}"
+                f"{f' ({self.entries_missing} entries missing, data intact: a huge page split)' if self.entries_missing else ''} | "
+                f"{self.decided} ({self.realigned} realigned) | "
                 f"{self.decisions_agree} |")
 
 
@@ -605,7 +631,8 @@ class KernelReport:
             "in counterexamples/x86_64-4level runs as its reproducer (`.repro.c`) under qemu-system-x86_64,",
             "on the kernel patched with that variant (THP never; one boot per reproducer: WARN_ON_ONCE() fires",
             "once per boot) and on each stock kernel; the stock kernels also run the seeded random scenarios",
-            "of `kernel run --random` (most at the predicate's edges), under THP as shipped (always) and never.",
+            "of `kernel run --random` (most at the predicate's edges) in each THP mode of the tally (MODE/SHMEM:",
+            "shmem_enabled too; the reproducers' mappings are shmem where nothing must merge).",
             "\"What the kernel did\" is the reproducer's verdict on memory outside the request, the WARN/BUG",
             "lines of the kernel log, and its decision: logged by a patched kernel, read off the TLB ranges the",
             "call flushed on a stock one (a realigned move flushes from the realigned address, below old_addr).",
@@ -662,7 +689,7 @@ def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, t
            n_random: int = 120, seed: int = 1, thp_modes: tuple[str, ...] = ("always", "never")) -> KernelReport:
     """Build each of ``variants`` into ``tree`` (modelcheck.runs.kpatch) and run its reachable
     gallery counterexamples on that kernel; run them all, and ``n_random`` random scenarios
-    under each of ``thp_modes``, on each stock kernel; compare each run with the model's
+    under each of ``thp_modes`` (MODE, or MODE/SHMEM_MODE for shmem_enabled too), on each stock kernel; compare each run with the model's
     prediction for the variant the kernel runs (a stock kernel's from its version, or
     ``stock_variant``).  ``tell`` hears one line per boot."""
     import os
@@ -679,7 +706,9 @@ def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, t
 
     def run(image: Path, label: str, cases: list, model_vid: str, each: bool, thp: str | None,
             what: str) -> tuple[Tally, list[tuple[KernelRun | None, dict | None]]]:
-        runs, boot_s = run_cases(image, [(getattr(n, "name", n), s) for n, s in cases], timeout, each=each, thp=thp)
+        anon, _, shmem = (thp or "").partition("/")  # "always/force": THP always, shmem THP forced
+        runs, boot_s = run_cases(image, [(getattr(n, "name", n), s) for n, s in cases], timeout, each=each,
+                                 thp=anon or None, shmem=shmem or None)
         tally = Tally(label, thp or "as booted", what, model_vid)
         results = []
         for i, (name, s) in enumerate(cases):
@@ -688,7 +717,7 @@ def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, t
             out.count(tally, getattr(name, "stem", name), c)
             results.append((kr, c))
         if runs and runs[0].thp:
-            tally.thp = thp_mode(runs[0].thp)
+            tally.thp = thp_mode(runs[0].thp) + (f", shmem {thp_mode(runs[0].shmem_thp)}" if shmem else "")
         tell(f"{label} (THP {tally.thp}): {what}: {len(cases)} scenarios, ran {boot_s:.0f} s")
         out.tallies.append(tally)
         return tally, results
