@@ -11,7 +11,8 @@ statement and references ``properties/properties.toml`` gives under its id:
 * traits: ``memory`` (what a reproducer sees in memory, compared with a kernel's),
   ``cheap`` (asked first when searching for a missed optimization), ``of_the_call`` (about the
   call as a whole: its graph edges go to the source VMA), ``fault`` (the decision's WARN or NULL
-  dereference sites it is about, where SARIF locates a violation).
+  dereference sites it is about, where SARIF locates a violation), ``warns`` (a violation is a
+  WARNING in the kernel log), ``of_the_return`` (about the return value: located at the tail).
 
 ``missed-optimization`` is the one property of kind ``precision``: it judges a decision against
 the 'always' baseline instead of the simulated move alone.  Adding a property is one new module
@@ -54,6 +55,10 @@ class Property:
     reference: str = ""
     #: the kind of decision site its violation is ("warn", "oops"): SARIF locates it there
     fault: str | None = None
+    #: a violation shows in the kernel log as a WARNING (a kernel run compares it with the log)
+    warns: bool = False
+    #: about the value move_page_tables() returns: located at the tail after its loop
+    of_the_return: bool = False
 
     def to_json(self) -> dict:
         return {"id": self.id, "statement": self.statement, "reference": self.reference, "kind": self.kind}

@@ -24,4 +24,4 @@ def fault_property(pid: str, kind: str, what: str, label: str) -> Property:
                       start=hex(mv.old_addr), end=hex(mv.old_end), size=hex(mv.len))
             draw.violation(f"{kind}{k}", pid, mv.old_addr, mv.old_end, f"{label} at {where}")
 
-    return Property(pid, judge, violation, annotate, cheap=True, of_the_call=True, fault=kind)
+    return Property(pid, judge, violation, annotate, cheap=True, of_the_call=True, fault=kind, warns=kind == "warn")

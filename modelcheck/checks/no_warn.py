@@ -36,4 +36,4 @@ def annotate(draw: Any, ev: Any, s: Any) -> None:
                        f"WARN_ON_ONCE: {w.level.upper()} entry at {hex(w.new)} is populated")
 
 
-PROPERTY = Property("no-warn", judge, violation, annotate)
+PROPERTY = Property("no-warn", judge, violation, annotate, warns=True)

@@ -47,4 +47,4 @@ def annotate(draw: Any, ev: Any, s: Any) -> None:
     draw.violation("returned", PROPERTY.id, mv.old_addr, mv.old_end, ev.details.get(PROPERTY.id, ""))
 
 
-PROPERTY = Property("return-value", judge, violation, annotate, of_the_call=True)
+PROPERTY = Property("return-value", judge, violation, annotate, of_the_call=True, of_the_return=True)

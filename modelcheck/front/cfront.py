@@ -1091,17 +1091,17 @@ def where_decided(unit: CUnit, pid: str, faults: list[tuple[str, str]]) -> tuple
     dereference) among the replay's ``faults`` ((kind, FILE:LINE:COL) pairs); for return-value the
     tail's first guard or return; else the predicate, its caller or move_page_tables()."""
     from modelcheck.checks import get_property
-    kind = get_property(pid).fault
-    sites = [w for k, w in faults if k == kind]
+    prop = get_property(pid)
+    sites = [w for k, w in faults if k == prop.fault]
     if sites:
         file, line, col = sites[0].rsplit(":", 2)
         return file, int(line), int(col)
-    tails = [RETURN, "pmc_progress"] if pid == "return-value" else \
+    tails = [RETURN, "pmc_progress"] if prop.of_the_return else \
         [*PREDICATES, "can_realign_addr", "try_realign_addr", "realign_addr", START]
     name = next((n for n in tails if n in unit.functions and n in unit.spans), None)
     if name is None:
         return None
-    if pid == "return-value":  # the tail's first guard or return, not its first line
+    if prop.of_the_return:  # the tail's first guard or return, not its first line
         first = next((x for x in unit.functions[name].body.block_items or []
                       if isinstance(x, (c_ast.If, c_ast.Return)) and x.coord is not None), None)
         if first is not None:

@@ -443,7 +443,8 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     mv = s.move
     model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) else "intact",
              "old_addr": hex(mv.old_addr),
-             "warn": "no-warn" in ev.violated(), "returned": hex(ev.returned), "call": move_call(s),
+             "warn": any(PROPERTIES[pid].warns for pid in ev.violated() if pid in PROPERTIES),
+             "returned": hex(ev.returned), "call": move_call(s),
              "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
     calls = kr.mremaps()
     mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (mv.old_addr, mv.new_addr, mv.len)]
