@@ -15,15 +15,15 @@ The edits, each of one expression of the functions the entry points reach:
 
 An edit is a fix when ``check`` proves every property for the edited variant (each holds, with
 what its proof covers) and ``diff`` finds no state where the original realigns safely and the
-edited variant declines (the original: the variant itself, or the code a C file or a patch
-changes -- the base a file is linked with, the tree before the patch) (a complete search: one that gave up proves nothing).  An edit that makes
-every property hold but declines some realignment the original takes safely (often one that was
-safe by luck: a move from inside a VMA whose lower part holds no entries) is shown as well, with
-that state, as a fix that declines safe realignments.  The properties
-the original violates are checked first, so that an edit that does not touch the bug is
-refuted by its first counterexample.  Each fix is written back into the source as a unified
-diff when the edited expression can be found there token by token; otherwise the fix names the
-place and the edit without a hunk.
+edited variant declines, in a complete search (one that gave up proves nothing).  The original
+is the variant itself, or the code a C file or a patch changes: the base a file is linked with,
+the tree before the patch.  An edit that makes every property hold but declines some
+realignment the original takes safely (often one that was safe by luck: a move from inside a
+VMA whose lower part holds no entries) is shown as well, with that state, as a fix that
+declines safe realignments.  The properties the original violates are checked first, so that
+an edit that does not touch the bug is refuted by its first counterexample.  Each fix is
+written back into the source as a unified diff when the edited expression can be found there
+token by token; otherwise the fix names the place and the edit without a hunk.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ class Edit:
     replacement: c_ast.Node
     function: str
     description: str  # e.g. "'<' -> '<='", "drop 'old_offset == 0'"
-    # how the source text changes: (token index relative to the node's first token or "span",
-    # new text); see _rewrite
+    # how the source text changes (_rewrite): ("span", text) replaces the expression, ("not",)
+    # wraps it in !( ), ("unnot",) drops its !, ("op", old, new) replaces its operator, ("drop",
+    # context) removes it from its && / || or removes its if statement
     source: tuple
 
 
@@ -130,7 +131,6 @@ def edits(unit: CUnit) -> list[Edit]:
     for name in reachable(unit, {START, tail}):
         fn = unit.functions[name]
         variables = _variables(fn)
-        seen_ids: set[int] = set()
 
         def within(expr: c_ast.Node) -> list[c_ast.Node]:
             nodes: list[c_ast.Node] = []
@@ -157,11 +157,11 @@ def edits(unit: CUnit) -> list[Edit]:
                 self.generic_visit(node)
 
         Visit().visit(fn.body)
+        # a comparison inside a guard and inside its operand is met twice: the first is kept (uniq)
         for node in within(fn.body):
             c = by_id.get(id(node))
-            if c is None or id(node) in seen_ids:
+            if c is None:
                 continue
-            seen_ids.add(id(node))
             neutral = c_ast.ID("true" if c.neutral else "false")
             out.append(Edit("drop", node, neutral, name, f"drop '{c.text}'", ("drop", c.context)))
             if isinstance(node, c_ast.UnaryOp) and node.op == "!":
@@ -170,21 +170,19 @@ def edits(unit: CUnit) -> list[Edit]:
             else:
                 out.append(Edit("negate", node, c_ast.UnaryOp("!", copy.copy(node)), name,
                                 f"'{c.text}' -> '!({c.text})'", ("not",)))
+            subs = within(node)
             # a variable is swapped where it is an operand of a comparison or of arithmetic
-            operands = {id(x) for b in within(node) if isinstance(b, c_ast.BinaryOp) and b.op not in ("&&", "||")
+            operands = {id(x) for b in subs if isinstance(b, c_ast.BinaryOp) and b.op not in ("&&", "||")
                         for x in (b.left, b.right)}
-            for sub in within(node):
-                if id(sub) in seen_ids and sub is not node:
-                    continue
+            for sub in subs:
                 if isinstance(sub, c_ast.BinaryOp) and sub.op in _FLIPS:
                     for op in _FLIPS[sub.op]:
                         out.append(Edit("flip", sub, c_ast.BinaryOp(op, sub.left, sub.right), name,
                                         f"'{sub.op}' -> '{op}' in '{gen.visit(sub)}'", ("op", sub.op, op)))
-                elif isinstance(sub, c_ast.BinaryOp) and sub.op in ("&&", "||") and id(sub) not in seen_ids:
+                elif isinstance(sub, c_ast.BinaryOp) and sub.op in ("&&", "||"):
                     op = "||" if sub.op == "&&" else "&&"
                     out.append(Edit("and-or", sub, c_ast.BinaryOp(op, sub.left, sub.right), name,
                                     f"'{sub.op}' -> '{op}' in '{gen.visit(sub)}'", ("op", sub.op, op)))
-                    seen_ids.add(id(sub))
                 elif isinstance(sub, c_ast.ID) and sub.name in variables and id(sub) in operands:
                     for other, ty in variables.items():
                         if other != sub.name and ty == variables[sub.name]:

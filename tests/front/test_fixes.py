@@ -126,14 +126,14 @@ def test_review_shows_the_fix_as_a_patch(tmp_path):
     r = CliRunner().invoke(cli, ["review", "--c-file", GT, "--reachable", "--geometry", TOY_NAME, "--json"])
     assert r.exit_code == 1, r.output
     out = json.loads(r.stdout)
-    assert out["edits_tried"] == 60
+    assert out["edits_tried"] == 63
     whole = [f for f in out["fixes"] if f["loses"] is None]
     assert [(f["line"], f["col"], f["kind"]) for f in whole] == [(7, 25, "flip")]
     assert "+\tif (!pmc->for_stack && vma->vm_start < addr_to_align)" in whole[0]["patch"]
     r = CliRunner().invoke(cli, ["review", "--c-file", GT, "--reachable", "--geometry", TOY_NAME])
     assert f"{GT}:7:25: fix: '>' -> '<' in 'vma->vm_start > addr_to_align' (flip in can_align_down()): every " \
            "property holds (any number of VMAs), and no realignment v6.15 takes safely is lost" in r.stdout
-    assert r.stdout.rstrip().endswith("60 one-token edits tried: 1 fix, 2 declining safe realignments")
+    assert r.stdout.rstrip().endswith("63 one-token edits tried: 1 fix, 3 declining safe realignments")
     # the patch applies to the file and gives the kernel's behaviour back
     patch = tmp_path / "fix.patch"
     patch.write_text(whole[0]["patch"])
