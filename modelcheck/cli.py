@@ -631,7 +631,8 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         texts: dict[str, list[str]] = {}
 
-        def source_line(path: str, line: int) -> str:
+        def source_lines(path: str) -> list[str]:
+            """A C file's lines as read (a built-in's from the package), read once; [] if unreadable."""
             if path not in texts and linkage is not None and path in linkage.sources:
                 texts[path] = linkage.sources[path].split("\n")
             if path not in texts:
@@ -640,7 +641,10 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                                    else Path(path).read_text(encoding="utf-8")).split("\n")
                 except (OSError, InputError, UnicodeDecodeError):
                     texts[path] = []
-            lines = texts[path]
+            return texts[path]
+
+        def source_line(path: str, line: int) -> str:
+            lines = source_lines(path)
             return lines[line - 1] if 0 < line <= len(lines) else ""
 
         tried: list = []
@@ -651,8 +655,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             from modelcheck.front.fixes import suggest
 
             def whole(path: str) -> str | None:
-                source_line(path, 1)
-                return "\n".join(texts[path]) if texts[path] else None
+                return "\n".join(source_lines(path)) or None
             reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
             if tree and patches:
                 from modelcheck.front.cfront import load_tree
@@ -833,9 +836,9 @@ def kselftest_cmd(scenario_files: tuple[str, ...], out_dir: str, gallery: str | 
     def run() -> int:
         import re
 
-        from modelcheck.userspace.kselftest import write_target
+        from modelcheck.userspace.kselftest import NAME, write_target
         from modelcheck.userspace.recipe import find_recipe
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        if not NAME.fullmatch(name):
             raise InputError("--name", f"{name!r} is not a target name (letters, digits, '.', '_', '-')")
         cases: list[tuple[str, Scenario]] = []
         for f in scenario_files:
@@ -906,7 +909,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
     """
     from modelcheck.userspace.recipe import find_recipe
     def run() -> int | Shown:
-        from modelcheck.runs.kernel import (MREMAP_CALLERS, KernelFailed, compare, image_release, run_cases,
+        from modelcheck.runs.kernel import (MREMAP_CALLERS, KernelFailed, Tally, compare, image_release, run_cases,
                                             thp_mode, variant_for)
 
         def outcome_of(k: dict) -> str:
@@ -945,14 +948,14 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
         rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s), kr in zip(cases, runs)]
         missing = [f for f, _ in cases[len(runs):]]  # the guest stopped early: a failure, not agreement
         ran = [r for r in rows if not r["skipped"]]
-        counts = {"agree": sum(r["agree"] for r in rows), "disagree": sum(not r["agree"] and not r["skipped"] for r in rows),
-                  "skipped": sum(r["skipped"] for r in rows), "missing": len(missing),
-                  "decisions": sum(r["model"]["decided"] for r in ran),
-                  "decisions_agree": sum(r["model"]["decided"] and r["checks"]["decision"] for r in ran),
-                  "realigned": sum(r["began"] is not None and r["began"][0] != r["model"]["old_addr"] for r in ran),
-                  "memory_agree": sum(r["checks"]["memory"] for r in ran),
-                  "entries_missing": sum((r["kernel"]["verdict"], r["model"]["memory"]) == ("entries-missing", "intact")
-                                         for r in ran)}
+        tally = Tally(release, thp or "as booted", "scenarios", model_vid)
+        for r in rows:
+            tally.add(r["scenario"], r)
+        for f in missing:
+            tally.add(f, None)
+        counts = {"agree": tally.agree, "disagree": tally.disagree, "skipped": tally.skipped, "missing": tally.missing,
+                  "decisions": tally.decided, "decisions_agree": tally.decisions_agree, "realigned": tally.realigned,
+                  "memory_agree": tally.memory_agree, "entries_missing": tally.entries_missing}
         def began(old: str, decision: list[str]) -> str:
             return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
 
@@ -983,7 +986,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                        f"observed in {counts['decisions']} (the kernel realigned in {counts['realigned']}), "
                        f"the model's in {counts['decisions_agree']}")
             return "\n".join(out) + "\n"
-        return Shown(1 if counts["disagree"] else 3 if counts["skipped"] or counts["missing"] else 0,
+        return Shown(tally.exit_code(),
                      {"kernel": kernel_image, "release": runs[0].release if runs else release, "variant": model_vid,
                       "thp": thp_mode(runs[0].thp) if runs else None, "results": rows, "missing": missing,
                       "counts": counts}, text)

@@ -243,9 +243,9 @@ class KernelRun:
         patched kernel, or else observed on a probed one from each call's TLB flushes."""
         if (logged := self.logged):
             return logged
-        return [(c.old_addr, *c.realigned[:1], c.new_addr, c.realigned[1], c.len,
+        return [(c.old_addr, began[0], c.new_addr, began[1], c.len,
                  bool(c.for_stack) if c.for_stack is not None else c.caller in EXEC_CALLERS)
-                for c in self.calls]
+                for c in self.calls for began in [c.realigned]]
 
     @property
     def warned(self) -> bool:
@@ -333,8 +333,8 @@ def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, s
 def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 1024,
          append: str = "console=ttyS0 panic=-1 loglevel=5") -> str:
     """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation: the same on
-    every machine, where a nested KVM may refuse a guest) and return the console output; a boot that does not finish in
-    ``timeout`` seconds is a KernelFailed.  1 GiB of memory: below 512 MiB the kernel turns
+    every machine, where a nested KVM may refuse a guest) and return the console output; a boot
+    that does not finish in ``timeout`` seconds is a KernelFailed.  1 GiB of memory: below 512 MiB the kernel turns
     transparent huge pages off (transparent_hugepage_init()), and a Debian kernel runs as shipped."""
     qemu = shutil.which("qemu-system-x86_64")
     if qemu is None:
@@ -385,7 +385,7 @@ def parse(console: str) -> list[KernelRun]:
     runs: dict[int, KernelRun] = {}
     current, section = None, None
     release, layout, thp, shmem = "", "", "", ""
-    splitting = 0  # inside __split_huge_pmd(): its flush of the whole huge entry is not the move's
+    splitting = False  # inside __split_huge_pmd(): its flush of the whole huge entry is not the move's
     pending: list[tuple[int, int, int, bool | None, list[tuple[int, int]]]] = []
     for line in console.splitlines():
         line = line.strip("\r")
@@ -418,7 +418,7 @@ def parse(console: str) -> list[KernelRun]:
                 stack = None if c.group(4) is None else int(c.group(4), 0) != 0
                 pending.append((int(c.group(1), 16), int(c.group(2), 16), int(c.group(3), 16), stack, []))
             elif (sp := _SPLIT.search(line)):
-                splitting = 0 if sp.group(1) else 1
+                splitting = not sp.group(1)  # "split" enters, "splitr" returns
             elif (f := _FLUSH.search(line)) and pending and not splitting:
                 pending[0][4].append((int(f.group(1), 16), int(f.group(2), 16)))
             elif (r := _RET.search(line)) and pending:
@@ -558,6 +558,11 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     return runs, seconds
 
 
+def _exit_code(disagree: int, skipped: int, missing: int) -> int:
+    """0 when every run ran and agreed, 1 on a disagreement, 3 when some gave no answer."""
+    return 1 if disagree else 3 if skipped or missing else 0
+
+
 @dataclass
 class Tally:
     """What one kernel (in one THP mode) did on one set of scenarios, against the model."""
@@ -594,6 +599,9 @@ class Tally:
         self.realigned += c["began"] is not None and c["began"][0] != c["model"]["old_addr"]
         if not c["agree"]:
             self.wrong.append(f"{name} ({', '.join(k for k, ok in c['checks'].items() if not ok)})")
+
+    def exit_code(self) -> int:
+        return _exit_code(self.disagree, self.skipped, self.missing)
 
     def row(self) -> str:
         return (f"| {self.kernel} | {self.thp} | {self.scenarios} | {self.model} | {self.agree} | {self.disagree} | "
@@ -656,8 +664,7 @@ class KernelReport:
                 f"{self.disagree} disagree, {self.skipped} skipped, {self.missing} without a result")
 
     def exit_code(self) -> int:
-        """0 when every run ran and agreed, 1 on a disagreement, 3 when some gave no answer."""
-        return 1 if self.disagree else 3 if self.skipped or self.missing else 0
+        return _exit_code(self.disagree, self.skipped, self.missing)
 
     def count(self, tally: Tally, name: str, c: dict | None) -> None:
         tally.add(name, c)

@@ -25,7 +25,10 @@ from modelcheck.files import write_text
 from modelcheck.model.scenario import Scenario
 from modelcheck.userspace.reproduce import build_command, reproducer_for
 
-__all__ = ["write_target", "TIMEOUT"]
+__all__ = ["write_target", "TIMEOUT", "NAME"]
+
+#: what a program or target name may be: a file name of letters, digits, '.', '_', '-'
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 #: seconds kselftest's runner gives each program (the largest scenarios check 64 MiB page by page)
 TIMEOUT = 120
@@ -87,7 +90,7 @@ def write_target(cases: list[tuple[str, Scenario]], out: Path, name: str = "mode
     """Write the kselftest directory for the (program name, scenario) ``cases`` into ``out``;
     the program names, in order.  A name must be a file name of letters, digits, '.', '_', '-'."""
     for prog, _ in cases:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", prog):
+        if not NAME.fullmatch(prog):
             raise ValueError(f"{prog!r} is not a program name")
     out.mkdir(parents=True, exist_ok=True)
     progs = [prog for prog, _ in cases]
