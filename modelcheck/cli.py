@@ -971,11 +971,16 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                 k, m = r["kernel"], r["model"]
                 got = ", ".join(f"{c['caller']}({c['old_addr']} -> {c['new_addr']}, {c['len']}) = {c['returned']}, "
                                 f"{began(c['old_addr'], c['began'])}"
-                                for c in k["calls"] if c["caller"] in MREMAP_CALLERS) or "no mremap call"
+                                for c in k["calls"] if c["caller"] in MREMAP_CALLERS)
+                if not got and r["began"]:  # a patched kernel without kprobes logs its decision and return
+                    got = (f"logged: {m['call']} = {r['returned'] or '?'}, "
+                           f"{began(m['old_addr'], r['began'])}")
+                got = got or "no mremap call"
+                mremap = "mremap failed" if k["mremap_failed"] else "mremap moved"
                 wrong = [c for c, ok in r["checks"].items() if not ok]
                 out.append(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
-                           f"  kernel: {outcome_of(k)}; {got}\n"
-                           f"  model: memory {m['memory']}{', WARN' if m['warn'] else ''}; "
+                           f"  kernel: {mremap}, {outcome_of(k)}; {got}\n"
+                           f"  model: mremap {m['mremap']}, memory {m['memory']}{', WARN' if m['warn'] else ''}; "
                            f"returns {m['returned']}; {m['call']}, {began(m['old_addr'], m['decision'])}")
             out += [f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)" for f in missing]
             out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
@@ -993,20 +998,33 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
     _run(run, as_json)
 
 
+def _tree_for(tree: str, arch: str | None, where: str) -> None:
+    """Check that ``tree`` is a kernel source tree, configure it for ``arch`` if it has no
+    .config, and refuse one configured for another."""
+    from modelcheck.runs.kpatch import configure, tree_arch
+    kernel_tree(tree)
+    if not (Path(tree) / ".config").is_file():
+        configure(Path(tree), arch or "x86_64")
+    elif arch is not None and tree_arch(Path(tree)) != arch:
+        raise InputError(where, f"{tree} is configured for {tree_arch(Path(tree))}, not {arch}")
+
+
 @kernel_group.command("build")
 @click.option("--tree", required=True, type=click.Path(file_okay=False), help="A 6.12 kernel source tree.")
 @click.option("--variant", "vid", required=True, help="The built-in variant whose realignment the kernel gets.")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="make -j (default: number of cores).")
-def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
-    """Patch TREE's mm/mremap.c to run VARIANT's C (with a log line per decision) and build its
-    bzImage; an unconfigured tree first gets a tinyconfig with what QEMU and the reproducers need
-    (about 4 minutes on 2 cores).  Switching variants rewrites one header: a rebuild of one object."""
+@click.option("--arch", type=click.Choice(["x86_64", "i386"]), default=None,
+              help="What an unconfigured tree is configured for: x86_64 (default) or i386 with PAE (the i386-pae "
+                   "geometry; run under qemu-system-i386).  A configured tree keeps its own.")
+def kernel_build_cmd(tree: str, vid: str, jobs: int | None, arch: str | None) -> None:
+    """Patch TREE's mm/mremap.c to run VARIANT's C (with a log line per decision and per return
+    value) and build its bzImage; an unconfigured tree first gets a tinyconfig with what QEMU and
+    the reproducers need (about 3-4 minutes on 2 cores).  Switching variants rewrites one header:
+    a rebuild of one object."""
     def run() -> int:
-        from modelcheck.runs.kpatch import build, configure
+        from modelcheck.runs.kpatch import build
         get_variant(vid)
-        kernel_tree(tree)
-        if not (Path(tree) / ".config").is_file():
-            configure(Path(tree))
+        _tree_for(tree, arch, "--tree")
         image, secs = build(Path(tree), vid, jobs or os.cpu_count() or 1)
         click.echo(f"{image} ({secs:.0f} s)")
         return 0
@@ -1027,10 +1045,13 @@ def kernel_build_cmd(tree: str, vid: str, jobs: int | None) -> None:
 @click.option("--thp", "thp_modes", default="always,never", show_default=True,
               help="Comma-separated THP modes the stock kernels run the random scenarios in; MODE/SHMEM also "
                    "sets shmem_enabled (always/force: the reproducers' shared mappings get huge pages too).")
+@click.option("--tree32", default=None, type=click.Path(file_okay=False),
+              help="A 6.12 kernel source tree for i386 PAE builds (configured for it if it has no .config): "
+                   "each variant also runs its i386-pae counterexamples and the 32-bit wraps there.")
 @click.option("--out", default="counterexamples/KERNEL.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--timeout", type=click.FloatRange(1), default=600, show_default=True)
 def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: str | None, variants: str,
-                      n_random: int, seed: int, thp_modes: str, out: str, timeout: float) -> None:
+                      n_random: int, seed: int, thp_modes: str, tree32: str | None, out: str, timeout: float) -> None:
     """Run every reachable x86-64 gallery counterexample of each historic variant on a kernel
     patched with that variant and on each stock kernel, and seeded random scenarios on the stock
     kernels under each THP mode; write the tables of what the real kernels did (memory, WARN and
@@ -1054,12 +1075,15 @@ def kernel_report_cmd(tree: str, stock_images: tuple[str, ...], stock_variant: s
                     "never", "always", "within_size", "advise", "deny", "force")):
                 raise InputError("--thp", f"{mode!r} is not a THP mode (never, madvise, always; /SHMEM for "
                                           "shmem_enabled: never, always, within_size, advise, deny, force)")
+        if tree32 is not None:
+            _tree_for(tree32, "i386", "--tree32")
         r = report(Path(tree), [Path(x) for x in stock_images], _split((variants,), [], "--variants"),
                    Path(out).parent, timeout, lambda line: click.echo(line, err=True), stock_variant=stock_variant,
-                   n_random=n_random, seed=seed, thp_modes=modes)
+                   n_random=n_random, seed=seed, thp_modes=modes, tree32=Path(tree32) if tree32 else None)
         r.command = ("modelcheck kernel report --tree TREE " + " ".join(f"--stock {Path(x).name}" for x in stock_images)
                      + (f" --random {n_random}" if n_random != 120 else "") + (f" --seed {seed}" if seed != 1 else "")
-                     + (f" --thp {','.join(modes)}" if modes != ("always", "never") else ""))
+                     + (f" --thp {','.join(modes)}" if modes != ("always", "never") else "")
+                     + (" --tree32 TREE32" if tree32 else ""))
         write_text(target, r.markdown(str(datetime.date.today())))
         click.echo(f"wrote {out}; {r.summary()}")
         return r.exit_code()

@@ -26,12 +26,12 @@ import random
 
 from modelcheck.errors import InputError
 from modelcheck.model.geometry import Geometry, get_geometry
-from modelcheck.model.scenario import Scenario
+from modelcheck.model.scenario import Move, Scenario, Vma
 from modelcheck.userspace.recipe import find_recipe
 from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MREMAP_FIXED,
                                            MREMAP_MAYMOVE, AddressSpace, SyscallError)
 
-__all__ = ["random_scenarios"]
+__all__ = ["random_scenarios", "wrap_scenarios"]
 
 _FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
 
@@ -114,3 +114,39 @@ def _anywhere(rng: random.Random, g: Geometry) -> Scenario:
     length = page * rng.randrange(1, (hi - old) // page + 1)
     new = base + 16 * pmd + page * rng.randrange(0, window)
     return mm.mremap(old, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, new)
+
+
+def wrap_scenarios(geometry: str = "i386-pae") -> list[tuple[str, Scenario]]:
+    """Moves whose ``old_end + len`` passes 2^W on a 32-bit geometry: where v6.7's tail guard
+    ``len + old_addr < old_end`` wraps after a complete move (CVE-2024-53111), laid out so that a
+    real 32-bit process can make them.  The checker's own least counterexample maps the whole
+    3 GiB user range, where the program's text and stack already are; these keep below the stack
+    and mmap base (TASK_SIZE - 1 GiB .. TASK_SIZE) and above the program's text and heap (128 MiB):
+    a 1.25 GiB source ending at TASK_SIZE - 256 MiB, moved down to 192 MiB, so that ``old_end +
+    len`` is exactly 2^32.  Two recipes:
+
+    * ``wrap-fresh``: the destination is a fresh VMA, the source unwritten shared memory (no data:
+      what shows is mremap()'s error);
+    * ``wrap-merged``: the destination merges with a private neighbour below it, the source is
+      private memory read once per page (zero-page entries, cheap to make), so that the entries the
+      undo does not move back are seen to be gone.
+
+    What each variant does on them is the model's to say (``evaluate``), not this function's."""
+    g = get_geometry(geometry)
+    if g.word_bits != 32:
+        raise InputError("--geometry", f"{geometry}: only a 32-bit geometry's moves can wrap")
+    size = 1 << g.word_bits
+    old_end = g.task_size - (256 << 20)
+    length = size - old_end
+    old, new = old_end - length, 192 << 20
+    if old < new + length or new < (128 << 20) or length & ~g.pmd_mask:
+        raise InputError("--geometry", f"{geometry}: no room below TASK_SIZE for a wrapping move")
+    fresh = Scenario(g, (Vma(new, new + length, False), Vma(old, old_end, False)), Move(1, 0, old, new, length))
+    below = new - g.pmd_size * 8
+    merged = Scenario(g, (Vma(below, new + length, False), Vma(old, old_end, True)), Move(1, 0, old, new, length))
+    out = []
+    for name, s in (("wrap-fresh", fresh), ("wrap-merged", merged)):
+        if not find_recipe(s).reachable:  # the recipe builder is the judge of what a program can make
+            raise InputError("--geometry", f"{geometry}: {name} has no recipe: {find_recipe(s).reason}")
+        out.append((name, s))
+    return out

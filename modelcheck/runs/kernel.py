@@ -8,7 +8,10 @@ and its return value), runs each reproducer, prints its TAP output and the trace
 ``boot()`` runs ``qemu-system-x86_64`` under software emulation with a timeout, and ``parse()``
 turns the console into per-reproducer results.
 
-Only x86-64 kernels are driven: the kprobe argument registers are x86-64's.
+The kprobes are x86-64's (argument registers, the pagetable_move_control offsets).  An i386
+image (a patched tinyconfig build, ``kpatch.configure(tree, "i386")``) boots under
+qemu-system-i386 with /init and the reproducers built -m32; it has no kprobes, and logs its
+decisions and return values itself.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
-           "run_cases", "thp_mode", "PATCHABLE", "Tally", "KernelReport", "report", "INIT_C", "newc", "image_release", "variant_for", "MREMAP_CALLERS",
+           "run_cases", "thp_mode", "PATCHABLE", "Tally", "KernelReport", "report", "INIT_C", "newc", "image_release", "image_bits", "variant_for", "MREMAP_CALLERS",
            "EXEC_CALLERS"]
 
 INIT_C = r"""#define _GNU_SOURCE
@@ -238,6 +241,19 @@ class KernelRun:
         return out
 
     @property
+    def returns(self) -> list[tuple[int, int, int, int]]:
+        """A patched kernel's logged move_page_tables() return values: (returned, cursor at the
+        end, old_end, len)."""
+        from modelcheck.runs.kpatch import RETURNED
+        return [tuple(int(m.group(i), 16) for i in range(2, 6))  # type: ignore[misc]
+                for line in self.kernel_log if (m := RETURNED.search(line))]
+
+    @property
+    def mremap_failed(self) -> bool:
+        """The reproducer's mremap() returned an error (its test 1 failed)."""
+        return any(t.startswith("not ok 1") for t in self.tap)
+
+    @property
     def decisions(self) -> list[tuple[int, int, int, int, int, bool]]:
         """The kernel's realignment decisions, (old, old', new, new', len, for_stack): logged by a
         patched kernel, or else observed on a probed one from each call's TLB flushes."""
@@ -259,7 +275,8 @@ class KernelRun:
     def verdict(self) -> str:
         """intact (ok 2), corrupted (not ok 2: bytes wrong), entries-missing (not ok 2 with every
         byte right but page-table entries gone, as when a huge page split drops its mapping),
-        skipped, or failed (no TAP result)."""
+        skipped, or failed (no TAP result).  After an mremap() that failed, test 2 is of the old
+        range where it was."""
         if self.exit_code == 4 or any("# SKIP" in t for t in self.tap):
             return "skipped"
         if any(t.startswith("not ok 2") for t in self.tap):
@@ -280,6 +297,8 @@ class KernelRun:
                 "verdict": self.verdict, "tap": self.tap,
                 "calls": [c.to_json() for c in self.calls], "warned": self.warned, "oopsed": self.oopsed,
                 "decisions": [[hex(x) if not isinstance(x, bool) else x for x in d] for d in self.decisions],
+                "mremap_failed": self.mremap_failed,
+                "returns": [[hex(x) for x in r] for r in self.returns],
                 "decided_by": "log" if self.logged else "flushes" if self.calls else None}
 
 
@@ -306,13 +325,17 @@ def _gcc(source: str, exe: Path, build: str) -> None:
         raise InputError(str(src), done.stderr.strip().splitlines()[-1] if done.stderr else "gcc failed")
 
 
-def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, shmem: str | None = None) -> Path:
+def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, shmem: str | None = None,
+                    bits: int = 64) -> Path:
     """Compile the reproducers' C texts and /init, and write the gzip'd initramfs to ``out``;
     ``thp`` (never, madvise, always) is the transparent_hugepage mode /init sets, ``shmem``
-    (never, always, within_size, advise, deny, force) its shmem_enabled, None the kernel's."""
+    (never, always, within_size, advise, deny, force) its shmem_enabled, None the kernel's.
+    For a 32-bit kernel (``bits``) everything is built with -m32: a reproducer of a 64-bit
+    geometry then skips (its word size is not the recipe's)."""
+    m32 = " -m32" if bits == 32 else ""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        _gcc(INIT_C, d / "init", "gcc -static -O2 -Wall -Werror")
+        _gcc(INIT_C, d / "init", f"gcc{m32} -static -O2 -Wall -Werror")
         files = [(x, stat.S_IFDIR | 0o755, b"", (0, 0)) for x in ("dev", "proc", "sys", "tracing", "repro")]
         files.append(("dev/console", stat.S_IFCHR | 0o600, b"", (5, 1)))
         files.append(("init", stat.S_IFREG | 0o755, (d / "init").read_bytes(), (0, 0)))
@@ -322,7 +345,10 @@ def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, s
             files.append(("thp-shmem", stat.S_IFREG | 0o644, shmem.encode(), (0, 0)))
         for i, text in enumerate(reproducers, 1):
             m = re.search(r"Build: (gcc .*) -o repro repro\.c", text)
-            _gcc(text, d / f"r{i}", m.group(1) if m else "gcc -static -O2 -Wall -Werror")
+            cmd = m.group(1) if m else "gcc -static -O2 -Wall -Werror"
+            if m32 and "-m32" not in cmd.split():
+                cmd = cmd.replace("gcc", "gcc" + m32, 1)
+            _gcc(text, d / f"r{i}", cmd)
             files.append((f"repro/{i}", stat.S_IFREG | 0o755, (d / f"r{i}").read_bytes(), (0, 0)))
         tmp_out = out.with_name(out.name + ".tmp")
         tmp_out.write_bytes(gzip.compress(newc(files), mtime=0))
@@ -332,16 +358,22 @@ def build_initramfs(reproducers: list[str], out: Path, thp: str | None = None, s
 
 def boot(kernel: Path, initrd: Path, timeout: float = 300, memory: int = 1024,
          append: str = "console=ttyS0 panic=-1 loglevel=5") -> str:
-    """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64 (software emulation: the same on
+    """Boot ``kernel`` with ``initrd`` under qemu-system-x86_64, or qemu-system-i386 for a 32-bit
+    image (software emulation: the same on
     every machine, where a nested KVM may refuse a guest) and return the console output; a boot
     that does not finish in ``timeout`` seconds is a KernelFailed.  1 GiB of memory: below 512 MiB the kernel turns
     transparent huge pages off (transparent_hugepage_init()), and a Debian kernel runs as shipped."""
-    qemu = shutil.which("qemu-system-x86_64")
-    if qemu is None:
-        raise KernelFailed("qemu", "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)")
     if not Path(kernel).is_file():
         raise InputError("--kernel", f"{kernel}: no such kernel image")
+    name = "qemu-system-x86_64" if image_bits(kernel) == 64 else "qemu-system-i386"
+    qemu = shutil.which(name)
+    if qemu is None:
+        raise KernelFailed("qemu", f"{name} is not installed (Debian: apt-get install qemu-system-x86)")
     # loglevel=5: WARNINGs (KERN_WARNING) and a patched kernel's decisions (KERN_ERR) reach the console
+    if name.endswith("i386"):
+        # the 32-bit scenarios map more than a GiB (old_end + len must pass 2^32), and the
+        # overcommit heuristic refuses a mapping larger than RAM: PAE's highmem takes 2 GiB
+        memory = max(memory, 2048)
     cmd = [qemu, "-kernel", str(kernel), "-initrd", str(initrd), "-append", append,
            "-nographic", "-no-reboot", "-m", str(memory), "-smp", "1"]
     try:
@@ -441,7 +473,12 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     ev = evaluate(s, variant)
     memory = {pid for pid, p in PROPERTIES.items() if p.memory}  # what a reproducer sees
     mv = s.move
-    model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) else "intact",
+    # move_vma()/copy_vma_and_data(): a return below len is -ENOMEM, and the undo moves back only
+    # what the return value says was moved; the rest is unmapped with the new range
+    fails = mv.stop_at is None and ev.returned < mv.len
+    lost = fails and s.vmas[mv.old_vma].populated and ev.returned < mv.len
+    model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) or lost else "intact",
+             "mremap": "fails (ENOMEM)" if fails else "moves",
              "old_addr": hex(mv.old_addr),
              "warn": any(PROPERTIES[pid].warns for pid in ev.violated() if pid in PROPERTIES),
              "returned": hex(ev.returned), "call": move_call(s),
@@ -456,13 +493,18 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
         "call": ([(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)]
                  if kr.calls else len(mine) == 1),
         # an allocation failure the kernel was not given changes the return value
-        "returned": mv.stop_at is not None or not kr.calls or [c.ret for c in calls] == [ev.returned],
+        "returned": mv.stop_at is not None or (
+            [c.ret for c in calls] == [ev.returned] if kr.calls else
+            [r[0] for r in kr.returns if (r[2], r[3]) == (mv.old_end, mv.len)] in ([ev.returned], [])),
+        "mremap": mv.stop_at is not None or kr.verdict in ("skipped", "failed") or kr.mremap_failed == fails,
         "warn": mv.stop_at is not None or kr.warned == model["warn"],
         "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
     }
     model["decided"] = bool(mine)  # a kernel with neither kprobes nor a decision log shows none
     skipped = kr.verdict == "skipped"
+    got = [c.ret for c in calls] if kr.calls else [r[0] for r in kr.returns if (r[2], r[3]) == (mv.old_end, mv.len)]
     return {"kernel": kr.to_json(), "model": model, "checks": checks,
+            "returned": hex(got[0]) if len(got) == 1 and got[0] is not None else None,  # the kernel's, probed or logged
             "began": [hex(mine[0][1]), hex(mine[0][3])] if mine else None,  # where the kernel began this move
             "agree": not skipped and all(checks.values()), "skipped": skipped}
 
@@ -499,6 +541,20 @@ def image_release(image: Path) -> str:
     at = struct.unpack_from("<H", head, 0x20E)[0] + 0x200
     text = head[at:at + 256].split(b"\0")[0].decode(errors="replace")
     return text.split(" ")[0] if at < len(head) and text else ""
+
+
+def image_bits(image: Path) -> int:
+    """64 for an x86-64 bzImage, 32 for an i386 one: bit 0 of the setup header's xloadflags
+    (XLF_KERNEL_64, boot protocol 2.12, Documentation/arch/x86/boot.rst); 64 when the header
+    says nothing (an older protocol or not a bzImage)."""
+    try:
+        with open(image, "rb") as f:
+            head = f.read(0x240)
+    except OSError:
+        return 64
+    if len(head) < 0x238 or head[0x202:0x206] != b"HdrS" or struct.unpack_from("<H", head, 0x206)[0] < 0x20C:
+        return 64
+    return 64 if struct.unpack_from("<H", head, 0x236)[0] & 1 else 32
 
 
 def variant_for(release: str) -> str | None:
@@ -551,7 +607,7 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for group in groups:
-            initrd = build_initramfs(group, Path(tmp) / "initrd.gz", thp, shmem)
+            initrd = build_initramfs(group, Path(tmp) / "initrd.gz", thp, shmem, image_bits(image))
             t = time.perf_counter()
             runs += parse(boot(image, initrd, timeout))
             seconds += time.perf_counter() - t
@@ -629,6 +685,7 @@ class KernelReport:
     version: str = "6.12"
     stock: str = ""
     command: str = "modelcheck kernel report --tree TREE --stock STOCK"
+    i386: bool = False  # i386 PAE builds ran too (--tree32)
 
     def markdown(self, today: str) -> str:
         head = [
@@ -646,7 +703,12 @@ class KernelReport:
             "lines of the kernel log, and its decision: logged by a patched kernel, read off the TLB ranges the",
             "call flushed on a stock one (a realigned move flushes from the realigned address, below old_addr).",
             "\"The model\" is the prediction for the variant the kernel runs (a stock kernel's from its version).",
-            "The arm64-64k-48 and i386-pae counterexamples need kernels of those geometries and are not run here.",
+            *(["With `--tree32`, each variant is also built for i386 with PAE (the same tree configured",
+               "for i386) and runs, under qemu-system-i386, its reachable i386-pae counterexamples and two moves",
+               "whose old_end + len passes 2^32 (`wrap-fresh`, `wrap-merged`: CVE-2024-53111's wrap of v6.7's",
+               "tail guard, laid out below a 32-bit process's stack).  The arm64-64k-48 counterexamples need",
+               "an arm64 kernel and are not run here."] if self.i386 else
+              ["The arm64-64k-48 and i386-pae counterexamples need kernels of those geometries and are not run here."]),
             "", f"{self.summary()}.", "",
             "| kernel | THP | scenarios | model | agree | disagree | skipped | no result | memory as the model | "
             "decision observed | decision as the model |",
@@ -685,8 +747,13 @@ def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[s
     began = lambda old2: "" if old2 == scenario.move.old_addr else f", realigned to {old2:#x}"  # noqa: E731
     mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (scenario.move.old_addr, scenario.move.new_addr,
                                                             scenario.move.len)]
-    did = outcome(kr) + (began(mine[0][1]) if mine else "")
-    said = ("nothing" if m["memory"] == "intact" else "data corrupted") + (", WARN" if m["warn"] else "")
+    did = ("mremap ENOMEM, " if kr.mremap_failed else "") + outcome(kr) + (began(mine[0][1]) if mine else "")
+    if c["returned"] is not None and int(c["returned"], 16) != scenario.move.len:
+        did += f", returned {c['returned']}"
+    said = ("mremap ENOMEM, " if m["mremap"] != "moves" else "") + \
+        ("nothing" if m["memory"] == "intact" else "data corrupted") + (", WARN" if m["warn"] else "")
+    if int(m["returned"], 16) != scenario.move.len:
+        said += f", returns {m['returned']}"
     said += began(int(m["decision"][0], 16)) + f" ({m['variant']})"
     wrong = [k for k, ok in c["checks"].items() if not ok]
     return did, said, "yes" if c["agree"] else "skipped" if c["skipped"] else "NO: " + ", ".join(wrong)
@@ -694,20 +761,24 @@ def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[s
 
 def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, timeout: float,
            tell: Callable[[str], None] = lambda _: None, stock_variant: str | None = None,
-           n_random: int = 120, seed: int = 1, thp_modes: tuple[str, ...] = ("always", "never")) -> KernelReport:
+           n_random: int = 120, seed: int = 1, thp_modes: tuple[str, ...] = ("always", "never"),
+           tree32: Path | None = None) -> KernelReport:
     """Build each of ``variants`` into ``tree`` (modelcheck.runs.kpatch) and run its reachable
     gallery counterexamples on that kernel; run them all, and ``n_random`` random scenarios
     under each of ``thp_modes`` (MODE, or MODE/SHMEM_MODE for shmem_enabled too), on each stock kernel; compare each run with the model's
     prediction for the variant the kernel runs (a stock kernel's from its version, or
-    ``stock_variant``).  ``tell`` hears one line per boot."""
+    ``stock_variant``).  With ``tree32`` (a 6.12 tree configured for i386 with PAE), each variant
+    is built there too and runs its reachable i386-pae counterexamples and the moves that wrap a
+    32-bit word (``differential.wrap_scenarios``) under qemu-system-i386.  ``tell`` hears one line
+    per boot."""
     import os
     import time
 
     from modelcheck.model.scenario import load_scenario
     from modelcheck.model.variants import get_variant
-    from modelcheck.runs.differential import random_scenarios
+    from modelcheck.runs.differential import random_scenarios, wrap_scenarios
     from modelcheck.runs.kpatch import build
-    out = KernelReport(stock=", ".join(f"`{s.name}`" for s in stocks))
+    out = KernelReport(stock=", ".join(f"`{s.name}`" for s in stocks), i386=tree32 is not None)
     t0 = time.perf_counter()
     per_variant = {vid: [(f, load_scenario(str(f))) for f in gallery_cases(gallery, vid)] for vid in variants}
     per_variant = {vid: cases for vid, cases in per_variant.items() if cases}
@@ -736,6 +807,17 @@ def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, t
         _, results = run(image, f"{vid} (patched)", cases, vid, True, "never", f"{vid}'s counterexamples")
         for (f, s), (kr, c) in zip(cases, results):
             out.rows.append(f"| {vid} | {f.stem} | patched | " + " | ".join(_said(kr, c, s)) + " |")
+    if tree32 is not None:
+        wraps = wrap_scenarios("i386-pae")
+        for vid in variants:
+            cases = [(f, load_scenario(str(f))) for f in gallery_cases(gallery, vid, "i386-pae")] + wraps
+            image, build_s = build(tree32, vid, os.cpu_count() or 1)
+            tell(f"{vid} (i386 PAE): built {build_s:.0f} s")
+            _, results = run(image, f"{vid} (patched, i386 PAE)", cases, vid, True, "never",
+                             f"{vid}'s i386-pae counterexamples and the 32-bit wraps")
+            for (f, s), (kr, c) in zip(cases, results):
+                out.rows.append(f"| {vid} | i386-pae {getattr(f, 'stem', f)} | patched, i386 PAE | "
+                                + " | ".join(_said(kr, c, s)) + " |")
     for stock in stocks:
         release = image_release(stock) or stock.name
         model_vid = stock_variant or variant_for(release) or "v6.12"

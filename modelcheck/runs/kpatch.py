@@ -10,7 +10,11 @@ its own can_align_down()/try_realign_addr()), and every decision is logged as
 
     modelcheck: VARIANT old OLD -> OLD' new NEW -> NEW' len LEN stack 0|1
 
-at KERN_ERR, so that it reaches the console whatever the log level.  Only variants written in the
+and every return value as
+
+    modelcheck: VARIANT return RET at OLD_ADDR end OLD_END len LEN
+
+at KERN_ERR, so that they reach the console whatever the log level.  Only variants written in the
 pointer form (move_page_tables_start(vma, &old_addr, ...)) fit a 6.12 tree: the v6.15
 pagetable_move_control form does not.
 """
@@ -28,9 +32,13 @@ from pycparser import c_ast, c_generator
 from modelcheck.front.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
 from modelcheck.errors import InputError, RunFailed
 
-__all__ = ["variant_header", "patch_mremap", "build", "configure", "CONFIG", "HEADER", "DECISION"]
+__all__ = ["variant_header", "patch_mremap", "build", "configure", "tree_arch", "CONFIG", "CONFIG_I386", "ARCHES",
+           "HEADER", "DECISION", "RETURNED"]
 
 HEADER = "modelcheck_realign.h"
+#: the log line of move_page_tables()'s return value: what it returned, its cursor at the end
+#: (old_addr), old_end and len
+RETURNED = re.compile(r"modelcheck: (\S+) return (0x[0-9a-f]+) at (0x[0-9a-f]+) end (0x[0-9a-f]+) len (0x[0-9a-f]+)")
 #: the log line of a decision, as patch readers parse it
 DECISION = re.compile(r"modelcheck: (\S+) old (0x[0-9a-f]+) -> (0x[0-9a-f]+) new (0x[0-9a-f]+) -> (0x[0-9a-f]+) "
                       r"len (0x[0-9a-f]+) stack ([01])")
@@ -97,7 +105,11 @@ def variant_header(vid: str) -> str:
         "",
         "static unsigned long modelcheck_return(unsigned long old_addr, unsigned long old_end, unsigned long len)",
         "{",
-        f"\treturn mc_{RETURN}(old_addr, old_end, len);",
+        f"\tunsigned long ret = mc_{RETURN}(old_addr, old_end, len);",
+        "",
+        '\tprintk(KERN_ERR "modelcheck: %s return 0x%lx at 0x%lx end 0x%lx len 0x%lx\\n",',
+        "\t       MODELCHECK_VARIANT, ret, old_addr, old_end, len);",
+        "\treturn ret;",
         "}",
         "",
     ])
@@ -120,7 +132,8 @@ def patch_mremap(text: str) -> str:
 def build(tree: Path, vid: str, jobs: int = 2) -> tuple[Path, float]:
     """Patch ``tree`` (a configured 6.12 source tree) for variant ``vid`` and build its bzImage:
     (the image, seconds).  Only mm/modelcheck_realign.h changes between variants, so a switch
-    rebuilds one object and relinks."""
+    rebuilds one object and relinks.  The word size is the tree's own: a tree configured with
+    ``configure(tree, "i386")`` builds a 32-bit PAE kernel."""
     mremap = tree / "mm" / "mremap.c"
     if not mremap.is_file() or not (tree / ".config").is_file():
         raise InputError("--tree", f"{tree} is not a configured kernel source tree (mm/mremap.c, .config)")
@@ -132,7 +145,8 @@ def build(tree: Path, vid: str, jobs: int = 2) -> tuple[Path, float]:
     if patched != mremap.read_text():
         mremap.write_text(patched)
     t = time.perf_counter()
-    done = subprocess.run(["make", f"-j{jobs}", "bzImage"], cwd=tree, capture_output=True, text=True)
+    done = subprocess.run(["make", f"ARCH={tree_arch(tree)}", f"-j{jobs}", "bzImage"], cwd=tree,
+                          capture_output=True, text=True)
     if done.returncode != 0:
         raise RunFailed("make bzImage", _why(done))
     return tree / "arch" / "x86" / "boot" / "bzImage", time.perf_counter() - t
@@ -152,15 +166,32 @@ CONFIG = ("64BIT", "BLK_DEV_INITRD", "RD_GZIP", "PRINTK", "BUG", "GENERIC_BUG", 
           "TRANSPARENT_HUGEPAGE", "SHMEM", "MULTIUSER", "FUTEX", "POSIX_TIMERS")
 
 
-def configure(tree: Path) -> None:
-    """make tinyconfig in ``tree``, then enable CONFIG and fill in the rest (olddefconfig)."""
-    steps = [["make", "tinyconfig"], ["./scripts/config", *[x for c in CONFIG for x in ("--enable", c)]],
-             ["make", "olddefconfig"]]
+#: what an i386 kernel needs instead of 64BIT: a CPU with PAE and PAE itself (the i386-pae
+#: geometry: 2 MiB PMDs, 3 levels, 3G/1G split), selected through HIGHMEM64G as in 6.12's Kconfig
+CONFIG_I386 = ("M686", "HIGHMEM64G", "X86_PAE")
+_NOT_I386 = ("64BIT", "M486", "NOHIGHMEM", "HIGHMEM4G")
+ARCHES = ("x86_64", "i386")
+
+
+def tree_arch(tree: Path) -> str:
+    """The ARCH a configured tree builds for: i386 when its .config says CONFIG_X86_32=y."""
+    config = tree / ".config"
+    return "i386" if config.is_file() and "\nCONFIG_X86_32=y\n" in config.read_text() else "x86_64"
+
+
+def configure(tree: Path, arch: str = "x86_64") -> None:
+    """make tinyconfig in ``tree`` for ``arch`` (x86_64, or i386 with PAE), then enable CONFIG and
+    fill in the rest (olddefconfig)."""
+    want = CONFIG if arch == "x86_64" else tuple(c for c in CONFIG if c != "64BIT") + CONFIG_I386
+    off = () if arch == "x86_64" else _NOT_I386
+    steps = [["make", f"ARCH={arch}", "tinyconfig"],
+             ["./scripts/config", *[x for c in want for x in ("--enable", c)], *[x for c in off for x in ("--disable", c)]],
+             ["make", f"ARCH={arch}", "olddefconfig"]]
     for cmd in steps:
         done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
         if done.returncode != 0:
             raise RunFailed(" ".join(cmd[:2]), _why(done))
     config = (tree / ".config").read_text()
-    missing = [c for c in CONFIG if f"CONFIG_{c}=y" not in config]
+    missing = [c for c in want if f"CONFIG_{c}=y" not in config]
     if missing:
         raise InputError("--tree", f"the configuration lacks {', '.join(missing)}")

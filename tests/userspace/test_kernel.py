@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -197,9 +198,9 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
     stock.write_bytes(b"")
     seen = {}
 
-    def fake(tree_, stocks, variants, gallery, timeout, tell, stock_variant, n_random, seed, thp_modes):
+    def fake(tree_, stocks, variants, gallery, timeout, tell, stock_variant, n_random, seed, thp_modes, tree32):
         seen.update(variants=variants, gallery=gallery, stock_variant=stock_variant, random=n_random,
-                    thp=thp_modes, stocks=stocks)
+                    thp=thp_modes, stocks=stocks, tree32=tree32)
         return kernel.KernelReport(rows=["| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |"],
                                    disagree=1, stock=stocks[0].name)
     monkeypatch.setattr(kernel, "report", fake)
@@ -209,7 +210,7 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
                                  "--out", str(out)])
     assert r.exit_code == 1, r.output
     assert seen == {"variants": ["v3", "v4"], "gallery": out.parent, "stock_variant": None, "random": 120,
-                    "thp": ("always", "never"), "stocks": [stock]}
+                    "thp": ("always", "never"), "stocks": [stock], "tree32": None}
     assert out.read_text().endswith("| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |\n")
     assert "wrote" in r.stdout and "1 runs: 0 agree, 1 disagree, 0 skipped, 0 without a result" in r.stdout
     r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--thp", "always,sometimes",
@@ -218,6 +219,14 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
     r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--thp", "always/often",
                                  "--out", str(out)])
     assert r.exit_code == 2 and "'always/often' is not a THP mode" in r.output
+    # --tree32 must be a kernel tree, and one configured for i386 if it is configured at all
+    r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--tree32",
+                                 str(tmp_path / "none"), "--out", str(out)])
+    assert r.exit_code == 2 and r.output.startswith("modelcheck: error: "), r.output
+    (tree / ".config").write_text("CONFIG_64BIT=y\n")
+    r = CliRunner().invoke(cli, ["kernel", "report", "--tree", str(tree), "--stock", str(stock), "--tree32", str(tree),
+                                 "--out", str(out)])
+    assert r.exit_code == 2 and r.output == f"modelcheck: error: --tree32: {tree} is configured for x86_64, not i386\n"
 
 
 def test_a_skipped_reproducer_is_no_answer_not_agreement():
@@ -432,3 +441,136 @@ def test_entries_missing_with_every_byte_intact_is_told_from_corruption():
     bad = load_scenario(str(GALLERY / "x86_64-4level" / "v3" / "no-source-collateral.json"))
     c = compare(bad, missing, get_variant("v3"))
     assert c["model"]["memory"] == "corrupted" and c["checks"]["memory"]
+
+
+# An i386 PAE tinyconfig 6.12.118 built with v6.7's tail guard (modelcheck kernel build --arch
+# i386 --variant v6.7) running wrap-merged under qemu-system-i386, as its console showed it
+# (the eight "# page" lines cut to two): no kprobes, the decision and the return value logged.
+CONSOLE_I386_V67 = """\
+=== kernel up 6.12.118 args
+=== thp always madvise [never]
+=== thp-shmem always within_size advise [never] deny force
+=== begin 1
+modelcheck: v6.7 old 0xbffff000 -> 0xbffff000 new 0xbff52000 -> 0xbff52000 len 0x1000 stack 1
+modelcheck: v6.7 return 0x1000 at 0xc0000000 end 0xc0000000 len 0x1000
+TAP version 13
+1..2
+modelcheck: v6.7 old 0x60000000 -> 0x60000000 new 0xc000000 -> 0xc000000 len 0x50000000 stack 0
+modelcheck: v6.7 return 0x0 at 0xb0000000 end 0xb0000000 len 0x50000000
+not ok 1 mremap(0x60000000 -> 0xc000000, 0x50000000 bytes)
+# mremap: Cannot allocate memory
+# page 0x60000000: expected an entry at 0x60000000, found none
+# page 0x60001000: expected an entry at 0x60001000, found none
+# 1358954496 bytes checked, 0 wrong; 327680 of 327680 page-table entries missing
+not ok 2 every page unchanged by the failed mremap
+=== trace 1
+=== end 1 1
+=== done
+"""
+
+
+def test_image_bits_from_the_setup_header(tmp_path):
+    from modelcheck.runs.kernel import image_bits
+    head = bytearray(0x240)
+    head[0x202:0x206] = b"HdrS"
+    head[0x206:0x208] = (0x20F).to_bytes(2, "little")  # boot protocol 2.15
+    (tmp_path / "i386").write_bytes(bytes(head))
+    head[0x236] = 1 | 2  # XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    (tmp_path / "x86_64").write_bytes(bytes(head))
+    (tmp_path / "garbage").write_bytes(b"\0" * 0x300)
+    assert [image_bits(tmp_path / n) for n in ("i386", "x86_64", "garbage", "missing")] == [32, 64, 64, 64]
+
+
+def test_the_32bit_wraps_are_where_the_model_says_v67_breaks():
+    from modelcheck.model.semantics import evaluate
+    from modelcheck.model.variants import get_variant
+    from modelcheck.runs.differential import wrap_scenarios
+    from modelcheck.userspace.recipe import find_recipe
+    wraps = dict(wrap_scenarios("i386-pae"))
+    assert set(wraps) == {"wrap-fresh", "wrap-merged"}
+    for name, s in wraps.items():
+        mv = s.move
+        assert mv.old_end + mv.len == 1 << 32 and mv.old_end <= s.geometry.task_size - (256 << 20)
+        assert find_recipe(s).reachable
+        # v6.7's tail guard wraps (CVE-2024-53111); a4a282daf1a1's (v6.12) and pmc_progress() do not
+        assert evaluate(s, get_variant("v6.7")).returned == 0
+        assert "return-value" in evaluate(s, get_variant("v6.7")).violated()
+        assert {evaluate(s, get_variant(v)).returned for v in ("v6.12", "v6.15", "rfc")} == {mv.len}
+    recipe = "\n".join(find_recipe(wraps["wrap-merged"]).lines())
+    assert "MAP_PRIVATE" in recipe and "read one byte of every page" in recipe
+    with pytest.raises(Exception, match="32-bit"):
+        wrap_scenarios("x86_64-4level")
+
+
+def test_a_failed_mremap_on_a_32bit_kernel_compared_with_the_model():
+    from modelcheck.model.variants import get_variant
+    from modelcheck.runs.differential import wrap_scenarios
+    from modelcheck.runs.kernel import compare
+    (run,) = parse(CONSOLE_I386_V67)
+    assert run.mremap_failed and run.verdict == "entries-missing" and not run.calls
+    assert run.returns[-1] == (0, 0xB0000000, 0xB0000000, 0x50000000)
+    s = dict(wrap_scenarios())["wrap-merged"]
+    c = compare(s, run, get_variant("v6.7"))
+    # the model: v6.7 returns 0, so mremap fails with ENOMEM and the undo moves nothing back
+    assert c["agree"], c["checks"]
+    assert c["returned"] == "0x0" and c["model"]["mremap"] == "fails (ENOMEM)" and c["model"]["memory"] == "corrupted"
+    fixed = compare(s, run, get_variant("v6.12"))  # what the stock guard predicts is not what this kernel did
+    assert not fixed["agree"]
+    assert [k for k, ok in fixed["checks"].items() if not ok] == ["memory", "returned", "mremap"]
+
+
+def test_the_patched_header_logs_the_return_value():
+    from modelcheck.runs.kpatch import RETURNED, variant_header
+    h = variant_header("v6.7")
+    assert "ret = mc_move_page_tables_return(old_addr, old_end, len);" in h
+    assert 'printk(KERN_ERR "modelcheck: %s return 0x%lx at 0x%lx end 0x%lx len 0x%lx\\n",' in h
+    assert RETURNED.search("modelcheck: v6.7 return 0x0 at 0xb0000000 end 0xb0000000 len 0x50000000")
+
+
+def _missing_i386() -> str | None:
+    tree = os.environ.get("MODELCHECK_KERNEL_TREE32")
+    if not tree or not (Path(tree) / "mm" / "mremap.c").is_file():
+        return "MODELCHECK_KERNEL_TREE32 (a 6.12 kernel source tree for i386 PAE builds) is not set"
+    for tool in ("qemu-system-i386", "gcc", "make"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    probe = subprocess.run(["gcc", "-m32", "-static", "-x", "c", "-", "-o", os.devnull],
+                           input="int main(void) { return 0; }\n", capture_output=True, text=True)
+    return None if probe.returncode == 0 else "gcc -m32 -static cannot link (Debian: apt-get install gcc-multilib)"
+
+
+@pytest.mark.kernel
+def test_cve_2024_53111_on_a_real_32bit_kernel():
+    # MODELCHECK_KERNEL_TREE32: a 6.12 tree configured for (or to be configured for) i386 PAE.
+    # v6.7's tail guard returns 0 after a move whose old_end + len is 2^32, so mremap() fails with
+    # ENOMEM and the entries it moved are gone; the stock guard (v6.12) moves.  Both as the model says,
+    # and each variant's reachable i386-pae counterexamples agree too.
+    if (why := _missing_i386()):
+        pytest.skip(why)
+    from modelcheck.model.scenario import load_scenario
+    from modelcheck.model.variants import get_variant
+    from modelcheck.runs.differential import wrap_scenarios
+    from modelcheck.runs.kernel import compare, gallery_cases, run_cases
+    from modelcheck.runs.kpatch import build, configure, tree_arch
+    tree = Path(os.environ["MODELCHECK_KERNEL_TREE32"])
+    if not (tree / ".config").is_file():
+        configure(tree, "i386")
+    assert tree_arch(tree) == "i386"
+    wraps = wrap_scenarios()
+    seen = {}
+    for vid in ("v6.7", "v6.12", "v3"):
+        image, _ = build(tree, vid)
+        cases = wraps + [(f.name, load_scenario(str(f))) for f in gallery_cases(GALLERY, vid, "i386-pae")]
+        runs, _ = run_cases(image, cases, 600, each=True)
+        assert len(runs) == len(cases)
+        results = [compare(s, kr, get_variant(vid)) for (_, s), kr in zip(cases, runs)]
+        assert all(r["agree"] for r in results), [(n, r["checks"]) for (n, _), r in zip(cases, results)]
+        seen[vid] = results
+    v67, v612 = seen["v6.7"][:2], seen["v6.12"][:2]
+    assert [r["returned"] for r in v67] == ["0x0", "0x0"] and all(r["kernel"]["mremap_failed"] for r in v67)
+    assert v67[1]["kernel"]["verdict"] == "entries-missing"  # wrap-merged: the read-faulted entries are gone
+    assert [r["returned"] for r in v612] == ["0x50000000"] * 2 and not any(r["kernel"]["mremap_failed"] for r in v612)
+    assert [r["kernel"]["verdict"] for r in v612] == ["intact", "intact"]
+    # v3's bug on i386 too: entries moved away from outside the request (on shmem the bytes read back)
+    assert any(r["model"]["memory"] == "corrupted" and r["kernel"]["verdict"] in ("corrupted", "entries-missing")
+               for r in seen["v3"][2:])
