@@ -9,7 +9,7 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
     output      output.report, output.formats.jsondoc, output.formats.sarif, output.formats.graphml,
                 output.formats.nodelink, output.formats.dot, output.graph, output.picture
     user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
-    solver      solver.encoding (z3), solver.search (z3)
+    solver      solver.encoding (z3), solver.search (z3), solver.pool
     C           front.ksource, front.cfront, front.inputs, front.review (z3), front.fixes
     runs        runs.gallery, runs.matrix, runs.kpatch, runs.differential, runs.kernel
     tools       enumeration, bench (z3), cli, __main__

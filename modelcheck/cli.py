@@ -596,10 +596,13 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
 @click.option("--fixes/--no-fixes", default=True, show_default=True,
               help="When the variant violates a property, try every edit of the documented set (drop, negate, "
                    "flip a comparison, && <-> ||, a guard's return value, a same-typed variable) for a proved fix.")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Worker processes for the conditions and the edits (default: number of cores); the findings "
+                   "are the same for every value.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
                reachable: bool, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
-               sarif_out: str | None, fixes: bool, as_json: bool) -> None:
+               sarif_out: str | None, fixes: bool, jobs: int | None, as_json: bool) -> None:
     """What each condition of a C variant does: never-evaluated, never-true, never-false,
     redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
     replayed witness, as FILE:LINE:COL lines; and, when the variant violates a property, the
@@ -627,7 +630,8 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         else:
             v, linkage = c_variant_of(c_files, base, function, tree, patches)
             unit, name = linkage.unit, v.id
-        findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable)
+        workers = jobs or os.cpu_count() or 1
+        findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, workers)
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         texts: dict[str, list[str]] = {}
 
@@ -651,20 +655,20 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         found = []
         original = name
         if fixes:
-            from modelcheck.front.cfront import c_variant
-            from modelcheck.front.fixes import suggest
+            from modelcheck.front.fixes import Original, suggest
 
             def whole(path: str) -> str | None:
                 return "\n".join(source_lines(path)) or None
             reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
             if tree and patches:
                 from modelcheck.front.cfront import load_tree
-                reference = load_tree(tree, (), base, function, vid=f"{name}-unpatched")[0]
+                before, before_linkage = load_tree(tree, (), base, function, vid=f"{name}-unpatched")
+                reference = Original(before.id, before_linkage.unit)
             elif linkage is not None and not tree:
-                reference = get_variant(linkage.base)
-            found = suggest(unit, c_variant(unit, name, "", ""), verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
-                            reachable, whole, tried, reference)
-            original = reference.id if reference is not None else name
+                reference = Original(linkage.base)
+            found = suggest(unit, name, verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
+                            reachable, whole, tried, reference, workers)
+            original = reference.vid if reference is not None else name
         if target is not None:
             write_text(target, review_sarif(findings, name, found))
 

@@ -41,12 +41,13 @@ from modelcheck.checks import PROPERTIES
 from modelcheck.errors import InputError
 from modelcheck.front.cfront import START, CUnit, _check_entry, _where, c_variant, reachable
 from modelcheck.front.review import conditions
-from modelcheck.model.geometry import Geometry
+from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
-from modelcheck.model.variants import Variant
-from modelcheck.solver.search import HOLDS, check, diff
+from modelcheck.model.variants import Variant, get_variant
+from modelcheck.solver.pool import parallel_map
+from modelcheck.solver.search import HOLDS, check, diff, shared_states
 
-__all__ = ["Edit", "Fix", "edits", "suggest", "EDIT_KINDS"]
+__all__ = ["Edit", "Fix", "Original", "edits", "suggest", "EDIT_KINDS"]
 
 EDIT_KINDS = ("drop", "negate", "flip", "and-or", "return", "swap")
 
@@ -344,43 +345,49 @@ def _parents(unit: CUnit) -> dict[int, c_ast.Node]:
     return out
 
 
-def suggest(unit: CUnit, base: Variant, verdicts: dict[str, str], g: Geometry, level: str, vmas: int, rlimit: int,
+@dataclass(frozen=True)
+class Original:
+    """The code a fix must lose no safe realignment against: a built-in variant (by id), or the C
+    of a unit (the reviewed one, or a tree before a patch).  Plain data, so that it pickles."""
+
+    vid: str
+    unit: CUnit | None = None
+
+    def variant(self) -> Variant:
+        return get_variant(self.vid) if self.unit is None else c_variant(self.unit, self.vid, "", "")
+
+
+@dataclass(frozen=True)
+class _Job:
+    unit: CUnit
+    vid: str
+    order: tuple[str, ...]
+    geometry: str
+    level: str
+    vmas: int
+    rlimit: int
+    reachable_only: bool
+    original: Original
+
+
+def suggest(unit: CUnit, vid: str, verdicts: dict[str, str], g: Geometry, level: str, vmas: int, rlimit: int,
             reachable_only: bool, source: Callable[[str], str | None],
-            tried: list | None = None, reference: Variant | None = None) -> list[Fix]:
-    """The proved fixes among edits(unit) of the variant ``base`` (whose verdicts per property are
+            tried: list | None = None, original: Original | None = None, jobs: int = 1) -> list[Fix]:
+    """The proved fixes among edits(unit) of the variant ``vid`` (whose verdicts per property are
     ``verdicts``); ``source(file)`` gives a file's text for the hunks.  The realignments a fix
-    must keep are those ``reference`` takes safely (default ``base`` itself; for a patch, the
-    code before it).  ``tried`` collects each edit's outcome: (edit, None for a fix, or the
-    property refuting it / why it is not proved)."""
-    reference = reference or base
+    must keep are those ``original`` takes safely (default the reviewed code itself; for a C
+    file its base, for a patch the code before it).  ``tried`` collects each edit's outcome:
+    (edit, None for a fix, or the property refuting it / why it is not proved).  The edits are
+    tried on up to ``jobs`` processes, each in a Z3 context of its own (as review's conditions)."""
     if all(v == HOLDS for v in verdicts.values()):
         return []
-    order = [p for p in PROPERTIES if verdicts[p] != HOLDS] + [p for p in PROPERTIES if verdicts[p] == HOLDS]
+    order = tuple([p for p in PROPERTIES if verdicts[p] != HOLDS] + [p for p in PROPERTIES if verdicts[p] == HOLDS])
+    job = _Job(unit, vid, order, g.name, level, vmas, rlimit, reachable_only, original or Original(vid, unit))
+    candidates = edits(unit)
+    outcomes = parallel_map(_tried, [(job, n) for n in range(len(candidates))], jobs)
     parents = _parents(unit)
     fixes: list[Fix] = []
-    for n, e in enumerate(edits(unit)):
-        fixed = c_variant(unit, f"{base.id}-fix{n + 1}", "", "", replaced={id(e.node): e.replacement})
-        covers: dict[str, str] = {}
-        why = None
-        loses = None
-        try:
-            for pid in order:
-                r = check(fixed, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only)
-                if r.verdict != HOLDS:
-                    why = f"{pid} {r.verdict}"
-                    break
-                covers[pid] = r.bound()
-            if why is None:
-                cases, gave_up = diff(reference, fixed, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
-                                      safe=True)
-                lost = [c for c in cases if c.realigns == reference.id]
-                unproved = [x for x in gave_up if x.startswith(reference.id + " ")]
-                if lost:
-                    loses = lost[0].scenario
-                elif unproved:
-                    why = f"no proof that it misses no safe realignment: {unproved[0]}"
-        except InputError as err:  # the edited C does not run (a variable read before it is set)
-            why = f"the edited C does not run: {err.message}"
+    for e, (why, covers, loses) in zip(candidates, outcomes):
         if tried is not None:
             tried.append((e, why))
         if why is not None:
@@ -398,3 +405,36 @@ def suggest(unit: CUnit, base: Variant, verdicts: dict[str, str], g: Geometry, l
                          loses, replacement))
     return sorted(fixes, key=lambda f: f.loses is not None)  # the fixes that lose nothing first
 
+
+def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario | None]:
+    """Edit ``n`` of the job's unit: (why it is no fix or None, what each property's proof covers,
+    a safe realignment of the original it loses or None)."""
+    job, n = task
+    g = get_geometry(job.geometry)
+    states = shared_states(g)
+    e = edits(job.unit)[n]
+    covers: dict[str, str] = {}
+    why = None
+    loses = None
+    try:
+        fixed = c_variant(job.unit, f"{job.vid}-fix{n + 1}", "", "", replaced={id(e.node): e.replacement})
+        reference = job.original.variant()
+        for pid in job.order:
+            r = check(fixed, pid, g, job.level, job.vmas, job.rlimit, minimal=False, reachable=job.reachable_only,
+                      states=states)
+            if r.verdict != HOLDS:
+                why = f"{pid} {r.verdict}"
+                break
+            covers[pid] = r.bound()
+        if why is None:
+            cases, gave_up = diff(reference, fixed, g, job.level, job.vmas, job.rlimit, job.reachable_only,
+                                  tails=False, pids=(), safe=True, states=states)
+            lost = [c for c in cases if c.realigns == reference.id]
+            unproved = [x for x in gave_up if x.startswith(reference.id + " ")]
+            if lost:
+                loses = lost[0].scenario
+            elif unproved:
+                why = f"no proof that it misses no safe realignment: {unproved[0]}"
+    except InputError as err:  # the edited C does not run (a variable read before it is set)
+        why = f"the edited C does not run: {err.message}"
+    return why, covers, loses

@@ -30,12 +30,13 @@ import z3
 from pycparser import c_ast, c_generator
 
 from modelcheck.front.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
-from modelcheck.solver.encoding import SymbolicState, configure, decision_of
+from modelcheck.solver.encoding import SymbolicState, decision_of
 from modelcheck.errors import InputError
-from modelcheck.model.geometry import Geometry
+from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
-from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _term, check, diff, new_solver,
-                               prove_same)
+from modelcheck.solver.pool import parallel_map
+from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _States, _term, check, diff,
+                                      new_solver, prove_same, shared_states)
 from modelcheck.checks import PROPERTIES
 
 __all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
@@ -159,9 +160,10 @@ def _evaluations(unit: CUnit, st: SymbolicState, level: str) -> dict[int, list[t
 
 
 def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: int, rlimit: int,
-           reachable_only: bool) -> dict[int, dict[str, tuple[bool | None, str]]]:
+           reachable_only: bool, states: _States | None = None) -> dict[int, dict[str, tuple[bool | None, str]]]:
     """For each condition, whether it is ever evaluated, ever true, ever false: (answer, what the
-    answer covers); answer None when the solver gave up."""
+    answer covers); answer None when the solver gave up.  Asked on ``states`` (default new ones)."""
+    states = states if states is not None else shared_states(g)
     def queries(st: SymbolicState) -> dict[tuple[int, str], Any]:
         ev = _evaluations(unit, st, level)
         out = {}
@@ -172,7 +174,7 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
             out[c.node_id, "false"] = z3.Or(*[z3.And(p, z3.Not(x)) for p, x in pairs]) if pairs else z3.BoolVal(False)
         return out
 
-    probe = SymbolicState(g, 2)
+    probe = states.get_state(2)
     formulas = queries(probe)
     cuts = {key: probe.cutoff([f]) for key, f in formulas.items()}
     depth = max([vmas] + [c.vmas for c in cuts.values() if not c.raw])
@@ -181,7 +183,7 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
         pending = [key for key, a in answers.items() if a is not True]
         if not pending:
             break
-        st = SymbolicState(g, n)
+        st = states.get_state(n)
         qs = queries(st)
         s = new_solver()
         s.set("rlimit", rlimit)
@@ -189,7 +191,7 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
         if reachable_only:
             s.add(st.exec_reachable())
         for key in pending:
-            r = s.check(qs[key])
+            r = states.solve(s, qs[key])
             if r == z3.sat:
                 answers[key] = True
             elif r == z3.unknown and answers[key] is False:
@@ -209,87 +211,116 @@ def _bound(cuts: list) -> str:
     return f"up to {depth} VMAs"
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to judge one condition (plain data: it pickles)."""
+
+    unit: CUnit
+    vid: str
+    geometry: str
+    level: str
+    vmas: int
+    rlimit: int
+    reachable_only: bool
+    verdicts: dict
+
+
 def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-           rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False) -> tuple[list[Finding], dict[str, str]]:
-    """Every condition's findings, and the variant's own verdict per property."""
-    configure()
+           rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1) -> tuple[list[Finding], dict[str, str]]:
+    """Every condition's findings, and the variant's own verdict per property.  The conditions
+    are judged on up to ``jobs`` processes; each in a Z3 context and states of its own
+    (``search.shared_states``: its checks, diffs and proof share each state and the variants'
+    decisions on it), so that the findings are the same whatever ``jobs`` is."""
     conds = conditions(unit)
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
+    states = shared_states(g)
     base = c_variant(unit, vid, "", "")
-    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only).verdict
-                for pid in PROPERTIES}
-    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
-    findings = []
-    for c in conds:
-        f = Finding(c)
-        findings.append(f)
-        fact = facts[c.node_id]
-        evaluated, covers = fact["evaluated"]
-        if evaluated is False:
-            f.add("never-evaluated", f"no state reaches it ({covers})")
-            continue
-        for what, verdict in (("true", "never-true"), ("false", "never-false")):
-            answer, covers = fact[what]
-            if answer is False:
-                f.add(verdict, f"it is {'false' if what == 'true' else 'true'} wherever it is evaluated ({covers})")
-        dropped = c_variant(unit, f"{vid}-without-{c.line}:{c.col}", "", "", forced={c.node_id: c.neutral})
-        cuts: list = []
-        same, _ = prove_same(base, dropped, g, level, vmas, rlimit, cutoffs=cuts)
-        if same == HOLDS:
-            f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
-            continue
-        # needed: without it, a property the check satisfies fails (check: a minimal, replayed
-        # counterexample, or a holds that covers what check's holds covers)
-        held = [pid for pid in PROPERTIES if verdicts[pid] == HOLDS]
-        broken = False
-        gave_up: list[str] = []
-        undecided: list[str] = []
-        for pid in held:
-            r = check(dropped, pid, g, level, vmas, rlimit, reachable=reachable_only)
-            if r.verdict == VIOLATED:
-                broken = True
-                f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
-            elif r.verdict != HOLDS:
-                undecided.append(pid)
-        # harmful (the check realigns and violates a property it violates, where without the
-        # condition it declines) and needed for those properties (a new violation where the
-        # check declines): the two directions of diff, on the violated properties only -- and on
-        # those check left undecided (a state outside the encoding's assumption: diff judges
-        # where the two differ with the simulator)
-        violated = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
-        cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=violated,
-                           safe=False) if violated else ([], [])
-        gave_up += more
-        for case in cases:
-            if case.realigns == dropped.id:
-                also = "" if verdicts[case.property] == HOLDS else \
-                    f" here (the check violates {case.property} elsewhere too)"
-                f.add("needed", f"without it the check violates {case.property}{also}", case.property,
-                      case.scenario)
-                broken = True
-            else:
-                f.add("harmful", f"the check violates {case.property} where, without this condition, it would "
-                                 "decline", case.property, case.scenario)
-        if not broken and "harmful" not in f.verdicts:
-            # the decisions differ (not redundant) and no property breaks: which safe realignments
-            missed, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
-                                safe=True)
-            gave_up += more
-            if missed:
-                first = missed[0]
-                who = "without it the check also realigns safely" if first.realigns == dropped.id else \
-                    "it enables safe realignments that dropping it would miss"
-                f.add("optimization-only", f"dropping it changes only which safe realignments are taken: {who}",
-                      None, first.scenario)
-        # a search that gave up matters only if it could add a verdict: where the dropped
-        # variant realigns, needed (or optimization-only, which needed excludes); where the
-        # variant realigns, harmful
-        for x in gave_up:
-            if x.startswith(dropped.id + " "):
-                if "needed" in f.verdicts:
-                    continue
-            elif "harmful" in f.verdicts:
-                continue
-            f.reasons.setdefault("unknown", x)
+    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only,
+                           states=states).verdict for pid in PROPERTIES}
+    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only, states)
+    job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
+    findings = parallel_map(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)], jobs)
+    for f, c in zip(findings, conds):
+        f.condition = c  # the worker's copy of the condition names its own copy of the parse
     return findings, verdicts
+
+
+def _judged(task: tuple[_Job, int, dict]) -> Finding:
+    """The findings of condition ``i`` of the job's unit, given what ``_facts`` says of it."""
+    job, i, fact = task
+    unit, vid, vmas, rlimit, reachable_only, verdicts = (job.unit, job.vid, job.vmas, job.rlimit, job.reachable_only,
+                                                         job.verdicts)
+    g, level = get_geometry(job.geometry), job.level
+    states = shared_states(g)
+    base = c_variant(unit, vid, "", "")
+    c = conditions(unit)[i]
+    f = Finding(c)
+    evaluated, covers = fact["evaluated"]
+    if evaluated is False:
+        f.add("never-evaluated", f"no state reaches it ({covers})")
+        return f
+    for what, verdict in (("true", "never-true"), ("false", "never-false")):
+        answer, covers = fact[what]
+        if answer is False:
+            f.add(verdict, f"it is {'false' if what == 'true' else 'true'} wherever it is evaluated ({covers})")
+    dropped = c_variant(unit, f"{vid}-without-{c.line}:{c.col}", "", "", forced={c.node_id: c.neutral})
+    cuts: list = []
+    same, _ = prove_same(base, dropped, g, level, vmas, rlimit, cutoffs=cuts, states=states)
+    if same == HOLDS:
+        f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
+        return f
+    # needed: without it, a property the check satisfies fails (check: a minimal, replayed
+    # counterexample, or a holds that covers what check's holds covers)
+    held = [pid for pid in PROPERTIES if verdicts[pid] == HOLDS]
+    broken = False
+    gave_up: list[str] = []
+    undecided: list[str] = []
+    for pid in held:
+        r = check(dropped, pid, g, level, vmas, rlimit, reachable=reachable_only, states=states)
+        if r.verdict == VIOLATED:
+            broken = True
+            f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
+        elif r.verdict != HOLDS:
+            undecided.append(pid)
+    # harmful (the check realigns and violates a property it violates, where without the
+    # condition it declines) and needed for those properties (a new violation where the
+    # check declines): the two directions of diff, on the violated properties only -- and on
+    # those check left undecided (a state outside the encoding's assumption: diff judges
+    # where the two differ with the simulator)
+    violated = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
+    cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=violated,
+                       safe=False, states=states) if violated else ([], [])
+    gave_up += more
+    for case in cases:
+        if case.realigns == dropped.id:
+            also = "" if verdicts[case.property] == HOLDS else \
+                f" here (the check violates {case.property} elsewhere too)"
+            f.add("needed", f"without it the check violates {case.property}{also}", case.property,
+                  case.scenario)
+            broken = True
+        else:
+            f.add("harmful", f"the check violates {case.property} where, without this condition, it would "
+                             "decline", case.property, case.scenario)
+    if not broken and "harmful" not in f.verdicts:
+        # the decisions differ (not redundant) and no property breaks: which safe realignments
+        missed, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=(),
+                            safe=True, states=states)
+        gave_up += more
+        if missed:
+            first = missed[0]
+            who = "without it the check also realigns safely" if first.realigns == dropped.id else \
+                "it enables safe realignments that dropping it would miss"
+            f.add("optimization-only", f"dropping it changes only which safe realignments are taken: {who}",
+                  None, first.scenario)
+    # a search that gave up matters only if it could add a verdict: where the dropped
+    # variant realigns, needed (or optimization-only, which needed excludes); where the
+    # variant realigns, harmful
+    for x in gave_up:
+        if x.startswith(dropped.id + " "):
+            if "needed" in f.verdicts:
+                continue
+        elif "harmful" in f.verdicts:
+            continue
+        f.reasons.setdefault("unknown", x)
+    return f

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import shutil
-import signal
-import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
 from modelcheck.checks import CHECKS
 from modelcheck.model.geometry import get_geometry
+from modelcheck.solver.pool import parallel_map
 from modelcheck.solver.search import CheckResult, check
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.model.variants import VARIANTS, Variant, get_variant
@@ -61,49 +58,7 @@ def run_matrix(variants: Iterable[str], properties: Iterable[str], geometries: I
         get_geometry(g)
     todo: list[Job] = [(chosen[v], p, g, level, vmas, rlimit, minimal, out, pictures, reachable, extend, cap)
                        for g in geometries for v in variants for p in properties]
-    results: list[CheckResult] = []
-    if jobs <= 1 or len(todo) <= 1 or not _picklable(todo):
-        for job in todo:
-            results.append(_run(job))
-            if progress:
-                progress(results[-1], len(results), len(todo))
-        return results
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init)
-    try:
-        for r in pool.map(_run, todo):
-            results.append(r)
-            if progress:
-                progress(r, len(results), len(todo))
-    except BaseException:  # an error, Ctrl-C or SIGTERM in the parent: no worker outlives it
-        _terminate(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop every worker now (a worker that died makes map() raise BrokenProcessPool instead)."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    stop = getattr(pool, "terminate_workers", None)  # Python 3.14
-    if stop is not None:
-        stop()
-        return
-    for p in list((getattr(pool, "_processes", None) or {}).values()):
-        p.terminate()
-
-
-def _worker_init() -> None:
-    """A worker leaves SIGINT to the parent (a terminal's Ctrl-C reaches the whole process group),
-    which then stops it with SIGTERM; SIGTERM ends the worker through SystemExit, so that the
-    ``finally`` of a file being written removes its temporary name."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_143)
-
-
-def _exit_143(signum: int, frame: object) -> None:
-    sys.exit(143)
+    return parallel_map(_run, todo, jobs if _picklable(todo) else 1, progress)
 
 
 def build_gallery(out: Path, jobs: int = 1,

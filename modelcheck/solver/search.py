@@ -35,7 +35,7 @@ from modelcheck.model.simulate import TooLong
 from modelcheck.checks import CHECKS, MISSED, PROPERTIES, get_property
 from modelcheck.model.variants import Variant, get_variant
 
-__all__ = ["CheckResult", "DiffCase", "check", "diff", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
+__all__ = ["CheckResult", "DiffCase", "check", "diff", "prove_same", "shared_states", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
 
 #: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
 TAME_PMDS = 1024
@@ -216,6 +216,25 @@ class _States(dict):
         return st
 
 
+def shared_states(g: Geometry, settings: Settings = DEFAULT) -> _States:
+    """States for many checks, diffs and proofs on one geometry in one fresh Z3 context: each
+    state, and each variant's decision and violations on it, built once for all of them (review
+    asks dozens of questions of a variant and its edits).  Answers do not depend on the sharing;
+    how long Z3 takes on each, and which model it returns first, may, but the same calls in the
+    same order give the same results."""
+    configure(settings.seed)
+    return _States(g, settings)
+
+
+def _fresh(g: Geometry, settings: Settings, states: _States | None) -> _States:
+    """``states`` if given (on the same geometry), else a fresh context and new states."""
+    if states is None:
+        return shared_states(g, settings)
+    if states.g != g:
+        raise InternalError(f"states of {states.g.name} used for {g.name}")
+    return states
+
+
 def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int,
           settings: Settings) -> list:
     """The answers of the one query over any number of VMAs up to the bound, per alternative
@@ -378,7 +397,7 @@ def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluat
 def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
           rlimit: int | None = None, minimal: bool = True, reachable: bool = False,
           extend: bool = True, progress: Progress = _quiet, cap: bool = False,
-          settings: Settings = DEFAULT) -> CheckResult:
+          settings: Settings = DEFAULT, states: "_States | None" = None) -> CheckResult:
     """Prove or refute ``pid`` for ``variant`` on geometry ``g`` with up to ``vmas`` VMAs.
 
     ``pid`` may also be ``missed-optimization``: "violated" then means a scenario where the
@@ -399,15 +418,17 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
     result says which bound it stands on and why.
 
     ``settings`` makes every solver and encoding choice (``rlimit``, when given, replaces its
-    resource limit).
+    resource limit).  A check starts a fresh Z3 context and builds its own states; with
+    ``states`` (``shared_states()``) it uses those, so that a run of many checks and diffs on
+    the same geometry builds each state, and each variant's decision on it, once.
     """
     get_property(pid)
     if vmas < 1:
         raise InputError("--vmas", "needs at least one VMA")
     rlimit = settings.rlimit if rlimit is None else rlimit
-    configure(settings.seed)
     t0 = time.perf_counter()
-    states = _States(g, settings)
+    states = _fresh(g, settings, states)
+    clock0 = states.clock
     result = CheckResult(variant.id, pid, g.name, level, HOLDS, False, vmas, 0.0, reachable_only=reachable)
     try:
         goals = _goals(variant, pid, level)
@@ -434,7 +455,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         result.verdict, result.counterexample, result.replay = UNKNOWN, None, None
         result.reason = f"a counterexample was found but cannot be replayed: {e}"
         result.seconds = time.perf_counter() - t0
-    result.solver_seconds = states.clock
+    result.solver_seconds = states.clock - clock0
     return result
 
 
@@ -577,7 +598,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
          rlimit: int | None = None, reachable: bool = False, extend: bool = True,
          cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
          tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True,
-         settings: Settings = DEFAULT) -> tuple[list[DiffCase], list[str]]:
+         settings: Settings = DEFAULT, states: "_States | None" = None) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
     realigns and the other does not (unsafe under each of ``pids``, default all properties, or
     with ``safe`` missed), and, with ``tails``, where they decide alike and only one returns a
@@ -591,10 +612,9 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     VMAs searched) per class.
     """
     rlimit = settings.rlimit if rlimit is None else rlimit
-    configure(settings.seed)
     cases: list[DiffCase] = []
     gave_up: list[str] = []
-    states = _States(g, settings)
+    states = _fresh(g, settings, states)
 
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
@@ -653,13 +673,27 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 except TooLong as e:
                     gave_up.append(f"{yes.id} {pid}: no replay ({e})")
 
-        def safe_goal(st: SymbolicState) -> tuple[list, bool]:
+        def safe_goal(st: SymbolicState, properties: Iterable[str] = PROPERTIES) -> tuple[list, bool]:
             parts = [split(st)]
-            for pid in PROPERTIES:
+            for pid in properties:
                 v = violation_of(st, yes, pid, level)
                 parts += [v.assumption, z3.Not(v.condition)]
             return [z3.And(*parts)], False
-        s = find(safe_goal, f"{yes.id} safe") if safe else None
+
+        def safe_here(s: Scenario) -> bool:
+            replay = evaluate(s, yes, level)
+            return not replay.violated() and replay.realigned and not evaluate(s, no, level).realigned
+        s = None
+        if safe:
+            # as check's missed-optimization: first under the cheap properties only, whose
+            # scenarios include the full goal's, so that a least one the simulator finds safe
+            # is the full goal's least, and none means none (then the full goal, if it is not)
+            try:
+                s = find(lambda st: safe_goal(st, _CHEAP), f"{yes.id} safe")
+                if s is not None and not safe_here(s):
+                    s = find(safe_goal, f"{yes.id} safe")
+            except TooLong:
+                s = find(safe_goal, f"{yes.id} safe")
         if s is not None:
             try:
                 replay = evaluate(s, yes, level)
@@ -697,7 +731,8 @@ def _term(b: object) -> z3.BoolRef:
 
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
                rlimit: int | None = None, extend: bool = True,
-               cutoffs: list | None = None, settings: Settings = DEFAULT) -> tuple[str, Scenario | None]:
+               cutoffs: list | None = None, settings: Settings = DEFAULT,
+               states: "_States | None" = None) -> tuple[str, Scenario | None]:
     """Do ``a`` and ``b`` make the same decision (realign, both cursors, whether a WARN_ON_ONCE()
     fires or NULL is dereferenced) on every kernel state, and return the same value for every
     loop end?  ("holds", None), ("violated", a scenario where they differ) or ("unknown", None).
@@ -706,7 +741,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
     difference (the call's two VMAs and what the two decisions' lookups return: encoding.Cutoff),
     so that a holds covers any number of VMAs; ``cutoffs`` collects (Cutoff, VMAs searched)."""
     rlimit = settings.rlimit if rlimit is None else rlimit
-    configure(settings.seed)
+    states = _fresh(g, settings, states)
     undecided = False
 
     def differ(st: SymbolicState) -> z3.BoolRef:
@@ -720,24 +755,24 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
             k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops)))
 
-    cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=_States(g, settings))
+    cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:
         cutoffs.append((cut, depth))
     for n in range(1, depth + 1):
         if n == 3 and depth > 3:  # states of 3 .. depth VMAs in one query, then number by number
-            st = SymbolicState(g, depth, upto=True, settings=settings)
+            st = states.get_state(depth, upto=True)
             s = new_solver(settings.solver)
             s.set("rlimit", rlimit)
             s.add(*st.constraints, 3 <= st.count, z3.Not(st.has_stop), differ(st))
-            r = s.check()
+            r = states.solve(s)
             if r == z3.unsat:
                 break
             undecided |= r == z3.unknown
-        st = SymbolicState(g, n, settings=settings)
+        st = states.get_state(n)
         s = new_solver(settings.solver)
         s.set("rlimit", rlimit)
         s.add(*st.constraints, z3.Not(st.has_stop), differ(st))
-        r = s.check()
+        r = states.solve(s)
         if r == z3.sat:
             return VIOLATED, decode(st, s.model(), with_stop=False)
         undecided |= r == z3.unknown

@@ -80,8 +80,8 @@ def test_the_reverse_of_a_one_token_mistake_is_found_and_proved(monkeypatch):
     verdicts = {p: check(v, p, TOY, reachable=True, minimal=False).verdict for p in PROPERTIES}
     assert verdicts["no-source-collateral"] == "violated"
     tried: list = []
-    found = fixes.suggest(unit, v, verdicts, TOY, "pmd", 4, 50_000_000, True, lambda f: Path(f).read_text(), tried,
-                          get_variant("v6.15"))
+    found = fixes.suggest(unit, v.id, verdicts, TOY, "pmd", 4, 50_000_000, True, lambda f: Path(f).read_text(), tried,
+                          fixes.Original("v6.15"))
     assert len(tried) == len(mine)
     whole = [f for f in found if f.loses is None]
     assert [(f.kind, f.description) for f in whole] == [("flip", "'>' -> '<' in 'vma->vm_start > addr_to_align'")]
@@ -117,7 +117,7 @@ def test_no_fix_is_searched_when_every_property_holds():
     unit = builtin_unit("v6.12")
     v = get_variant("v6.12")
     tried: list = []
-    assert fixes.suggest(unit, v, {"no-warn": "holds"}, TOY, "pmd", 4, 50_000_000, False, lambda f: None, tried) == []
+    assert fixes.suggest(unit, v.id, {"no-warn": "holds"}, TOY, "pmd", 4, 50_000_000, False, lambda f: None, tried) == []
     assert tried == []
 
 

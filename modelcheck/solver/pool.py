@@ -1,0 +1,69 @@
+"""Independent questions answered in worker processes.
+
+Workers are spawned, not forked: Z3 does not survive a fork of a process that uses it.  A
+question must not depend on which worker answers it or on what that worker answered before:
+each starts its own Z3 context (``search.shared_states``), so that the answers, witnesses
+included, are the same for every ``--jobs``.  A worker leaves SIGINT to the parent, which stops
+the workers with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Iterable
+
+__all__ = ["parallel_map", "terminate", "worker_init"]
+
+
+def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int,
+                 each: Callable[[Any, int, int], None] | None = None) -> list:
+    """``[fn(x) for x in items]``, in order, on up to ``jobs`` workers (in this process when one
+    is enough).  ``fn`` and the items must pickle (a module-level function, plain data).
+    ``each(result, done, total)`` hears every result as it arrives, in order."""
+    todo = list(items)
+    results: list = []
+    if jobs <= 1 or len(todo) <= 1:
+        for x in todo:
+            results.append(fn(x))
+            if each:
+                each(results[-1], len(results), len(todo))
+        return results
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker_init)
+    try:
+        for r in pool.map(fn, todo):
+            results.append(r)
+            if each:
+                each(r, len(results), len(todo))
+    except BaseException:  # an error, Ctrl-C or SIGTERM in the parent: no worker outlives it
+        terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker now (a worker that died makes map() raise BrokenProcessPool instead)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    stop = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if stop is not None:
+        stop()
+        return
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        p.terminate()
+
+
+def worker_init() -> None:
+    """A worker leaves SIGINT to the parent (a terminal's Ctrl-C reaches the whole process group),
+    which then stops it with SIGTERM; SIGTERM ends the worker through SystemExit, so that the
+    ``finally`` of a file being written removes its temporary name."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_143)
+
+
+def _exit_143(signum: int, frame: object) -> None:
+    sys.exit(143)
