@@ -44,7 +44,7 @@ from modelcheck.front.review import conditions
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
 from modelcheck.model.variants import Variant, get_variant
-from modelcheck.solver.pool import parallel_map
+from modelcheck.solver.pool import Workers, workers
 from modelcheck.solver.search import HOLDS, check, diff, shared_states
 
 __all__ = ["Edit", "Fix", "Original", "edits", "suggest", "EDIT_KINDS"]
@@ -372,19 +372,26 @@ class _Job:
 
 def suggest(unit: CUnit, vid: str, verdicts: dict[str, str], g: Geometry, level: str, vmas: int, rlimit: int,
             reachable_only: bool, source: Callable[[str], str | None],
-            tried: list | None = None, original: Original | None = None, jobs: int = 1) -> list[Fix]:
+            tried: list | None = None, original: Original | None = None, jobs: int = 1,
+            pool: Workers | None = None) -> list[Fix]:
     """The proved fixes among edits(unit) of the variant ``vid`` (whose verdicts per property are
     ``verdicts``); ``source(file)`` gives a file's text for the hunks.  The realignments a fix
     must keep are those ``original`` takes safely (default the reviewed code itself; for a C
     file its base, for a patch the code before it).  ``tried`` collects each edit's outcome:
     (edit, None for a fix, or the property refuting it / why it is not proved).  The edits are
-    tried on up to ``jobs`` processes, each in a Z3 context of its own (as review's conditions)."""
+    tried on ``pool`` (default: ``jobs`` workers of its own), each in a Z3 context of its own (as
+    review's conditions)."""
     if all(v == HOLDS for v in verdicts.values()):
         return []
     order = tuple([p for p in PROPERTIES if verdicts[p] != HOLDS] + [p for p in PROPERTIES if verdicts[p] == HOLDS])
     job = _Job(unit, vid, order, g.name, level, vmas, rlimit, reachable_only, original or Original(vid, unit))
     candidates = edits(unit)
-    outcomes = parallel_map(_tried, [(job, n) for n in range(len(candidates))], jobs)
+    tasks = [(job, n) for n in range(len(candidates))]
+    if pool is None:
+        with workers(jobs) as own:
+            outcomes = own.map(_tried, tasks)
+    else:
+        outcomes = pool.map(_tried, tasks)
     parents = _parents(unit)
     fixes: list[Fix] = []
     for e, (why, covers, loses) in zip(candidates, outcomes):

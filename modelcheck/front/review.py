@@ -34,7 +34,7 @@ from modelcheck.solver.encoding import SymbolicState, decision_of
 from modelcheck.errors import InputError
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
-from modelcheck.solver.pool import parallel_map
+from modelcheck.solver.pool import Workers, workers
 from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _States, _term, check, diff,
                                       new_solver, prove_same, shared_states)
 from modelcheck.checks import PROPERTIES
@@ -226,24 +226,36 @@ class _Job:
 
 
 def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
-           rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1) -> tuple[list[Finding], dict[str, str]]:
-    """Every condition's findings, and the variant's own verdict per property.  The conditions
-    are judged on up to ``jobs`` processes; each in a Z3 context and states of its own
-    (``search.shared_states``: its checks, diffs and proof share each state and the variants'
-    decisions on it), so that the findings are the same whatever ``jobs`` is."""
+           rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1,
+           pool: Workers | None = None) -> tuple[list[Finding], dict[str, str]]:
+    """Every condition's findings, and the variant's own verdict per property.  The variant's
+    checks and then the conditions are answered on ``pool`` (default: ``jobs`` workers of its
+    own), each in a Z3 context and states of its own (``search.shared_states``: a condition's
+    checks, diffs and proof share each state and the variants' decisions on it), so that the
+    findings are the same whatever the number of workers."""
     conds = conditions(unit)
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
-    states = shared_states(g)
-    base = c_variant(unit, vid, "", "")
-    verdicts = {pid: check(base, pid, g, level, vmas, rlimit, minimal=False, reachable=reachable_only,
-                           states=states).verdict for pid in PROPERTIES}
-    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only, states)
+    if pool is None:
+        with workers(jobs) as own:
+            return review(unit, vid, g, level, vmas, rlimit, reachable_only, pool=own)
+    job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, {})
+    verdicts = dict(zip(PROPERTIES, pool.map(_verdict, [(job, pid) for pid in PROPERTIES])))
+    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
-    findings = parallel_map(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)], jobs)
+    findings = pool.map(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
     for f, c in zip(findings, conds):
         f.condition = c  # the worker's copy of the condition names its own copy of the parse
     return findings, verdicts
+
+
+def _verdict(task: tuple[_Job, str]) -> str:
+    """The reviewed variant's verdict on one property."""
+    job, pid = task
+    g = get_geometry(job.geometry)
+    base = c_variant(job.unit, job.vid, "", "")
+    return check(base, pid, g, job.level, job.vmas, job.rlimit, minimal=False, reachable=job.reachable_only,
+                 states=shared_states(g)).verdict
 
 
 def _judged(task: tuple[_Job, int, dict]) -> Finding:
@@ -271,7 +283,9 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
         f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
         return f
     # needed: without it, a property the check satisfies fails (check: a minimal, replayed
-    # counterexample, or a holds that covers what check's holds covers)
+    # counterexample, or a holds that covers what check's holds covers).  The first such
+    # property is the one reported; the checks after it could only add properties that are
+    # undecided, which matter below only while nothing is needed yet
     held = [pid for pid in PROPERTIES if verdicts[pid] == HOLDS]
     broken = False
     gave_up: list[str] = []
@@ -281,17 +295,26 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
         if r.verdict == VIOLATED:
             broken = True
             f.add("needed", f"without it the check violates {pid}", pid, r.counterexample)
-        elif r.verdict != HOLDS:
+            break
+        if r.verdict != HOLDS:
             undecided.append(pid)
-    # harmful (the check realigns and violates a property it violates, where without the
-    # condition it declines) and needed for those properties (a new violation where the
-    # check declines): the two directions of diff, on the violated properties only -- and on
-    # those check left undecided (a state outside the encoding's assumption: diff judges
-    # where the two differ with the simulator)
-    violated = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
-    cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=violated,
-                       safe=False, states=states) if violated else ([], [])
+    # harmful: the check realigns and violates a property it does not satisfy everywhere, where
+    # without the condition it declines (one direction of diff: where a property holds for the
+    # check, the check violates it nowhere, outside the encoding's assumption included, or its
+    # check would not have held)
+    mine = tuple(pid for pid in PROPERTIES if verdicts[pid] != HOLDS)
+    cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=mine,
+                       safe=False, states=states, one_way=True) if mine else ([], [])
     gave_up += more
+    if not broken:
+        # needed for the properties the check violates (a new violation where the check
+        # declines), and for those check left undecided (a state outside the encoding's
+        # assumption: diff judges where the two differ with the simulator): the other direction
+        theirs = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
+        more_cases, more = diff(dropped, base, g, level, vmas, rlimit, reachable_only, tails=False, pids=theirs,
+                                safe=False, states=states, one_way=True) if theirs else ([], [])
+        cases += more_cases
+        gave_up += more
     for case in cases:
         if case.realigns == dropped.id:
             also = "" if verdicts[case.property] == HOLDS else \

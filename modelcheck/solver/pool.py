@@ -9,41 +9,76 @@ the workers with SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-__all__ = ["parallel_map", "terminate", "worker_init"]
+__all__ = ["parallel_map", "workers", "Workers", "terminate", "worker_init"]
+
+
+class Workers:
+    """Up to ``jobs`` worker processes for several rounds of questions (started on the first
+    round that has more than one question, so that each round does not pay for new ones);
+    ``jobs`` 1 answers in this process."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any],
+            each: Callable[[Any, int, int], None] | None = None) -> list:
+        """``[fn(x) for x in items]``, in order.  ``fn`` and the items must pickle (a module-level
+        function, plain data).  ``each(result, done, total)`` hears every result as it arrives,
+        in order."""
+        todo = list(items)
+        results: list = []
+        if self.jobs <= 1 or (len(todo) <= 1 and self.pool is None):
+            for x in todo:
+                results.append(fn(x))
+                if each:
+                    each(results[-1], len(results), len(todo))
+            return results
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker_init)
+        for r in self.pool.map(fn, todo):
+            results.append(r)
+            if each:
+                each(r, len(results), len(todo))
+        return results
+
+    def close(self, now: bool = False) -> None:
+        if self.pool is not None:
+            if now:
+                terminate(self.pool)
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+@contextlib.contextmanager
+def workers(jobs: int) -> Iterator[Workers]:
+    """Workers for the block; whatever ends it early (an error, Ctrl-C or SIGTERM in the parent)
+    terminates them before it propagates."""
+    w = Workers(jobs)
+    try:
+        yield w
+    except BaseException:
+        w.close(now=True)
+        raise
+    finally:
+        w.close()
 
 
 def parallel_map(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int,
                  each: Callable[[Any, int, int], None] | None = None) -> list:
-    """``[fn(x) for x in items]``, in order, on up to ``jobs`` workers (in this process when one
-    is enough).  ``fn`` and the items must pickle (a module-level function, plain data).
-    ``each(result, done, total)`` hears every result as it arrives, in order."""
+    """``[fn(x) for x in items]``, in order, on up to ``jobs`` workers started for it (in this
+    process when one is enough): ``Workers.map`` for one round."""
     todo = list(items)
-    results: list = []
-    if jobs <= 1 or len(todo) <= 1:
-        for x in todo:
-            results.append(fn(x))
-            if each:
-                each(results[-1], len(results), len(todo))
-        return results
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_init)
-    try:
-        for r in pool.map(fn, todo):
-            results.append(r)
-            if each:
-                each(r, len(results), len(todo))
-    except BaseException:  # an error, Ctrl-C or SIGTERM in the parent: no worker outlives it
-        terminate(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
+    with workers(min(jobs, len(todo))) as w:
+        return w.map(fn, todo, each)
 
 
 def terminate(pool: ProcessPoolExecutor) -> None:

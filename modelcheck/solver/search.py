@@ -598,7 +598,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
          rlimit: int | None = None, reachable: bool = False, extend: bool = True,
          cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
          tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True,
-         settings: Settings = DEFAULT, states: "_States | None" = None) -> tuple[list[DiffCase], list[str]]:
+         settings: Settings = DEFAULT, states: "_States | None" = None,
+         one_way: bool = False) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
     realigns and the other does not (unsafe under each of ``pids``, default all properties, or
     with ``safe`` missed), and, with ``tails``, where they decide alike and only one returns a
@@ -609,7 +610,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     exec makes it, and a case found for an mremap without a recipe is a search that gave up.
     As in ``check``, each class is searched up to its cutoff (with ``extend``; with ``cap`` no
     further), so that no case means none with any number of VMAs; ``cutoffs`` collects (Cutoff,
-    VMAs searched) per class.
+    VMAs searched) per class.  With ``one_way`` only the cases where ``a`` realigns (or returns
+    the wrong value) are searched.
     """
     rlimit = settings.rlimit if rlimit is None else rlimit
     cases: list[DiffCase] = []
@@ -630,7 +632,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 gave_up.append(f"{label}: a case was found but no recipe reaches it: {reach.reason}")
                 return None
         return s
-    for yes, no in ((a, b), (b, a)):
+    for yes, no in ((a, b),) if one_way else ((a, b), (b, a)):
         def split(st: SymbolicState) -> z3.BoolRef:
             return z3.And(decision_of(st, yes, level).realign, z3.Not(decision_of(st, no, level).realign))
 
@@ -722,7 +724,9 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     return cases, gave_up
 
 
-RETURN_VALUE = "return-value"
+#: the property of the return value (the trait ``of_the_return``): diff's class of "the same
+#: decision and a different return value" is about it
+RETURN_VALUE = next(pid for pid, p in PROPERTIES.items() if p.of_the_return)
 
 
 def _term(b: object) -> z3.BoolRef:
