@@ -632,7 +632,9 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             unit, name = linkage.unit, v.id
         from modelcheck.solver.pool import workers
         with workers(jobs or os.cpu_count() or 1) as pool:  # the review's and the fix search's
-            findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool)
+            refuters: dict = {}  # the variant's counterexamples: most edits still fail on one of them
+            findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool,
+                                        witnesses=refuters)
             gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
             texts: dict[str, list[str]] = {}
 
@@ -668,7 +670,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 elif linkage is not None and not tree:
                     reference = Original(linkage.base)
                 found = suggest(unit, name, verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
-                                reachable, whole, tried, reference, pool=pool)
+                                reachable, whole, tried, reference, pool=pool, refuters=refuters)
                 original = reference.vid if reference is not None else name
         if target is not None:
             write_text(target, review_sarif(findings, name, found))

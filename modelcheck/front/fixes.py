@@ -45,7 +45,9 @@ from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
 from modelcheck.model.variants import Variant, get_variant
 from modelcheck.solver.pool import Workers, workers
-from modelcheck.solver.search import HOLDS, check, diff, shared_states
+from modelcheck.model.semantics import evaluate
+from modelcheck.model.simulate import TooLong
+from modelcheck.solver.search import HOLDS, VIOLATED, check, diff, shared_states
 
 __all__ = ["Edit", "Fix", "Original", "edits", "suggest", "EDIT_KINDS"]
 
@@ -368,23 +370,27 @@ class _Job:
     rlimit: int
     reachable_only: bool
     original: Original
+    refuters: dict
 
 
 def suggest(unit: CUnit, vid: str, verdicts: dict[str, str], g: Geometry, level: str, vmas: int, rlimit: int,
             reachable_only: bool, source: Callable[[str], str | None],
             tried: list | None = None, original: Original | None = None, jobs: int = 1,
-            pool: Workers | None = None) -> list[Fix]:
+            pool: Workers | None = None, refuters: dict[str, Scenario] | None = None) -> list[Fix]:
     """The proved fixes among edits(unit) of the variant ``vid`` (whose verdicts per property are
     ``verdicts``); ``source(file)`` gives a file's text for the hunks.  The realignments a fix
     must keep are those ``original`` takes safely (default the reviewed code itself; for a C
     file its base, for a patch the code before it).  ``tried`` collects each edit's outcome:
     (edit, None for a fix, or the property refuting it / why it is not proved).  The edits are
     tried on ``pool`` (default: ``jobs`` workers of its own), each in a Z3 context of its own (as
-    review's conditions)."""
+    review's conditions).  ``refuters`` are counterexamples of the variant (review's
+    ``witnesses``): an edit that still violates the property on one, as the simulator runs it,
+    is refuted without a search."""
     if all(v == HOLDS for v in verdicts.values()):
         return []
     order = tuple([p for p in PROPERTIES if verdicts[p] != HOLDS] + [p for p in PROPERTIES if verdicts[p] == HOLDS])
-    job = _Job(unit, vid, order, g.name, level, vmas, rlimit, reachable_only, original or Original(vid, unit))
+    job = _Job(unit, vid, order, g.name, level, vmas, rlimit, reachable_only, original or Original(vid, unit),
+               dict(refuters or {}))
     candidates = edits(unit)
     tasks = [(job, n) for n in range(len(candidates))]
     if pool is None:
@@ -427,6 +433,9 @@ def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario
         fixed = c_variant(job.unit, f"{job.vid}-fix{n + 1}", "", "", replaced={id(e.node): e.replacement})
         reference = job.original.variant()
         for pid in job.order:
+            if pid in job.refuters and _still(job.refuters[pid], fixed, pid, job.level):
+                why = f"{pid} {VIOLATED}"  # what the check would find: a replayed violation
+                break
             r = check(fixed, pid, g, job.level, job.vmas, job.rlimit, minimal=False, reachable=job.reachable_only,
                       states=states)
             if r.verdict != HOLDS:
@@ -445,3 +454,11 @@ def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario
     except InputError as err:  # the edited C does not run (a variable read before it is set)
         why = f"the edited C does not run: {err.message}"
     return why, covers, loses
+
+
+def _still(s: Scenario, v: Variant, pid: str, level: str) -> bool:
+    """Does ``v`` violate ``pid`` on ``s``, as the simulator runs it?"""
+    try:
+        return evaluate(s, v, level).properties[pid] == VIOLATED
+    except TooLong:
+        return False

@@ -227,20 +227,24 @@ class _Job:
 
 def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
            rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1,
-           pool: Workers | None = None) -> tuple[list[Finding], dict[str, str]]:
+           pool: Workers | None = None, witnesses: dict | None = None) -> tuple[list[Finding], dict[str, str]]:
     """Every condition's findings, and the variant's own verdict per property.  The variant's
     checks and then the conditions are answered on ``pool`` (default: ``jobs`` workers of its
     own), each in a Z3 context and states of its own (``search.shared_states``: a condition's
     checks, diffs and proof share each state and the variants' decisions on it), so that the
-    findings are the same whatever the number of workers."""
+    findings are the same whatever the number of workers.  ``witnesses`` collects the variant's
+    counterexample per property it violates (the fix search refutes most edits with them)."""
     conds = conditions(unit)
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
     if pool is None:
         with workers(jobs) as own:
-            return review(unit, vid, g, level, vmas, rlimit, reachable_only, pool=own)
+            return review(unit, vid, g, level, vmas, rlimit, reachable_only, pool=own, witnesses=witnesses)
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, {})
-    verdicts = dict(zip(PROPERTIES, pool.map(_verdict, [(job, pid) for pid in PROPERTIES])))
+    answers = dict(zip(PROPERTIES, pool.map(_verdict, [(job, pid) for pid in PROPERTIES])))
+    verdicts = {pid: verdict for pid, (verdict, _) in answers.items()}
+    if witnesses is not None:
+        witnesses.update({pid: s for pid, (_, s) in answers.items() if s is not None})
     facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
     findings = pool.map(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
@@ -249,13 +253,14 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
     return findings, verdicts
 
 
-def _verdict(task: tuple[_Job, str]) -> str:
-    """The reviewed variant's verdict on one property."""
+def _verdict(task: tuple[_Job, str]) -> tuple[str, Scenario | None]:
+    """The reviewed variant's verdict on one property, and its counterexample if it violates it."""
     job, pid = task
     g = get_geometry(job.geometry)
     base = c_variant(job.unit, job.vid, "", "")
-    return check(base, pid, g, job.level, job.vmas, job.rlimit, minimal=False, reachable=job.reachable_only,
-                 states=shared_states(g)).verdict
+    r = check(base, pid, g, job.level, job.vmas, job.rlimit, minimal=False, reachable=job.reachable_only,
+              states=shared_states(g))
+    return r.verdict, r.counterexample if r.verdict == VIOLATED else None
 
 
 def _judged(task: tuple[_Job, int, dict]) -> Finding:
@@ -301,10 +306,11 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
     # harmful: the check realigns and violates a property it does not satisfy everywhere, where
     # without the condition it declines (one direction of diff: where a property holds for the
     # check, the check violates it nowhere, outside the encoding's assumption included, or its
-    # check would not have held)
+    # check would not have held).  The first property found is the one reported, so each
+    # direction stops there
     mine = tuple(pid for pid in PROPERTIES if verdicts[pid] != HOLDS)
     cases, more = diff(base, dropped, g, level, vmas, rlimit, reachable_only, tails=False, pids=mine,
-                       safe=False, states=states, one_way=True) if mine else ([], [])
+                       safe=False, states=states, one_way=True, first=True) if mine else ([], [])
     gave_up += more
     if not broken:
         # needed for the properties the check violates (a new violation where the check
@@ -312,7 +318,7 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
         # assumption: diff judges where the two differ with the simulator): the other direction
         theirs = tuple(pid for pid in PROPERTIES if verdicts[pid] == VIOLATED or pid in undecided)
         more_cases, more = diff(dropped, base, g, level, vmas, rlimit, reachable_only, tails=False, pids=theirs,
-                                safe=False, states=states, one_way=True) if theirs else ([], [])
+                                safe=False, states=states, one_way=True, first=True) if theirs else ([], [])
         cases += more_cases
         gave_up += more
     for case in cases:

@@ -599,7 +599,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
          cutoffs: list | None = None, progress: Progress = _quiet, cap: bool = False,
          tails: bool = True, pids: tuple[str, ...] | None = None, safe: bool = True,
          settings: Settings = DEFAULT, states: "_States | None" = None,
-         one_way: bool = False) -> tuple[list[DiffCase], list[str]]:
+         one_way: bool = False, first: bool = False) -> tuple[list[DiffCase], list[str]]:
     """Every class of disagreement between ``a`` and ``b``, one minimal scenario each: where one
     realigns and the other does not (unsafe under each of ``pids``, default all properties, or
     with ``safe`` missed), and, with ``tails``, where they decide alike and only one returns a
@@ -611,7 +611,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     As in ``check``, each class is searched up to its cutoff (with ``extend``; with ``cap`` no
     further), so that no case means none with any number of VMAs; ``cutoffs`` collects (Cutoff,
     VMAs searched) per class.  With ``one_way`` only the cases where ``a`` realigns (or returns
-    the wrong value) are searched.
+    the wrong value) are searched; with ``first`` the search ends at the first case found (in the
+    order of ``pids``), for a caller that needs one.
     """
     rlimit = settings.rlimit if rlimit is None else rlimit
     cases: list[DiffCase] = []
@@ -632,11 +633,24 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 gave_up.append(f"{label}: a case was found but no recipe reaches it: {reach.reason}")
                 return None
         return s
+    def never(split: Callable[[SymbolicState], z3.BoolRef], label: str) -> bool:
+        """Is there no state at all where the split holds (one search instead of one per
+        property)?  Only a complete search says so: a search that gave up says nothing."""
+        probe = _reachable_only(lambda st: ([split(st)], True)) if reachable else (lambda st: ([split(st)], True))
+        cut, depth = _depth(g, vmas, extend, lambda st: probe(st)[0], cap, states)
+        if cutoffs is not None:
+            cutoffs.append((cut, depth))
+        mine: list[str] = []
+        return _search(g, depth, probe, rlimit, mine, label, minimal=False, progress=progress,
+                       states=states) is None and not mine
+
     for yes, no in ((a, b),) if one_way else ((a, b), (b, a)):
         def split(st: SymbolicState) -> z3.BoolRef:
             return z3.And(decision_of(st, yes, level).realign, z3.Not(decision_of(st, no, level).realign))
 
-        for pid in PROPERTIES if pids is None else pids:
+        # where ``yes`` never realigns without ``no``, it has no unsafe or missed case either
+        alone = (pids is None or pids or safe) and not never(split, f"{yes.id} realigns, {no.id} declines")
+        for pid in (PROPERTIES if pids is None else pids) if alone else ():
             def goal(st: SymbolicState, pid: str = pid) -> tuple[list, bool]:
                 v = violation_of(st, yes, pid, level)
                 return [z3.And(split(st), v.assumption, c) for c in v.alternatives()], v.stop
@@ -647,6 +661,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                     if replay.properties[pid] != VIOLATED or evaluate(s, no, level).realigned:
                         raise _unconfirmed(yes, pid, s, replay)
                     cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                    if first:
+                        return cases, gave_up
                 except TooLong as e:
                     gave_up.append(f"{yes.id} {pid}: no replay ({e})")
                 continue
@@ -668,6 +684,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                         raise _unconfirmed(yes, pid, s, replay)
                     if replay.properties[pid] == VIOLATED:
                         cases.append(DiffCase(yes.id, no.id, "unsafe", pid, s))
+                        if first:
+                            return cases, gave_up
                     else:
                         why = violation_of(SymbolicState(g, 1), yes, pid, level).why_assumed
                         gave_up.append(f"{yes.id} {pid}: they differ where the encoding's assumption ({why}) "
@@ -686,7 +704,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             replay = evaluate(s, yes, level)
             return not replay.violated() and replay.realigned and not evaluate(s, no, level).realigned
         s = None
-        if safe:
+        if safe and alone:
             # as check's missed-optimization: first under the cheap properties only, whose
             # scenarios include the full goal's, so that a least one the simulator finds safe
             # is the full goal's least, and none means none (then the full goal, if it is not)
