@@ -631,47 +631,51 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             v, linkage = c_variant_of(c_files, base, function, tree, patches)
             unit, name = linkage.unit, v.id
         from modelcheck.solver.pool import workers
+        texts: dict[str, list[str]] = {}
+
+        def source_lines(path: str) -> list[str]:
+            """A C file's lines as read (a built-in's from the package), read once; [] if unreadable."""
+            if path not in texts and linkage is not None and path in linkage.sources:
+                texts[path] = linkage.sources[path].split("\n")
+            if path not in texts:
+                try:
+                    texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
+                                   else Path(path).read_text(encoding="utf-8")).split("\n")
+                except (OSError, InputError, UnicodeDecodeError):
+                    texts[path] = []
+            return texts[path]
+
+        def source_line(path: str, line: int) -> str:
+            lines = source_lines(path)
+            return lines[line - 1] if 0 < line <= len(lines) else ""
+
+        def whole(path: str) -> str | None:
+            return "\n".join(source_lines(path)) or None
+
+        tried: list = []
+        original = name
+        reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
+        if fixes:
+            from modelcheck.front.fixes import Original
+            if tree and patches:
+                from modelcheck.front.cfront import load_tree
+                before, before_linkage = load_tree(tree, (), base, function, vid=f"{name}-unpatched")
+                reference = Original(before.id, before_linkage.unit)
+            elif linkage is not None and not tree:
+                reference = Original(linkage.base)
+            original = reference.vid if reference is not None else name
+        refuters: dict = {}  # the variant's counterexamples: most edits still fail on one of them
+        later: list = []
         with workers(jobs or os.cpu_count() or 1) as pool:  # the review's and the fix search's
-            refuters: dict = {}  # the variant's counterexamples: most edits still fail on one of them
+
+            def queue_fixes(verdicts: dict[str, str]) -> None:  # behind the conditions, on the same workers
+                from modelcheck.front.fixes import start_suggest
+                later.append(start_suggest(unit, name, verdicts, g, level, vmas or DEFAULT_VMAS, rlimit, reachable,
+                                           whole, pool, tried, reference, refuters))
             findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool,
-                                        witnesses=refuters)
-            gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
-            texts: dict[str, list[str]] = {}
-
-            def source_lines(path: str) -> list[str]:
-                """A C file's lines as read (a built-in's from the package), read once; [] if unreadable."""
-                if path not in texts and linkage is not None and path in linkage.sources:
-                    texts[path] = linkage.sources[path].split("\n")
-                if path not in texts:
-                    try:
-                        texts[path] = (builtin_c(Path(path).stem) if path.startswith("properties/c/")
-                                       else Path(path).read_text(encoding="utf-8")).split("\n")
-                    except (OSError, InputError, UnicodeDecodeError):
-                        texts[path] = []
-                return texts[path]
-
-            def source_line(path: str, line: int) -> str:
-                lines = source_lines(path)
-                return lines[line - 1] if 0 < line <= len(lines) else ""
-
-            tried: list = []
-            found = []
-            original = name
-            if fixes:
-                from modelcheck.front.fixes import Original, suggest
-
-                def whole(path: str) -> str | None:
-                    return "\n".join(source_lines(path)) or None
-                reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
-                if tree and patches:
-                    from modelcheck.front.cfront import load_tree
-                    before, before_linkage = load_tree(tree, (), base, function, vid=f"{name}-unpatched")
-                    reference = Original(before.id, before_linkage.unit)
-                elif linkage is not None and not tree:
-                    reference = Original(linkage.base)
-                found = suggest(unit, name, verdicts, g, level, vmas or DEFAULT_VMAS, rlimit,
-                                reachable, whole, tried, reference, pool=pool, refuters=refuters)
-                original = reference.vid if reference is not None else name
+                                        witnesses=refuters, then=queue_fixes if fixes else None)
+            found = later[0]() if later else []
+        gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         if target is not None:
             write_text(target, review_sarif(findings, name, found))
 

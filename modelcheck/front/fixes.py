@@ -49,7 +49,7 @@ from modelcheck.model.semantics import evaluate
 from modelcheck.model.simulate import TooLong
 from modelcheck.solver.search import HOLDS, VIOLATED, check, diff, shared_states
 
-__all__ = ["Edit", "Fix", "Original", "edits", "suggest", "EDIT_KINDS"]
+__all__ = ["Edit", "Fix", "Original", "edits", "suggest", "start_suggest", "EDIT_KINDS"]
 
 EDIT_KINDS = ("drop", "negate", "flip", "and-or", "return", "swap")
 
@@ -386,37 +386,48 @@ def suggest(unit: CUnit, vid: str, verdicts: dict[str, str], g: Geometry, level:
     review's conditions).  ``refuters`` are counterexamples of the variant (review's
     ``witnesses``): an edit that still violates the property on one, as the simulator runs it,
     is refuted without a search."""
+    if pool is None:
+        with workers(jobs) as own:
+            return suggest(unit, vid, verdicts, g, level, vmas, rlimit, reachable_only, source, tried, original,
+                           pool=own, refuters=refuters)
+    return start_suggest(unit, vid, verdicts, g, level, vmas, rlimit, reachable_only, source, pool, tried,
+                         original, refuters)()
+
+
+def start_suggest(unit: CUnit, vid: str, verdicts: dict[str, str], g: Geometry, level: str, vmas: int, rlimit: int,
+                  reachable_only: bool, source: Callable[[str], str | None], pool: Workers,
+                  tried: list | None = None, original: Original | None = None,
+                  refuters: dict[str, Scenario] | None = None) -> Callable[[], list[Fix]]:
+    """``suggest``'s edits queued on ``pool`` now; what it returns waits for them and gives the fixes."""
     if all(v == HOLDS for v in verdicts.values()):
-        return []
+        return lambda: []
     order = tuple([p for p in PROPERTIES if verdicts[p] != HOLDS] + [p for p in PROPERTIES if verdicts[p] == HOLDS])
     job = _Job(unit, vid, order, g.name, level, vmas, rlimit, reachable_only, original or Original(vid, unit),
                dict(refuters or {}))
     candidates = edits(unit)
-    tasks = [(job, n) for n in range(len(candidates))]
-    if pool is None:
-        with workers(jobs) as own:
-            outcomes = own.map(_tried, tasks)
-    else:
-        outcomes = pool.map(_tried, tasks)
-    parents = _parents(unit)
-    fixes: list[Fix] = []
-    for e, (why, covers, loses) in zip(candidates, outcomes):
-        if tried is not None:
-            tried.append((e, why))
-        if why is not None:
-            continue
-        file, line, col = _where(e.node).rsplit(":", 2)
-        text = source(file)
-        hunk = replacement = None
-        if text is not None:
-            new = _rewrite(text, e, parents)
-            if new is not None and new != text:
-                hunk = "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), f"a/{file}",
-                                                    f"b/{file}", n=3))
-                replacement = _replacement(text, new)
-        fixes.append(Fix(e.kind, file, int(line), int(col), unit.label(e.function), e.description, covers, hunk,
-                         loses, replacement))
-    return sorted(fixes, key=lambda f: f.loses is not None)  # the fixes that lose nothing first
+    pending = pool.submit(_tried, [(job, n) for n in range(len(candidates))])
+
+    def fixes() -> list[Fix]:
+        parents = _parents(unit)
+        found: list[Fix] = []
+        for e, (why, covers, loses) in zip(candidates, pending()):
+            if tried is not None:
+                tried.append((e, why))
+            if why is not None:
+                continue
+            file, line, col = _where(e.node).rsplit(":", 2)
+            text = source(file)
+            hunk = replacement = None
+            if text is not None:
+                new = _rewrite(text, e, parents)
+                if new is not None and new != text:
+                    hunk = "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), f"a/{file}",
+                                                        f"b/{file}", n=3))
+                    replacement = _replacement(text, new)
+            found.append(Fix(e.kind, file, int(line), int(col), unit.label(e.function), e.description, covers, hunk,
+                             loses, replacement))
+        return sorted(found, key=lambda f: f.loses is not None)  # the fixes that lose nothing first
+    return fixes
 
 
 def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario | None]:

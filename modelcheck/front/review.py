@@ -24,7 +24,7 @@ VMAs unless it says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import z3
 from pycparser import c_ast, c_generator
@@ -227,19 +227,23 @@ class _Job:
 
 def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
            rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1,
-           pool: Workers | None = None, witnesses: dict | None = None) -> tuple[list[Finding], dict[str, str]]:
+           pool: Workers | None = None, witnesses: dict | None = None,
+           then: Callable[[dict[str, str]], None] | None = None) -> tuple[list[Finding], dict[str, str]]:
     """Every condition's findings, and the variant's own verdict per property.  The variant's
     checks and then the conditions are answered on ``pool`` (default: ``jobs`` workers of its
     own), each in a Z3 context and states of its own (``search.shared_states``: a condition's
     checks, diffs and proof share each state and the variants' decisions on it), so that the
     findings are the same whatever the number of workers.  ``witnesses`` collects the variant's
-    counterexample per property it violates (the fix search refutes most edits with them)."""
+    counterexample per property it violates (the fix search refutes most edits with them).
+    ``then(verdicts)`` runs once the verdicts are known and the conditions are on their way, so
+    that it can queue more work for the same workers (the CLI's fix search)."""
     conds = conditions(unit)
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
     if pool is None:
         with workers(jobs) as own:
-            return review(unit, vid, g, level, vmas, rlimit, reachable_only, pool=own, witnesses=witnesses)
+            return review(unit, vid, g, level, vmas, rlimit, reachable_only, pool=own, witnesses=witnesses,
+                          then=then)
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, {})
     answers = dict(zip(PROPERTIES, pool.map(_verdict, [(job, pid) for pid in PROPERTIES])))
     verdicts = {pid: verdict for pid, (verdict, _) in answers.items()}
@@ -247,7 +251,10 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
         witnesses.update({pid: s for pid, (_, s) in answers.items() if s is not None})
     facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
-    findings = pool.map(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
+    pending = pool.submit(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
+    if then is not None:
+        then(verdicts)  # the next round (the fix search) queued behind the conditions
+    findings = pending()
     for f, c in zip(findings, conds):
         f.condition = c  # the worker's copy of the condition names its own copy of the parse
     return findings, verdicts

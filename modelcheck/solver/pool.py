@@ -50,6 +50,20 @@ class Workers:
                 each(r, len(results), len(todo))
         return results
 
+    def submit(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Callable[[], list]:
+        """Start ``[fn(x) for x in items]`` and return what waits for it: the next round can
+        be submitted before this one ends, so that no worker idles between rounds (in this
+        process, the round runs now)."""
+        todo = list(items)
+        if self.jobs <= 1:
+            done = [fn(x) for x in todo]
+            return lambda: done
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker_init)
+        futures = [self.pool.submit(fn, x) for x in todo]
+        return lambda: [f.result() for f in futures]
+
     def close(self, now: bool = False) -> None:
         if self.pool is not None:
             if now:
