@@ -966,7 +966,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
             tally.add(f, None)
         counts = {"agree": tally.agree, "disagree": tally.disagree, "skipped": tally.skipped, "missing": tally.missing,
                   "decisions": tally.decided, "decisions_agree": tally.decisions_agree, "realigned": tally.realigned,
-                  "memory_agree": tally.memory_agree, "entries_missing": tally.entries_missing}
+                  "memory_agree": tally.memory_agree, "entries_missing": tally.entries_missing, "splits": tally.splits}
         def began(old: str, decision: list[str]) -> str:
             return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
 
@@ -997,8 +997,10 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
             out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
                        f"{counts['skipped']} skipped, {counts['missing']} without a result")
             out.append(f"of the {len(ran)} that ran: memory as the model says in {counts['memory_agree']}"
-                       + (f" ({counts['entries_missing']} with entries missing and every byte intact: a huge page "
-                          "split the model does not know)" if counts["entries_missing"] else "") + "; decision "
+                       + (f" ({counts['splits']} of them huge shmem pages split, entries missing as predicted)"
+                          if counts["splits"] else "")
+                       + (f" ({counts['entries_missing']} with entries missing and every byte intact where the model "
+                          "predicts none)" if counts["entries_missing"] else "") + "; decision "
                        f"observed in {counts['decisions']} (the kernel realigned in {counts['realigned']}), "
                        f"the model's in {counts['decisions_agree']}")
             return "\n".join(out) + "\n"

@@ -463,6 +463,49 @@ def parse(console: str) -> list[KernelRun]:
     return [runs[i] for i in sorted(runs)]
 
 
+#: the shmem_enabled modes under which a shared anonymous mapping gets huge pages without madvise()
+SHMEM_HUGE = ("always", "within_size", "force")
+
+
+def shmem_splits(s: "Scenario", variant: "Variant", shmem: str) -> list[tuple[int, int]]:
+    """The huge shmem pages the move splits, as (start, end) of their PMD extents: where the
+    kernel drops the whole PMD mapping, so that every entry of the extent is missing (inside the
+    request and out) while the data stays in the page cache.
+
+    The reproducer's shared mappings are shmem (the recipe: MAP_SHARED|MAP_ANONYMOUS, written).
+    Under shmem_enabled ``always``/``within_size``/``force`` (``SHMEM_HUGE``) a write fault maps
+    a huge page for each PMD extent that lies inside the VMA when the VMA's start is PMD-aligned
+    (page offset 0: thp_vma_suitable_order()).  move_page_tables() moves such a PMD whole
+    (move_huge_pmd()) only when its loop reaches the extent at its start with the destination
+    cursor PMD-aligned and at least a PMD still to move; at any other cursor in the extent it
+    splits it first (split_huge_pmd(), which for shmem only unmaps: __split_huge_pmd_locked()).
+    The cursors are the variant's, after its realignment decision."""
+    from modelcheck.model.semantics import evaluate
+    from modelcheck.userspace.recipe import find_recipe
+    from modelcheck.userspace.syscalls import MAP_SHARED
+    mv, g = s.move, s.geometry
+    src = s.vmas[mv.old_vma]
+    if shmem not in SHMEM_HUGE or mv.for_stack or mv.stop_at is not None or not src.populated:
+        return []
+    reach = find_recipe(s)
+    shared = {(st.args[0], st.args[0] + st.args[1]) for st in reach.steps
+              if st.op == "mmap" and st.args[3] & MAP_SHARED}
+    pmd = g.pmd_size
+    if not reach.reachable or (src.start, src.end) not in shared or src.start % pmd:
+        return []
+    ev = evaluate(s, variant)
+    start, new, end = ev.old_addr, ev.new_addr, mv.old_end
+    out = []
+    for e in range(src.start, src.end - pmd + 1, pmd):
+        lo = max(e, start)
+        if lo >= min(e + pmd, end):
+            continue  # the move does not reach this extent
+        if lo == e and (new + (lo - start)) % pmd == 0 and end - lo >= pmd:
+            continue  # moved whole
+        out.append((e, e + pmd))
+    return out
+
+
 def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     """What the kernel did on scenario ``s`` (as its reproducer performed it) against what the model
     predicts for ``variant``: the memory outside the request, the mremap's move_page_tables()
@@ -477,7 +520,10 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     # what the return value says was moved; the rest is unmapped with the new range
     fails = mv.stop_at is None and ev.returned < mv.len
     lost = fails and s.vmas[mv.old_vma].populated and ev.returned < mv.len
-    model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) or lost else "intact",
+    splits = shmem_splits(s, variant, thp_mode(kr.shmem_thp)) if kr.shmem_thp else []
+    model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) or lost else
+             "entries-missing" if splits else "intact",
+             "splits": [[hex(a), hex(b)] for a, b in splits],
              "mremap": "fails (ENOMEM)" if fails else "moves",
              "old_addr": hex(mv.old_addr),
              "warn": any(PROPERTIES[pid].warns for pid in ev.violated() if pid in PROPERTIES),
@@ -635,7 +681,8 @@ class Tally:
     decided: int = 0
     realigned: int = 0
     decisions_agree: int = 0
-    entries_missing: int = 0  # entries gone, every byte intact, where the model says intact (a huge page split)
+    entries_missing: int = 0  # entries gone, every byte intact, where the model says intact (an unpredicted split)
+    splits: int = 0  # a huge shmem page split where the model predicts it (shmem_splits), entries gone as it says
     wrong: list[str] = field(default_factory=list)  # the scenarios that disagree, and on what
 
     def add(self, name: str, c: dict | None) -> None:
@@ -650,6 +697,7 @@ class Tally:
         self.disagree += not c["agree"]
         self.memory_agree += c["checks"]["memory"]
         self.entries_missing += (c["kernel"]["verdict"], c["model"]["memory"]) == ("entries-missing", "intact")
+        self.splits += (c["kernel"]["verdict"], c["model"]["memory"]) == ("entries-missing", "entries-missing")
         self.decided += c["model"]["decided"]
         self.decisions_agree += c["model"]["decided"] and c["checks"]["decision"]
         self.realigned += c["began"] is not None and c["began"][0] != c["model"]["old_addr"]
@@ -662,7 +710,8 @@ class Tally:
     def row(self) -> str:
         return (f"| {self.kernel} | {self.thp} | {self.scenarios} | {self.model} | {self.agree} | {self.disagree} | "
                 f"{self.skipped} | {self.missing} | {self.memory_agree}"
-                f"{f' ({self.entries_missing} entries missing, data intact: a huge page split)' if self.entries_missing else ''} | "
+                f"{f' ({self.splits} huge shmem pages split, as predicted)' if self.splits else ''}"
+                f"{f' ({self.entries_missing} entries missing, data intact, where the model predicts none)' if self.entries_missing else ''} | "
                 f"{self.decided} ({self.realigned} realigned) | "
                 f"{self.decisions_agree} |")
 
