@@ -726,10 +726,6 @@ class KernelReport:
 
     rows: list[str] = field(default_factory=list)
     tallies: list[Tally] = field(default_factory=list)
-    agree: int = 0
-    disagree: int = 0
-    skipped: int = 0
-    missing: int = 0
     seconds: float = 0.0
     version: str = "6.12"
     stock: str = ""
@@ -777,15 +773,22 @@ class KernelReport:
     def exit_code(self) -> int:
         return _exit_code(self.disagree, self.skipped, self.missing)
 
-    def count(self, tally: Tally, name: str, c: dict | None) -> None:
-        tally.add(name, c)
-        if c is None:
-            self.missing += 1
-        elif c["skipped"]:
-            self.skipped += 1
-        else:
-            self.agree += c["agree"]
-            self.disagree += not c["agree"]
+    # the totals are the tallies' sums: one count of each run
+    @property
+    def agree(self) -> int:
+        return sum(t.agree for t in self.tallies)
+
+    @property
+    def disagree(self) -> int:
+        return sum(t.disagree for t in self.tallies)
+
+    @property
+    def skipped(self) -> int:
+        return sum(t.skipped for t in self.tallies)
+
+    @property
+    def missing(self) -> int:
+        return sum(t.missing for t in self.tallies)
 
 
 def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[str, str, str]:
@@ -800,7 +803,8 @@ def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[s
     if c["returned"] is not None and int(c["returned"], 16) != scenario.move.len:
         did += f", returned {c['returned']}"
     said = ("mremap ENOMEM, " if m["mremap"] != "moves" else "") + \
-        ("nothing" if m["memory"] == "intact" else "data corrupted") + (", WARN" if m["warn"] else "")
+        {"intact": "nothing", "entries-missing": "entries missing, data intact"}.get(m["memory"], "data corrupted") + \
+        (", WARN" if m["warn"] else "")
     if int(m["returned"], 16) != scenario.move.len:
         said += f", returns {m['returned']}"
     said += began(int(m["decision"][0], 16)) + f" ({m['variant']})"
@@ -842,7 +846,7 @@ def report(tree: Path, stocks: list[Path], variants: list[str], gallery: Path, t
         for i, (name, s) in enumerate(cases):
             kr = runs[i] if i < len(runs) else None  # the guest stopped early: no result is a failure
             c = compare(s, kr, get_variant(model_vid)) if kr is not None else None
-            out.count(tally, getattr(name, "stem", name), c)
+            tally.add(getattr(name, "stem", name), c)
             results.append((kr, c))
         if runs and runs[0].thp:
             tally.thp = thp_mode(runs[0].thp) + (f", shmem {thp_mode(runs[0].shmem_thp)}" if shmem else "")

@@ -202,7 +202,8 @@ def test_kernel_report_command_writes_the_page_and_exits_1_on_a_disagreement(tmp
         seen.update(variants=variants, gallery=gallery, stock_variant=stock_variant, random=n_random,
                     thp=thp_modes, stocks=stocks, tree32=tree32)
         return kernel.KernelReport(rows=["| v3 | x | stock | nothing | data corrupted (v6.12) | NO: memory |"],
-                                   disagree=1, stock=stocks[0].name)
+                                   tallies=[kernel.Tally("stock", "always", "the gallery", "v6.12", disagree=1)],
+                                   stock=stocks[0].name)
     monkeypatch.setattr(kernel, "report", fake)
     out = tmp_path / "g" / "KERNEL.md"
     out.parent.mkdir()
