@@ -33,11 +33,12 @@ one module (README, "Your own property").
   ``reproduce``  kselftest-style C reproducers; ``kselftest`` them as a kselftest target;
 * ``encoding``   the Z3 terms: symbolic layouts and moves, variants as terms;
 * ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
+* ``pool``       independent questions on spawned worker processes (the matrix, review);
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
 * ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
 * ``inputs``     what the command line names, loaded: scenario files, C files, trees and patches;
 * ``review``     a predicate condition by condition; ``fixes`` one-token edits that fix it, proved;
-* ``matrix``     many checks in parallel processes, counterexample files, the gallery;
+* ``matrix``     many checks on the workers, counterexample files, the gallery;
 * ``kernel``     real kernels under QEMU (``kpatch`` patches a tree with a predicate;
   ``differential`` draws seeded random scenarios at the predicate's edges to run there);
 * ``cli``        the ``modelcheck`` command; ``bench`` the benchmark; ``enumeration`` every
