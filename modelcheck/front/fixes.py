@@ -442,7 +442,6 @@ def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario
     loses = None
     try:
         fixed = c_variant(job.unit, f"{job.vid}-fix{n + 1}", "", "", replaced={id(e.node): e.replacement})
-        reference = job.original.variant()
         for pid in job.order:
             if pid in job.refuters and _still(job.refuters[pid], fixed, pid, job.level):
                 why = f"{pid} {VIOLATED}"  # what the check would find: a replayed violation
@@ -454,6 +453,7 @@ def _tried(task: tuple[_Job, int]) -> tuple[str | None, dict[str, str], Scenario
                 break
             covers[pid] = r.bound()
         if why is None:
+            reference = job.original.variant()  # only for an edit every property holds for
             cases, gave_up = diff(reference, fixed, g, job.level, job.vmas, job.rlimit, job.reachable_only,
                                   tails=False, pids=(), safe=True, states=states)
             lost = [c for c in cases if c.realigns == reference.id]

@@ -32,6 +32,7 @@ from modelcheck.errors import InputError, RunFailed
 
 if TYPE_CHECKING:
     from modelcheck.model.scenario import Scenario
+    from modelcheck.model.semantics import Evaluation
     from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
@@ -467,7 +468,8 @@ def parse(console: str) -> list[KernelRun]:
 SHMEM_HUGE = ("always", "within_size", "force")
 
 
-def shmem_splits(s: "Scenario", variant: "Variant", shmem: str) -> list[tuple[int, int]]:
+def shmem_splits(s: "Scenario", variant: "Variant", shmem: str,
+                 ev: "Evaluation | None" = None) -> list[tuple[int, int]]:
     """The huge shmem pages the move splits, as (start, end) of their PMD extents: where the
     kernel drops the whole PMD mapping, so that every entry of the extent is missing (inside the
     request and out) while the data stays in the page cache.
@@ -479,7 +481,8 @@ def shmem_splits(s: "Scenario", variant: "Variant", shmem: str) -> list[tuple[in
     (move_huge_pmd()) only when its loop reaches the extent at its start with the destination
     cursor PMD-aligned and at least a PMD still to move; at any other cursor in the extent it
     splits it first (split_huge_pmd(), which for shmem only unmaps: __split_huge_pmd_locked()).
-    The cursors are the variant's, after its realignment decision."""
+    The cursors are the variant's, after its realignment decision (``ev``, the variant's
+    evaluation of ``s``, when the caller has it)."""
     from modelcheck.model.semantics import evaluate
     from modelcheck.userspace.recipe import find_recipe
     from modelcheck.userspace.syscalls import MAP_SHARED
@@ -493,7 +496,7 @@ def shmem_splits(s: "Scenario", variant: "Variant", shmem: str) -> list[tuple[in
     pmd = g.pmd_size
     if not reach.reachable or (src.start, src.end) not in shared or src.start % pmd:
         return []
-    ev = evaluate(s, variant)
+    ev = ev if ev is not None else evaluate(s, variant)
     start, new, end = ev.old_addr, ev.new_addr, mv.old_end
     out = []
     for e in range(src.start, src.end - pmd + 1, pmd):
@@ -519,8 +522,8 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
     # move_vma()/copy_vma_and_data(): a return below len is -ENOMEM, and the undo moves back only
     # what the return value says was moved; the rest is unmapped with the new range
     fails = mv.stop_at is None and ev.returned < mv.len
-    lost = fails and s.vmas[mv.old_vma].populated and ev.returned < mv.len
-    splits = shmem_splits(s, variant, thp_mode(kr.shmem_thp)) if kr.shmem_thp else []
+    lost = fails and s.vmas[mv.old_vma].populated
+    splits = shmem_splits(s, variant, thp_mode(kr.shmem_thp), ev) if kr.shmem_thp else []
     model = {"variant": variant.id, "memory": "corrupted" if memory & set(ev.violated()) or lost else
              "entries-missing" if splits else "intact",
              "splits": [[hex(a), hex(b)] for a, b in splits],
@@ -531,6 +534,8 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
              "decision": [hex(ev.old_addr), hex(ev.new_addr)]}
     calls = kr.mremaps()
     mine = [d for d in kr.decisions if (d[0], d[2], d[4]) == (mv.old_addr, mv.new_addr, mv.len)]
+    # what this move returned: probed, or logged by a patched kernel without kprobes
+    got = [c.ret for c in calls] if kr.calls else [r[0] for r in kr.returns if (r[2], r[3]) == (mv.old_end, mv.len)]
     # a kernel without kprobes (a tinyconfig build) shows the call only through its logged decision
     checks = {
         # entries gone from outside the request is what the model calls corrupted, whether or not
@@ -539,16 +544,13 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
         "call": ([(c.old_addr, c.new_addr, c.len) for c in calls] == [(mv.old_addr, mv.new_addr, mv.len)]
                  if kr.calls else len(mine) == 1),
         # an allocation failure the kernel was not given changes the return value
-        "returned": mv.stop_at is not None or (
-            [c.ret for c in calls] == [ev.returned] if kr.calls else
-            [r[0] for r in kr.returns if (r[2], r[3]) == (mv.old_end, mv.len)] in ([ev.returned], [])),
+        "returned": mv.stop_at is not None or got == [ev.returned] or (not kr.calls and not got),
         "mremap": mv.stop_at is not None or kr.verdict in ("skipped", "failed") or kr.mremap_failed == fails,
         "warn": mv.stop_at is not None or kr.warned == model["warn"],
         "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
     }
     model["decided"] = bool(mine)  # a kernel with neither kprobes nor a decision log shows none
     skipped = kr.verdict == "skipped"
-    got = [c.ret for c in calls] if kr.calls else [r[0] for r in kr.returns if (r[2], r[3]) == (mv.old_end, mv.len)]
     return {"kernel": kr.to_json(), "model": model, "checks": checks,
             "returned": hex(got[0]) if len(got) == 1 and got[0] is not None else None,  # the kernel's, probed or logged
             "began": [hex(mine[0][1]), hex(mine[0][3])] if mine else None,  # where the kernel began this move
@@ -716,6 +718,11 @@ class Tally:
                 f"{self.decisions_agree} |")
 
 
+def _total(count: str) -> property:
+    """A KernelReport's total of one of its tallies' counts."""
+    return property(lambda self: sum(getattr(t, count) for t in self.tallies))
+
+
 @dataclass
 class KernelReport:
     """What `modelcheck kernel report` found: one table row per (variant, counterexample, kernel)
@@ -774,21 +781,10 @@ class KernelReport:
         return _exit_code(self.disagree, self.skipped, self.missing)
 
     # the totals are the tallies' sums: one count of each run
-    @property
-    def agree(self) -> int:
-        return sum(t.agree for t in self.tallies)
-
-    @property
-    def disagree(self) -> int:
-        return sum(t.disagree for t in self.tallies)
-
-    @property
-    def skipped(self) -> int:
-        return sum(t.skipped for t in self.tallies)
-
-    @property
-    def missing(self) -> int:
-        return sum(t.missing for t in self.tallies)
+    agree = _total("agree")
+    disagree = _total("disagree")
+    skipped = _total("skipped")
+    missing = _total("missing")
 
 
 def _said(kr: KernelRun | None, c: dict | None, scenario: "Scenario") -> tuple[str, str, str]:
