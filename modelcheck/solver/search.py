@@ -17,6 +17,7 @@ and against enumeration.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -238,14 +239,23 @@ def _fresh(g: Geometry, settings: Settings, states: _States | None) -> _States:
 def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int,
           settings: Settings) -> list:
     """The answers of the one query over any number of VMAs up to the bound, per alternative
-    still open at ``n`` VMAs: a fresh solver with a share of the resource limit, and what that
-    leaves undecided on a solver shared by the alternatives with the whole limit.
-    (Deterministic: both are bounded by resource counts, not time.)"""
-    results = [q.check() for q, _ in queries(st, n, False, min(rlimit, settings.first_try_rlimit),
-                                             settings.one_shot)]
-    if z3.unknown in results:
-        for i, (q, _) in enumerate(queries(st, n, True, rlimit)):
-            if results[i] == z3.unknown:
+    still open at ``n`` VMAs, in three tries, each only for what the ones before left undecided:
+    the solver shared by the alternatives with a share of the resource limit
+    (Settings.shared_try_rlimit), a fresh one-shot solver with a smaller one
+    (Settings.first_try_rlimit), and a shared solver with the whole limit.  Each of the first
+    two is several times faster than the other on some checks.  (Deterministic: every try is
+    bounded by resource counts, not time.)"""
+    tries = [(True, min(rlimit, settings.shared_try_rlimit), None),
+             (False, min(rlimit, settings.first_try_rlimit), settings.one_shot),
+             (True, rlimit, None)]
+    results: list = []
+    for incremental, limit, kind in tries:
+        if results and z3.unknown not in results:
+            break
+        for i, (q, _) in enumerate(queries(st, n, incremental, limit, kind)):
+            if i == len(results):
+                results.append(q.check())
+            elif results[i] == z3.unknown:
                 results[i] = q.check()
     return results
 
@@ -291,48 +301,58 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
     separately, is a query of its own: a disjunction is much harder for the solver than its parts;
-    an alternative is asked about no more VMAs than its own cutoff (``_limits``).
+    an alternative is asked about no more VMAs than its own cutoff (``_limits``), and for the
+    stack caller one fewer: its source and destination are one VMA, so the call keeps one VMA
+    where an mremap keeps two (encoding.Cutoff).
 
     With ``upto``, after Settings.exact_first VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
     the search on, number by number."""
     states = states if states is not None else _States(g)
-    limits = _limits(goal, states)
+    limits = {False: _limits(goal, states)}  # by caller: is it the exec stack move?
+    limits[True] = [most - 1 for most in limits[False]]
     first = states.settings.exact_first
 
     def queries(st: SymbolicState, n: int, incremental: bool | None = None,
-                limit: int = rlimit, kind: str | None = None) -> Iterator[tuple[_Query, bool]]:
+                limit: int = rlimit, kind: str | None = None,
+                callers: tuple[bool, ...] = (False, True)) -> Iterator[tuple[_Query, bool]]:
         incremental = states.settings.incremental if incremental is None else incremental
         alternatives, stop = goal(st)
-        if len(alternatives) != len(limits):
+        if len(alternatives) != len(limits[False]):
             raise InternalError(f"{label}: the goal has {len(alternatives)} alternatives on {st.n} VMAs "
-                                f"and {len(limits)} on 2")
-        alternatives = [a for a, most in zip(alternatives, limits) if most >= n and not z3.is_false(a)]
+                                f"and {len(limits[False])} on 2")
+        asked = [(a, [c for c in callers if limits[c][i] >= n]) for i, a in enumerate(alternatives)
+                 if not z3.is_false(a)]
+        asked = [(a, cs) for a, cs in asked if cs]
         shared = None
-        if incremental and alternatives:
+        if incremental and asked:
             shared = new_solver(states.settings.solver)
             shared.set("rlimit", limit)
             shared.add(*st.constraints)
-        for condition in alternatives:
-            for caller in (z3.Not(st.for_stack), st.for_stack):
-                q = _Query(states, st, z3.And(condition, caller), stop, limit, shared, kind)
+        for condition, cs in asked:
+            for stack in cs:
+                q = _Query(states, st, z3.And(condition, st.for_stack if stack else z3.Not(st.for_stack)), stop,
+                           limit, shared, kind)
                 yield q, stop
                 q.close()
 
     for n in range(1, vmas + 1):
-        if n > max(limits, default=0):
+        if n > max(limits[False], default=0):
             return None  # no alternative has a least state this large
-        top = min(vmas, max(limits))
-        if upto and n == first + 1 and top > first + 1:
+        if upto and n == first + 1 and min(vmas, max(limits[False])) > first + 1:
             # first the alternatives that hold whatever the predicate decides, on few VMAs
-            for i, most in enumerate(limits):
+            for i, most in enumerate(limits[False]):
                 if most > first + 1 and _refuted_abstractly(goal, i, states, rlimit):
-                    limits[i] = first  # no state with more VMAs than searched already
-            top = min(vmas, max(limits))
-            if top <= first:
+                    limits[False][i] = limits[True][i] = first  # no state with more VMAs than searched
+            tops = {c: min(vmas, max(limits[c])) for c in limits}
+            if tops[False] <= first:
                 return None
-            progress(f"{label}: {n} to {top} VMAs in one query")
-            results = _upto(queries, states.get_state(top, True), rlimit, n, states.settings)
+            progress(f"{label}: {n} to {tops[False]} VMAs in one query")
+            results = []
+            for stack, top in tops.items():
+                if top > first:
+                    results += _upto(functools.partial(queries, callers=(stack,)), states.get_state(top, True),
+                                     rlimit, n, states.settings)
             if z3.sat not in results and z3.unknown not in results:
                 return None  # no state with exact_first + 1 .. vmas VMAs either
         progress(f"{label}: {n} of {vmas} VMAs")
