@@ -34,10 +34,11 @@ class Settings:
     once, each condition in a push/pop scope) instead of one solver each;
     ``exact_first``: the search asks each number of VMAs up to this one by itself, then one query
     over any number up to the bound;
-    ``shared_try_rlimit``, ``first_try_rlimit``: that query is first tried on the solver shared by
-    the goal's alternatives with the first of these resource counts, then on a fresh one-shot
-    solver with the second, then on a shared one with the whole ``rlimit`` (each of the first two
-    is several times faster than the other on some checks; fixed amounts, so a larger ``rlimit``
+    ``shared_first_vmas``, ``shared_try_rlimit``, ``first_try_rlimit``: that query is first tried,
+    on states of at most ``shared_first_vmas`` VMAs, on the solver shared by the goal's
+    alternatives with ``shared_try_rlimit`` of the resource count; then on a fresh one-shot solver
+    with ``first_try_rlimit``; then on a shared one with the whole ``rlimit`` (which of the first
+    two is faster depends on the check and the state's size; fixed amounts, so a larger ``rlimit``
     does not make a failing try cost more);
     ``one_shot``: how queries whose model is never read are solved (that first try, an abstract
     refutation, vacuity): a tactic pipeline, whose first check in a fresh context is several times
@@ -56,6 +57,7 @@ class Settings:
     solver: str = "qflia"
     incremental: bool = True
     exact_first: int = 1
+    shared_first_vmas: int = 8
     shared_try_rlimit: int = 300_000
     first_try_rlimit: int = 50_000
     one_shot: str = "pre+smt"

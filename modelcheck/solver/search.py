@@ -239,15 +239,16 @@ def _fresh(g: Geometry, settings: Settings, states: _States | None) -> _States:
 def _upto(queries: Callable[..., Iterator[tuple[_Query, bool]]], st: SymbolicState, rlimit: int, n: int,
           settings: Settings) -> list:
     """The answers of the one query over any number of VMAs up to the bound, per alternative
-    still open at ``n`` VMAs, in three tries, each only for what the ones before left undecided:
-    the solver shared by the alternatives with a share of the resource limit
-    (Settings.shared_try_rlimit), a fresh one-shot solver with a smaller one
-    (Settings.first_try_rlimit), and a shared solver with the whole limit.  Each of the first
-    two is several times faster than the other on some checks.  (Deterministic: every try is
+    still open at ``n`` VMAs, in up to three tries, each only for what the ones before left
+    undecided: on states of at most Settings.shared_first_vmas VMAs the solver shared by the
+    alternatives with a share of the resource limit (Settings.shared_try_rlimit); then a fresh
+    one-shot solver with a smaller one (Settings.first_try_rlimit); then a shared solver with the
+    whole limit.  Which of the first two is faster depends on the check and on the size of the
+    state (docs/performance.md, "Unbounded proofs under 0.2 s").  (Deterministic: every try is
     bounded by resource counts, not time.)"""
-    tries = [(True, min(rlimit, settings.shared_try_rlimit), None),
-             (False, min(rlimit, settings.first_try_rlimit), settings.one_shot),
-             (True, rlimit, None)]
+    tries = [(False, min(rlimit, settings.first_try_rlimit), settings.one_shot), (True, rlimit, None)]
+    if st.n <= settings.shared_first_vmas:
+        tries.insert(0, (True, min(rlimit, settings.shared_try_rlimit), None))
     results: list = []
     for incremental, limit, kind in tries:
         if results and z3.unknown not in results:
@@ -297,7 +298,7 @@ def _refuted_abstractly(goal: Goal, i: int, states: _States, rlimit: int) -> boo
 
 def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, label: str,
             minimal: bool = True, upto: bool = True, progress: Progress = _quiet,
-            states: _States | None = None) -> Scenario | None:
+            states: _States | None = None, plain: bool = False) -> Scenario | None:
     """The smallest (shrunk, unless ``minimal`` is false) scenario satisfying ``goal`` with up to
     ``vmas`` VMAs, or None.  Each alternative of the goal, for the mremap and the stack caller
     separately, is a query of its own: a disjunction is much harder for the solver than its parts;
@@ -307,10 +308,14 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
 
     With ``upto``, after Settings.exact_first VMAs one query over states with any number of VMAs up to
     ``vmas`` either shows there is none with more (one proof instead of one per number) or sends
-    the search on, number by number."""
+    the search on, number by number.
+
+    ``plain`` is the bounded search of ``--no-cutoff``, for comparisons: every alternative and
+    both callers up to ``vmas``, no cutoff read off the alternatives and no refutation with the
+    decision free."""
     states = states if states is not None else _States(g)
-    limits = {False: _limits(goal, states)}  # by caller: is it the exec stack move?
-    limits[True] = [most - 1 for most in limits[False]]
+    own = _limits(goal, states) if not plain else [float("inf")] * len(goal(states.get_state(2))[0])
+    limits = {False: own, True: [most - 1 for most in own]}  # by caller: is it the exec stack move?
     first = states.settings.exact_first
 
     def queries(st: SymbolicState, n: int, incremental: bool | None = None,
@@ -342,7 +347,7 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         if upto and n == first + 1 and min(vmas, max(limits[False])) > first + 1:
             # first the alternatives that hold whatever the predicate decides, on few VMAs
             for i, most in enumerate(limits[False]):
-                if most > first + 1 and _refuted_abstractly(goal, i, states, rlimit):
+                if most > first + 1 and not plain and _refuted_abstractly(goal, i, states, rlimit):
                     limits[False][i] = limits[True][i] = first  # no state with more VMAs than searched
             tops = {c: min(vmas, max(limits[c])) for c in limits}
             if tops[False] <= first:
@@ -462,7 +467,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         result.vmas_bound, result.cutoff = depth, cut
         progress(f"cutoff: {cut.vmas} VMAs; searching {depth}")
         result = _check(result, variant, pid, g, level, depth, rlimit, minimal, t0, reachable, goals, progress,
-                        states)
+                        states, plain=not extend and not cap)
         result.unbounded = result.verdict == HOLDS and cut.covers(depth)
         if result.counterexample is not None:
             result.reachability = find_recipe(result.counterexample)
@@ -530,7 +535,7 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
 
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
            minimal: bool, t0: float, reachable: bool = False, goals: dict[str, Goal] | None = None,
-           progress: Progress = _quiet, states: _States | None = None) -> CheckResult:
+           progress: Progress = _quiet, states: _States | None = None, plain: bool = False) -> CheckResult:
     vac = _vacuous(g, variant, level, vmas, rlimit, reachable, progress, states)
     result.vacuous = bool(vac)
     gave_up: list[str] = []
@@ -538,7 +543,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
 
     def find(goal: Goal, label: str) -> Scenario | None:
         return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal,
-                       progress=progress, states=states)
+                       progress=progress, states=states, plain=plain)
 
     if pid == MISSED:
         # First with the cheap properties only (about a hundred times faster to solve).  Their
@@ -646,7 +651,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             states)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
-        s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress, states=states)
+        s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress, states=states,
+                    plain=not extend and not cap)
         if s is not None and reachable:
             reach = find_recipe(s)
             if not reach.reachable:
@@ -662,7 +668,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             cutoffs.append((cut, depth))
         mine: list[str] = []
         return _search(g, depth, probe, rlimit, mine, label, minimal=False, progress=progress,
-                       states=states) is None and not mine
+                       states=states, plain=not extend and not cap) is None and not mine
 
     for yes, no in ((a, b),) if one_way else ((a, b), (b, a)):
         def split(st: SymbolicState) -> z3.BoolRef:

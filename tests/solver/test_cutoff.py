@@ -183,9 +183,11 @@ def test_cli_vmas_beyond_the_cutoff_stops_at_it():
     assert r.exit_code == 0 and out["vmas_bound"] == "any" and out["vmas_searched"] == out["cutoff"]["vmas"] == 5
     # --no-cutoff: the plain bounded search, every number up to N (here past the cutoff)
     r = CliRunner().invoke(cli, ["check", "--variant", "v6.15", "--property", "no-source-collateral",
-                                 "--vmas", "6", "--no-cutoff", "--json"])
+                                 "--vmas", "6", "--no-cutoff", "--json", "--progress"])
     out = json.loads(r.stdout)
     assert r.exit_code == 0 and out["vmas_searched"] == 6 and out["vmas_bound"] == "any"
+    # and it did search 6: no alternative stopped at its own cutoff (5)
+    assert "exact: 2 to 6 VMAs in one query" in r.stderr, r.stderr
     r = CliRunner().invoke(cli, ["check", "--variant", "v6.15", "--property", "no-source-collateral",
                                  "--vmas", "3", "--no-cutoff"])
     assert r.exit_code == 0 and "bound: up to 3 VMAs (a violation needs at most 5" in r.stdout
