@@ -30,7 +30,7 @@ from typing import Any, Callable
 import z3
 
 from modelcheck.solver import search
-from modelcheck.solver.encoding import BV_ORDER, BvOps, SymbolicState, call_rules, configure, vma_rules, violation_of
+from modelcheck.solver.encoding import BV_ORDER, BvOps, SymbolicState, call_rules, new_context, vma_rules, violation_of
 from modelcheck.enumeration import scenarios
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.solver.search import CHECKS, check
@@ -275,17 +275,17 @@ def _run_workload(work: list, repeat: int, settings: Settings = DEFAULT) -> tupl
     return _median(solver), _median(wall), answers
 
 
-def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
+def _bv_collateral_queries(g: Geometry, vid: str, n: int, ctx: z3.Context) -> list[list]:
     """No-source-collateral for ``vid`` with n VMAs, with bit-vector words (BvOps): the
     encoding's own scenario rules (encoding.vma_rules(), call_rules()) on bit-vectors, plus what
     integers give for free (page alignment, words that do not wrap), and the same has_entries()
     as SymbolicState, written on bit-vectors."""
     W, page = g.word_bits, g.page_size
-    bv = lambda name: z3.BitVec(name, W)  # noqa: E731
+    bv = lambda name: z3.BitVec(name, W, ctx)  # noqa: E731
     starts, ends = [bv(f"s{i}") for i in range(n)], [bv(f"e{i}") for i in range(n)]
-    populated = [z3.Bool(f"p{i}") for i in range(n)]
-    old_vma, new_vma = z3.BitVec("ov", 8), z3.BitVec("nv", 8)
-    old, new, length, stack = bv("old"), bv("new"), bv("len"), z3.Bool("stack")
+    populated = [z3.Bool(f"p{i}", ctx) for i in range(n)]
+    old_vma, new_vma = z3.BitVec("ov", 8, ctx), z3.BitVec("nv", 8, ctx)
+    old, new, length, stack = bv("old"), bv("new"), bv("len"), z3.Bool("stack", ctx)
     k = BvOps(g, starts, ends)
     c = []
     for x in starts + ends + [old, new, length]:
@@ -308,8 +308,8 @@ def _bv_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
     return [[*c, z3.Or(*hits), caller] for caller in (z3.Not(stack), stack)]
 
 
-def _int_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
-    st = SymbolicState(g, n)
+def _int_collateral_queries(g: Geometry, vid: str, n: int, ctx: z3.Context) -> list[list]:
+    st = SymbolicState(g, n, ctx=ctx)
     v = violation_of(st, get_variant(vid), "no-source-collateral", "pmd")
     return [[*st.constraints, v.assumption, v.condition, caller, z3.Not(st.has_stop)]
             for caller in (z3.Not(st.for_stack), st.for_stack)]
@@ -318,7 +318,7 @@ def _int_collateral_queries(g: Geometry, vid: str, n: int) -> list[list]:
 def _solve_all(queries: list[list], rlimit: int) -> tuple[float, list[str]]:
     total, answers = 0.0, []
     for q in queries:
-        s = search.new_solver()
+        s = search.new_solver(q[0].ctx)
         s.set("rlimit", rlimit)
         s.add(*q)
         t = time.perf_counter()
@@ -337,8 +337,7 @@ def bench_bitvectors(repeat: int, quick: bool) -> dict:
             for name, build in (("int", _int_collateral_queries), ("bitvector", _bv_collateral_queries)):
                 times, answers = [], []
                 for _ in range(1 if quick else repeat):
-                    configure()
-                    secs, answers = _solve_all(build(g, vid, n), 4 * search.DEFAULT_RLIMIT)
+                    secs, answers = _solve_all(build(g, vid, n, new_context()), 4 * search.DEFAULT_RLIMIT)
                     times.append(secs)
                 row[name] = _median(times)
                 row[name + "_answers"] = answers

@@ -15,7 +15,7 @@ def fault_property(pid: str, kind: str, what: str, label: str) -> Property:
 
     def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
         from modelcheck.solver.encoding import Violation, as_bool
-        return Violation(as_bool(d.warn if kind == "warn" else d.oops), True)
+        return Violation(as_bool(d.warn if kind == "warn" else d.oops, st.ctx), True)
 
     def annotate(draw: Any, ev: Any, s: Any) -> None:
         mv = s.move

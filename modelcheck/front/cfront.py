@@ -1458,9 +1458,9 @@ def load_c_variant(paths: list[str], base: str | None = "v6.15", function: str |
 def _smoke(v: Variant, unit: CUnit) -> None:
     """Run the variant once symbolically, which takes every path, so that an unsupported construct
     fails now with its line rather than in the middle of a check."""
-    from modelcheck.solver.encoding import SymbolicState, decision_of
+    from modelcheck.solver.encoding import SymbolicState, decision_of, new_context
     from modelcheck.model.geometry import get_geometry
-    st = SymbolicState(get_geometry("x86_64-4level"), 2)
+    st = SymbolicState(get_geometry("x86_64-4level"), 2, ctx=new_context())
     decision_of(st, v, "pmd")
     k = st.ops
     v.progress(k, k.wrap(st.old_addr), k.wrap(st.old_end), k.wrap(st.len))

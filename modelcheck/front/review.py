@@ -151,11 +151,11 @@ def _evaluations(unit: CUnit, st: SymbolicState, level: str) -> dict[int, list[t
     v = c_variant(unit, "review", "", "", seen=seen)
     decision_of(st, v, level)
     k, top = st.ops, st.geometry.word_mask
-    cursor = z3.Int("cursor")
+    cursor = z3.Int("cursor", st.ctx)
     v.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
     out: dict[int, list] = {}
     for node_id, g, value in seen:
-        out.setdefault(node_id, []).append((_term(g), _term(value)))
+        out.setdefault(node_id, []).append((_term(g, st.ctx), _term(value, st.ctx)))
     return out
 
 
@@ -167,11 +167,12 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
     def queries(st: SymbolicState) -> dict[tuple[int, str], Any]:
         ev = _evaluations(unit, st, level)
         out = {}
+        false = z3.BoolVal(False, st.ctx)
         for c in conds:
             pairs = ev.get(c.node_id, [])
-            out[c.node_id, "evaluated"] = z3.Or(*[p for p, _ in pairs]) if pairs else z3.BoolVal(False)
-            out[c.node_id, "true"] = z3.Or(*[z3.And(p, x) for p, x in pairs]) if pairs else z3.BoolVal(False)
-            out[c.node_id, "false"] = z3.Or(*[z3.And(p, z3.Not(x)) for p, x in pairs]) if pairs else z3.BoolVal(False)
+            out[c.node_id, "evaluated"] = z3.Or(*[p for p, _ in pairs]) if pairs else false
+            out[c.node_id, "true"] = z3.Or(*[z3.And(p, x) for p, x in pairs]) if pairs else false
+            out[c.node_id, "false"] = z3.Or(*[z3.And(p, z3.Not(x)) for p, x in pairs]) if pairs else false
         return out
 
     probe = states.get_state(2)
@@ -185,9 +186,10 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
             break
         st = states.get_state(n)
         qs = queries(st)
-        s = new_solver()
+        s = new_solver(st.ctx)
         s.set("rlimit", rlimit)
-        s.add(*st.constraints, z3.Not(st.has_stop), z3.Int("cursor") >= 0, z3.Int("cursor") <= g.word_mask)
+        cursor = z3.Int("cursor", st.ctx)
+        s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= g.word_mask)
         if reachable_only:
             s.add(st.exec_reachable())
         for key in pending:

@@ -31,53 +31,56 @@ from modelcheck.userspace.syscalls import stack_len_max, stack_shift_max
 from modelcheck.model.variants import Call, Decision, Variant
 
 __all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "violation_of", "property_violation", "decode",
-           "configure"]
+           "new_context"]
 
 
-def configure(seed: int = 0) -> None:
-    """Deterministic solving: fixed seeds for every Z3 engine we use, and a fresh Z3 context.
+def new_context(seed: int = 0) -> z3.Context:
+    """A fresh Z3 context for one check, diff or question, with fixed seeds: every term and
+    solver of it is made in this context (SymbolicState.ctx), never in z3's main one.
 
     The solver's choices (and so which model it returns, and how long it takes) depend on the ids
-    of the terms, which depend on every term built before in the same context.  Each check starts a
-    new context, so its answer does not depend on which checks a process ran before it (the matrix's
-    workers take checks in whatever order they finish them).
+    of the terms, which depend on every term built before in the same context.  A new context per
+    check makes its answer independent of which checks a process ran before it (the matrix's
+    workers take checks in whatever order they finish them).  The seeds are Z3's process-wide
+    parameters, set here from the run's Settings before the context is made.
     """
     z3.set_param("smt.random_seed", seed)
     z3.set_param("sat.random_seed", seed)
-    # z3.main_ctx() creates a new context on its next call; terms of the old one keep it alive
-    z3.z3._main_ctx = None
+    return z3.Context()
 
 
-def as_bool(x: Any) -> z3.BoolRef:
-    return z3.BoolVal(x) if isinstance(x, bool) else x
+def as_bool(x: Any, ctx: z3.Context | None = None) -> z3.BoolRef:
+    return z3.BoolVal(x, ctx) if isinstance(x, bool) else x
 
 
 REF_BITS = 8  # VMA references are 8-bit indexes; NULL is all ones
 
 
-def _ref(x: Any) -> Any:
-    return z3.BitVecVal(x, REF_BITS) if isinstance(x, int) else x
+def _ref(x: Any, ctx: z3.Context | None) -> Any:
+    return z3.BitVecVal(x, REF_BITS, ctx) if isinstance(x, int) else x
 
 
-def _coerce(x: Any, like: Any) -> Any:
+def _coerce(x: Any, like: Any, ctx: z3.Context) -> Any:
     if isinstance(x, bool):
-        return z3.BoolVal(x)
+        return z3.BoolVal(x, ctx)
     if isinstance(x, int) and z3.is_bv(like):
-        return z3.BitVecVal(x, like.size())
+        return z3.BitVecVal(x, like.size(), ctx)
     return x
 
 
 class _Logic:
-    """The boolean part of KernelOps, shared by the solver backends."""
+    """The boolean part of KernelOps, shared by the solver backends (``ctx``: their Z3 context)."""
+
+    ctx: z3.Context
 
     def and_(self, *bs: Any) -> z3.BoolRef:
-        return z3.And(*[as_bool(b) for b in bs]) if bs else z3.BoolVal(True)
+        return z3.And(*[as_bool(b, self.ctx) for b in bs]) if bs else z3.BoolVal(True, self.ctx)
 
     def or_(self, *bs: Any) -> z3.BoolRef:
-        return z3.Or(*[as_bool(b) for b in bs]) if bs else z3.BoolVal(False)
+        return z3.Or(*[as_bool(b, self.ctx) for b in bs]) if bs else z3.BoolVal(False, self.ctx)
 
     def not_(self, b: Any) -> z3.BoolRef:
-        return z3.Not(as_bool(b))
+        return z3.Not(as_bool(b, self.ctx))
 
     def ite(self, c: Any, a: Any, b: Any) -> Any:
         raise NotImplementedError
@@ -86,7 +89,7 @@ class _Logic:
         out = default
         for guard, value in reversed(list(cases)):
             out = self.ite(guard, value, out)
-        return as_bool(out) if isinstance(out, bool) else out
+        return as_bool(out, self.ctx) if isinstance(out, bool) else out
 
 
 class BvOps(_Logic):
@@ -98,9 +101,10 @@ class BvOps(_Logic):
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
+        self.ctx = self.starts[0].ctx if self.starts else z3.main_ctx()
 
     def word(self, value: int) -> z3.BitVecRef:
-        return z3.BitVecVal(value, self.bits)
+        return z3.BitVecVal(value, self.bits, self.ctx)
 
     def ult(self, a: Any, b: Any) -> z3.BoolRef:
         return z3.ULT(a, b)
@@ -124,7 +128,7 @@ class BvOps(_Logic):
         if isinstance(c, bool):
             return a if c else b
         like = a if not isinstance(a, (bool, int)) else b
-        return z3.If(c, _coerce(a, like), _coerce(b, like))
+        return z3.If(c, _coerce(a, like, self.ctx), _coerce(b, like, self.ctx))
 
     def shr(self, w: Any, n: int) -> z3.BitVecRef:
         return z3.LShR(w, n)
@@ -137,15 +141,15 @@ class BvOps(_Logic):
         return z3.SignExt(extra, i) if extra else i
 
     def is_null(self, r: Any) -> z3.BoolRef:
-        return _ref(r) == _ref(self.null)
+        return _ref(r, self.ctx) == _ref(self.null, self.ctx)
 
     def same(self, r1: Any, r2: Any) -> z3.BoolRef:
-        return _ref(r1) == _ref(r2)
+        return _ref(r1, self.ctx) == _ref(r2, self.ctx)
 
     def _select(self, r: Any, values: Sequence[z3.BitVecRef]) -> z3.BitVecRef:
         out: Any = self.word(0)
         for i in reversed(range(len(values))):
-            out = z3.If(_ref(r) == i, values[i], out)
+            out = z3.If(_ref(r, self.ctx) == i, values[i], out)
         return out
 
     def vm_start(self, r: Any) -> z3.BitVecRef:
@@ -155,24 +159,24 @@ class BvOps(_Logic):
         return self._select(r, self.ends)
 
     def _first(self, preds: Sequence[z3.BoolRef]) -> z3.BitVecRef:
-        out: Any = _ref(self.null)
+        out: Any = _ref(self.null, self.ctx)
         for i in reversed(range(len(preds))):
-            out = z3.If(preds[i], _ref(i), out)
+            out = z3.If(preds[i], _ref(i, self.ctx), out)
         return out
 
     def find_vma_prev(self, addr: Any) -> tuple[z3.BitVecRef, z3.BitVecRef]:
         """The VMAs are sorted, so "vm_end > addr" is false then true along the list: the VMA
         is the first where it holds and prev is the one before it (index - 1; 0 - 1 is NULL)."""
         vma = self._first([z3.UGT(e, addr) for e in self.ends])
-        last = _ref(len(self.ends) - 1 if self.ends else self.null)
-        return vma, z3.If(vma == _ref(self.null), last, vma - 1)
+        last = _ref(len(self.ends) - 1 if self.ends else self.null, self.ctx)
+        return vma, z3.If(vma == _ref(self.null, self.ctx), last, vma - 1)
 
     def find_vma_intersection(self, start: Any, end: Any) -> z3.BitVecRef:
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
         last = end - 1
         first = self._first([z3.UGT(e, start) for e in self.ends])
-        hit = z3.If(z3.And(first != _ref(self.null), z3.ULE(self.vm_start(first), last)), first, _ref(self.null))
-        return z3.If(z3.UGT(start, last), _ref(self.null), hit)
+        hit = z3.If(z3.And(first != _ref(self.null, self.ctx), z3.ULE(self.vm_start(first), last)), first, _ref(self.null, self.ctx))
+        return z3.If(z3.UGT(start, last), _ref(self.null, self.ctx), hit)
 
 
 class IntWord:
@@ -202,7 +206,7 @@ class IntWord:
         if isinstance(o, IntWord):
             return o
         if isinstance(o, int) and not isinstance(o, bool):
-            return IntWord(z3.IntVal(o % self.modulus), self.bits)
+            return IntWord(z3.IntVal(o % self.modulus, self.t.ctx), self.bits)
         raise TypeError(f"cannot combine a word with {type(o).__name__}")
 
     def _v(self, o: Any) -> Any:
@@ -215,7 +219,7 @@ class IntWord:
         if z3.is_int_value(t) or (isinstance(t, z3.ArithRef) and z3.is_int_value(z3.simplify(t))
                                   and lo == hi):
             v = z3.simplify(t).as_long() % self.modulus
-            return IntWord(z3.IntVal(v), self.bits)
+            return IntWord(z3.IntVal(v, t.ctx), self.bits)
         if 0 <= lo and hi < self.modulus:
             return IntWord(t, self.bits, lo, hi)
         return IntWord(t % self.modulus, self.bits)
@@ -295,14 +299,14 @@ class IntWord:
 
     def __mul__(self, o: Any) -> "IntWord":
         x, c = self._pick(o, "*")
-        return self._result(x.t * c, x.lo * c, x.hi * c) if c else IntWord(z3.IntVal(0), self.bits)
+        return self._result(x.t * c, x.lo * c, x.hi * c) if c else IntWord(z3.IntVal(0, x.t.ctx), self.bits)
 
     def __lshift__(self, n: int) -> "IntWord":
-        return self * (1 << n) if n < self.bits else IntWord(z3.IntVal(0), self.bits)
+        return self * (1 << n) if n < self.bits else IntWord(z3.IntVal(0, self.t.ctx), self.bits)
 
     def __rshift__(self, n: int) -> "IntWord":  # unsigned: logical shift
         if n >= self.bits:
-            return IntWord(z3.IntVal(0), self.bits)
+            return IntWord(z3.IntVal(0, self.t.ctx), self.bits)
         return self._result(self.t / (1 << n), self.lo >> n, self.hi >> n) if n else self
 
     __rand__ = __and__
@@ -341,6 +345,7 @@ class IntOps(_Logic):
         self.options = options
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
+        self.ctx = self.starts[0].ctx
         self.count = count
         self._none: dict[int, Any] = {}  # term id of a lookup's result -> "it is NULL", stated directly
         self._named: dict[int, tuple] = {}  # term id of a VMA index -> the variables of its bounds
@@ -354,7 +359,7 @@ class IntOps(_Logic):
         self._held: list = []
 
     def word(self, value: int) -> IntWord:
-        return IntWord(z3.IntVal(value % (1 << self.bits)), self.bits)
+        return IntWord(z3.IntVal(value % (1 << self.bits), self.ctx), self.bits)
 
     def wrap(self, t: Any, hi: int | None = None) -> IntWord:
         """An integer term known to lie in [0, hi] (default [0, 2^W)) as a word."""
@@ -396,7 +401,7 @@ class IntOps(_Logic):
             x, y = w._w(a), w._w(b)
             return IntWord(z3.If(c, x.t, y.t), w.bits, min(x.lo, y.lo), max(x.hi, y.hi))
         if isinstance(a, bool) or isinstance(b, bool):
-            return z3.If(c, as_bool(a), as_bool(b))
+            return z3.If(c, as_bool(a, self.ctx), as_bool(b, self.ctx))
         return z3.If(c, a, b)
 
     def shr(self, w: Any, n: int) -> IntWord:
@@ -436,7 +441,7 @@ class IntOps(_Logic):
         if z3.is_expr(r) and r.get_id() in self._named:  # (only with Settings.named == "named")
             start, end = self._named[r.get_id()]
             return IntWord(start if values is self.starts else end, self.bits, 0, self.geometry.task_size)
-        out: Any = z3.IntVal(0)
+        out: Any = z3.IntVal(0, self.ctx)
         for i in reversed(range(len(values))):
             out = z3.If(r == i, values[i], out)
         if z3.is_expr(out):
@@ -451,10 +456,10 @@ class IntOps(_Logic):
         return self._select(r, self.ends)
 
     def _first(self, preds: Sequence[z3.BoolRef]) -> Any:
-        out: Any = z3.IntVal(-1)
+        out: Any = z3.IntVal(-1, self.ctx)
         for i in reversed(range(len(preds))):
             p = preds[i] if self.count is None or i == 0 else z3.And(self.count > i, preds[i])
-            out = z3.If(p, z3.IntVal(i), out)
+            out = z3.If(p, z3.IntVal(i, self.ctx), out)
         return out
 
     def find_vma_prev(self, addr: Any) -> tuple[Any, Any]:
@@ -534,29 +539,35 @@ class SymbolicState:
     abstract: bool = False
     # the encoding choices (every one exact; the benchmark measures them)
     settings: Settings = DEFAULT
+    # the Z3 context its terms are made in (new_context(); None: z3's main context, for a state
+    # built by hand, as in the tests)
+    ctx: Any = None
 
     def __post_init__(self) -> None:
         g, t = self.geometry, self.tag
+        if self.ctx is None:
+            self.ctx = z3.main_ctx()
+        ctx = self.ctx
         self.starts = [self._address(f"{t}start{i}") for i in range(self.n)]
         self.ends = [self._address(f"{t}end{i}") for i in range(self.n)]
-        self.populated = [z3.Bool(f"{t}populated{i}") for i in range(self.n)]
-        self.count = z3.Int(f"{t}count") if self.upto else None
+        self.populated = [z3.Bool(f"{t}populated{i}", ctx) for i in range(self.n)]
+        self.count = z3.Int(f"{t}count", ctx) if self.upto else None
         # VMA i exists: all of them, or the first ``count``
-        self.exists = [z3.BoolVal(True) if not self.upto or i == 0 else self.count > i for i in range(self.n)]
-        self.old_vma, self.new_vma = z3.Int(f"{t}old_vma"), z3.Int(f"{t}new_vma")
+        self.exists = [z3.BoolVal(True, ctx) if not self.upto or i == 0 else self.count > i for i in range(self.n)]
+        self.old_vma, self.new_vma = z3.Int(f"{t}old_vma", ctx), z3.Int(f"{t}new_vma", ctx)
         self.old_addr, self.new_addr = self._address(f"{t}old_addr"), self._address(f"{t}new_addr")
         self.len = self._address(f"{t}len")
-        self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack"), z3.Bool(f"{t}has_stop")
+        self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack", ctx), z3.Bool(f"{t}has_stop", ctx)
         self.stop_at = self._address(f"{t}stop_at")
         self.ops = IntOps(g, self.starts, self.ends, self.count, self.settings)
         self.constraints = []
         if self.settings.named == "named":  # the call's VMAs' bounds as variables of their own
             for r, tag in ((self.old_vma, "old"), (self.new_vma, "new")):
-                self.constraints += self.ops.name(r, z3.Int(f"{t}{tag}_vm_start"), z3.Int(f"{t}{tag}_vm_end"))
+                self.constraints += self.ops.name(r, z3.Int(f"{t}{tag}_vm_start", ctx), z3.Int(f"{t}{tag}_vm_end", ctx))
         self.constraints += self._scenario_constraints()
 
     def _address(self, name: str) -> Any:
-        return z3.Int(name) * self.geometry.page_size
+        return z3.Int(name, self.ctx) * self.geometry.page_size
 
     @property
     def old_end(self) -> Any:
@@ -601,7 +612,7 @@ class SymbolicState:
         the stack, which ends at STACK_TOP_MAX, holds at most MAX_ARG_BYTES of arguments in
         written pages and moves down by at most the stack randomization."""
         g = self.geometry
-        only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1)
+        only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1, self.ctx)
         out = z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
                                                 self.len <= stack_len_max(g),
                                                 self.old_addr - self.new_addr <= stack_shift_max(g)))
@@ -732,7 +743,7 @@ class SymbolicState:
                 meets = jlo < jhi
                 inside_dst = z3.And(z3.Not(self.for_stack), jlo >= self.new_addr, jhi <= self.new_end)
             hits.append(z3.And(self.populated[i], meets, z3.Not(inside_dst)))  # (none if it does not exist)
-        out = z3.Or(*hits) if hits else z3.BoolVal(False)
+        out = z3.Or(*hits) if hits else z3.BoolVal(False, self.ctx)
         self.ops.reach[out.get_id()] = ("entries", out)
         return out
 
@@ -808,12 +819,12 @@ def free_decision(st: SymbolicState, tag: str) -> Decision:
     some value of it wherever the formula built on the real one holds.  The cursors' range is
     added to the state's constraints."""
     t = f"{st.tag}free{tag}_"
-    c0, n0 = z3.Int(f"{t}old_addr"), z3.Int(f"{t}new_addr")
+    c0, n0 = z3.Int(f"{t}old_addr", st.ctx), z3.Int(f"{t}new_addr", st.ctx)
     top = (1 << st.geometry.word_bits) - 1
     st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
-    return Decision(realign=z3.Bool(f"{t}realign"), old_addr=IntWord(c0, st.geometry.word_bits),
-                    new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn"),
-                    oops=z3.Bool(f"{t}oops"))
+    return Decision(realign=z3.Bool(f"{t}realign", st.ctx), old_addr=IntWord(c0, st.geometry.word_bits),
+                    new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn", st.ctx),
+                    oops=z3.Bool(f"{t}oops", st.ctx))
 
 
 def violation_of(st: SymbolicState, variant: Variant, pid: str, level: str) -> "Violation":
@@ -898,7 +909,7 @@ class Loop:
     def pud_attempt(self, c: Any) -> z3.BoolRef:
         """move_normal_pud() is tried at cursor c (the source PUD entry present)."""
         if not self.g.have_move_pud:
-            return z3.BoolVal(False)
+            return z3.BoolVal(False, self.st.ctx)
         pud = self.g.pud_size
         return z3.And(_aligned(c, pud), _aligned(c - self.delta, pud), self.fits(c, pud), self.pud_present0(c))
 
@@ -907,7 +918,7 @@ class Loop:
 
         (Had that move been refused, its WARN is one of the other cases.)"""
         if not self.g.have_move_pud:
-            return z3.BoolVal(False)
+            return z3.BoolVal(False, self.st.ctx)
         pud = self.g.pud_size
         p = c - c % pud
         return z3.And(_aligned(self.delta, pud), self.c0 <= p, p < c, self.fits(p, pud), self.pud_present0(p))
@@ -956,7 +967,7 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
     if pid not in PROPERTIES:
         raise KeyError(pid)
     v = PROPERTIES[pid].violation(st, variant, d, level)  # type: ignore[misc]
-    v.condition, v.assumption = as_bool(v.condition), as_bool(v.assumption)
+    v.condition, v.assumption = as_bool(v.condition, st.ctx), as_bool(v.assumption, st.ctx)
     return v
 
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.solver.encoding import Cutoff, SymbolicState, configure, decision_of, decode, violation_of
+from modelcheck.solver.encoding import Cutoff, SymbolicState, decision_of, decode, new_context, violation_of
 from modelcheck.errors import InputError, InternalError
 from modelcheck.model.geometry import Geometry
 from modelcheck.output.report import eval_report
@@ -90,14 +90,20 @@ Goal = Callable[[SymbolicState], tuple[list, bool]]  # (alternative conditions, 
 
 #: how a query is solved: "smt" (Z3's default solver), or a tactic pipeline ending in "smt" or
 #: "qflia" (see docs/performance.md for the measurements behind the choice)
+def _solver_for(logic: str, ctx: z3.Context) -> z3.Solver:
+    """z3.SolverFor(logic, ctx), without the symbol it makes in z3's main context."""
+    return z3.Solver(z3.Z3_mk_solver_for_logic(ctx.ref(), z3.to_symbol(logic, ctx)), ctx)
+
+
 SOLVERS = {
-    "smt": lambda: z3.Solver(),
-    "qflia": lambda: z3.SolverFor("QF_LIA"),
-    "pre+smt": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "smt").solver(),
-    "pre+qflia": lambda: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "qflia").solver(),
+    "smt": lambda ctx: z3.Solver(ctx=ctx),
+    "qflia": lambda ctx: _solver_for("QF_LIA", ctx),
+    "pre+smt": lambda ctx: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "smt", ctx=ctx).solver(),
+    "pre+qflia": lambda ctx: z3.Then("simplify", "propagate-values", "solve-eqs", "elim-term-ite", "qflia", ctx=ctx).solver(),
 }
-def new_solver(kind: str = DEFAULT.solver) -> z3.Solver:
-    return SOLVERS[kind]()
+def new_solver(ctx: z3.Context, kind: str = DEFAULT.solver) -> z3.Solver:
+    """A solver of ``kind`` (Settings.solver, Settings.one_shot) in the context ``ctx``."""
+    return SOLVERS[kind](ctx)
 
 
 class _Query:
@@ -114,7 +120,7 @@ class _Query:
             if not stop:
                 shared.add(z3.Not(st.has_stop))
             return
-        self.solver = new_solver(kind or states.settings.solver)
+        self.solver = new_solver(st.ctx, kind or states.settings.solver)
         self.solver.set("rlimit", rlimit)
         self.solver.add(*st.constraints, condition)
         if not stop:
@@ -196,11 +202,13 @@ def _quiet(_: str) -> None:
 class _States(dict):
     """The symbolic states of one check or diff, by (VMAs, any number up to them): built once, so
     that each variant's decision on a state is built once too (encoding.decision_of).  It carries
-    the run's Settings and counts the seconds spent inside the solver (``clock``)."""
+    the run's Settings and Z3 context (``ctx``, a new one unless given: every state, term and
+    solver of the run is made in it) and counts the seconds spent inside the solver (``clock``)."""
 
-    def __init__(self, g: Geometry, settings: Settings = DEFAULT) -> None:
+    def __init__(self, g: Geometry, settings: Settings = DEFAULT, ctx: z3.Context | None = None) -> None:
         super().__init__()
         self.g, self.settings, self.clock = g, settings, 0.0
+        self.ctx = ctx if ctx is not None else new_context(settings.seed)
 
     def solve(self, solver: z3.Solver, *assumptions: Any) -> z3.CheckSatResult:
         t = time.perf_counter()
@@ -213,7 +221,7 @@ class _States(dict):
         st = self.get((n, upto, abstract))
         if st is None:
             st = self[n, upto, abstract] = SymbolicState(self.g, n, upto=upto, abstract=abstract,
-                                                          settings=self.settings)
+                                                          settings=self.settings, ctx=self.ctx)
         return st
 
 
@@ -223,7 +231,6 @@ def shared_states(g: Geometry, settings: Settings = DEFAULT) -> _States:
     asks dozens of questions of a variant and its edits).  Answers do not depend on the sharing;
     how long Z3 takes on each, and which model it returns first, may, but the same calls in the
     same order give the same results."""
-    configure(settings.seed)
     return _States(g, settings)
 
 
@@ -331,7 +338,7 @@ def _search(g: Geometry, vmas: int, goal: Goal, rlimit: int, gave_up: list, labe
         asked = [(a, cs) for a, cs in asked if cs]
         shared = None
         if incremental and asked:
-            shared = new_solver(states.settings.solver)
+            shared = new_solver(st.ctx, states.settings.solver)
             shared.set("rlimit", limit)
             shared.add(*st.constraints)
         for condition, cs in asked:
@@ -384,7 +391,7 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
     for n in range(1, n_max + 1):
         progress(f"vacuity: {n} of {n_max} VMAs")
         st = states.get_state(n)
-        s = new_solver(states.settings.one_shot)  # one query, and only its answer is used
+        s = new_solver(st.ctx, states.settings.one_shot)  # one query, and only its answer is used
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
         if reachable:
@@ -459,7 +466,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         goals = _goals(variant, pid, level)
 
         def formulas(st: SymbolicState) -> list:  # every goal a check may search, and vacuity's
-            out = [_term(decision_of(st, variant, level).realign)]
+            out = [_term(decision_of(st, variant, level).realign, st.ctx)]
             for goal in goals.values():
                 out += (_reachable_only(goal) if reachable else goal)(st)[0]
             return out
@@ -579,7 +586,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
                              "but that cursor is not shown to be reachable")
     elif (scenario := find(goals["outside"], "outside")) is not None:
-        st = SymbolicState(g, 1)
+        st = states.get_state(1)
         why = violation_of(st, variant, pid, level).why_assumed
         result.verdict = UNKNOWN
         result.reason = f"the encoding of {pid} assumes {why}; this state does not:\n{scenario.dumps()}"
@@ -647,7 +654,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
         cut, depth = _depth(g, vmas, extend, lambda st: [
-            *goal(st)[0], _term(decision_of(st, a, level).realign), _term(decision_of(st, b, level).realign)], cap,
+            *goal(st)[0], _term(decision_of(st, a, level).realign, st.ctx),
+            _term(decision_of(st, b, level).realign, st.ctx)], cap,
             states)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
@@ -713,7 +721,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                         if first:
                             return cases, gave_up
                     else:
-                        why = violation_of(SymbolicState(g, 1), yes, pid, level).why_assumed
+                        why = violation_of(states.get_state(1), yes, pid, level).why_assumed
                         gave_up.append(f"{yes.id} {pid}: they differ where the encoding's assumption ({why}) "
                                        f"fails, and the state found there does not violate it:\n{s.dumps()}")
                 except TooLong as e:
@@ -753,7 +761,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         # CVE-2024-53111 guard) changes nothing above, and must not read as "decide alike"
         def tail(st: SymbolicState) -> tuple[list, bool]:
             wrong, right = violation_of(st, yes, RETURN_VALUE, level), violation_of(st, no, RETURN_VALUE, level)
-            same = _term(decision_of(st, yes, level).realign) == _term(decision_of(st, no, level).realign)
+            same = (_term(decision_of(st, yes, level).realign, st.ctx)
+                    == _term(decision_of(st, no, level).realign, st.ctx))
             return [z3.And(same, c, z3.Not(right.condition)) for c in wrong.alternatives()], wrong.stop
         s = find(tail, f"{yes.id} {RETURN_VALUE} alone") if tails else None
         if s is not None:
@@ -773,8 +782,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
 RETURN_VALUE = next(pid for pid, p in PROPERTIES.items() if p.of_the_return)
 
 
-def _term(b: object) -> z3.BoolRef:
-    return z3.BoolVal(b) if isinstance(b, bool) else b
+def _term(b: object, ctx: z3.Context) -> z3.BoolRef:
+    return z3.BoolVal(b, ctx) if isinstance(b, bool) else b
 
 
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
@@ -795,13 +804,14 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
     def differ(st: SymbolicState) -> z3.BoolRef:
         k = st.ops
         da, db = decision_of(st, a, level), decision_of(st, b, level)
-        cursor = z3.Int("cursor")
+        cursor = z3.Int("cursor", st.ctx)
         top = g.word_mask
         ra = a.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         return z3.And(cursor >= 0, cursor <= top, z3.Or(
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
-            k.ne(ra, rb), _term(da.warn) != _term(db.warn), _term(da.oops) != _term(db.oops)))
+            k.ne(ra, rb), _term(da.warn, st.ctx) != _term(db.warn, st.ctx),
+            _term(da.oops, st.ctx) != _term(db.oops, st.ctx)))
 
     cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:
@@ -809,7 +819,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
     for n in range(1, depth + 1):
         if n == 3 and depth > 3:  # states of 3 .. depth VMAs in one query, then number by number
             st = states.get_state(depth, upto=True)
-            s = new_solver(settings.solver)
+            s = new_solver(st.ctx, settings.solver)
             s.set("rlimit", rlimit)
             s.add(*st.constraints, 3 <= st.count, z3.Not(st.has_stop), differ(st))
             r = states.solve(s)
@@ -817,7 +827,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
                 break
             undecided |= r == z3.unknown
         st = states.get_state(n)
-        s = new_solver(settings.solver)
+        s = new_solver(st.ctx, settings.solver)
         s.set("rlimit", rlimit)
         s.add(*st.constraints, z3.Not(st.has_stop), differ(st))
         r = states.solve(s)

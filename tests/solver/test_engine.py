@@ -191,3 +191,27 @@ def test_matrix_leaves_no_worker_behind():
                               text=True).stdout.splitlines()
     left = [c for c in children if "resource_tracker" not in c and not c.split(None, 1)[1].startswith("ps ")]
     assert left == [], left
+
+
+def test_runs_make_their_terms_in_their_own_z3_context(monkeypatch, tmp_path):
+    """check, diff, prove_same, a C variant's load and review (in this process: jobs 1) make every
+    term and solver in the context of their run (encoding.new_context), none in z3's main one:
+    z3's main context is made to fail for the duration."""
+    import z3
+    from modelcheck.front.cfront import load_c
+    from modelcheck.checks import PROPERTIES
+    from modelcheck.front.review import review
+    from modelcheck.solver.search import prove_same
+
+    def no_main_ctx():
+        raise AssertionError("a term or solver made in z3's main context")
+    monkeypatch.setattr(z3.z3, "main_ctx", no_main_ctx)
+    toy = get_geometry("custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x18,min=0x4")
+    for pid in CHECKS:
+        assert check(get_variant("v6.15"), pid, X86).verdict in ("holds", "violated")
+    assert check(get_variant("v3"), "no-source-collateral", X86).verdict == "violated"  # shrunk, decoded
+    assert diff(get_variant("v6.12"), get_variant("v6.15"), X86) == ([], [])
+    assert prove_same(get_variant("v6.12"), get_variant("v6.15"), X86)[0] == "holds"
+    variant, linkage = load_c(["tests/c/review-dead.c"])
+    findings, verdicts = review(linkage.unit, variant.id, toy, jobs=1)
+    assert findings and set(verdicts) == set(PROPERTIES)
