@@ -175,8 +175,9 @@ class BvOps(_Logic):
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
         last = end - 1
         first = self._first([z3.UGT(e, start) for e in self.ends])
-        hit = z3.If(z3.And(first != _ref(self.null, self.ctx), z3.ULE(self.vm_start(first), last)), first, _ref(self.null, self.ctx))
-        return z3.If(z3.UGT(start, last), _ref(self.null, self.ctx), hit)
+        null = _ref(self.null, self.ctx)
+        hit = z3.If(z3.And(first != null, z3.ULE(self.vm_start(first), last)), first, null)
+        return z3.If(z3.UGT(start, last), null, hit)
 
 
 class IntWord:

@@ -88,13 +88,13 @@ class CheckResult:
 Goal = Callable[[SymbolicState], tuple[list, bool]]  # (alternative conditions, may carry stop_at)
 
 
-#: how a query is solved: "smt" (Z3's default solver), or a tactic pipeline ending in "smt" or
-#: "qflia" (see docs/performance.md for the measurements behind the choice)
 def _solver_for(logic: str, ctx: z3.Context) -> z3.Solver:
     """z3.SolverFor(logic, ctx), without the symbol it makes in z3's main context."""
     return z3.Solver(z3.Z3_mk_solver_for_logic(ctx.ref(), z3.to_symbol(logic, ctx)), ctx)
 
 
+#: how a query is solved: "smt" (Z3's default solver), or a tactic pipeline ending in "smt" or
+#: "qflia" (see docs/performance.md for the measurements behind the choice)
 SOLVERS = {
     "smt": lambda ctx: z3.Solver(ctx=ctx),
     "qflia": lambda ctx: _solver_for("QF_LIA", ctx),
