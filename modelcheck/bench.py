@@ -315,10 +315,10 @@ def _int_collateral_queries(g: Geometry, vid: str, n: int, ctx: z3.Context) -> l
             for caller in (z3.Not(st.for_stack), st.for_stack)]
 
 
-def _solve_all(queries: list[list], rlimit: int) -> tuple[float, list[str]]:
+def _solve_all(queries: list[list], rlimit: int, ctx: z3.Context) -> tuple[float, list[str]]:
     total, answers = 0.0, []
     for q in queries:
-        s = search.new_solver(q[0].ctx)
+        s = search.new_solver(ctx)
         s.set("rlimit", rlimit)
         s.add(*q)
         t = time.perf_counter()
@@ -337,7 +337,8 @@ def bench_bitvectors(repeat: int, quick: bool) -> dict:
             for name, build in (("int", _int_collateral_queries), ("bitvector", _bv_collateral_queries)):
                 times, answers = [], []
                 for _ in range(1 if quick else repeat):
-                    secs, answers = _solve_all(build(g, vid, n, new_context()), 4 * search.DEFAULT_RLIMIT)
+                    ctx = new_context()
+                    secs, answers = _solve_all(build(g, vid, n, ctx), 4 * search.DEFAULT_RLIMIT, ctx)
                     times.append(secs)
                 row[name] = _median(times)
                 row[name + "_answers"] = answers

@@ -650,6 +650,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     cases: list[DiffCase] = []
     gave_up: list[str] = []
     states = _fresh(g, settings, states)
+    plain = not extend and not cap  # --no-cutoff: the plain bounded search
 
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
@@ -660,7 +661,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         if cutoffs is not None:
             cutoffs.append((cut, depth))
         s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress, states=states,
-                    plain=not extend and not cap)
+                    plain=plain)
         if s is not None and reachable:
             reach = find_recipe(s)
             if not reach.reachable:
@@ -676,7 +677,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             cutoffs.append((cut, depth))
         mine: list[str] = []
         return _search(g, depth, probe, rlimit, mine, label, minimal=False, progress=progress,
-                       states=states, plain=not extend and not cap) is None and not mine
+                       states=states, plain=plain) is None and not mine
 
     for yes, no in ((a, b),) if one_way else ((a, b), (b, a)):
         def split(st: SymbolicState) -> z3.BoolRef:
