@@ -21,8 +21,8 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     from modelcheck.solver.encoding import KEPT, Loop, Violation, offset_kept, term
     c0, n0 = term(d.old_addr), term(d.new_addr)
     cases = Loop(st, c0, n0).warn(z3.Int("w_pmd", st.ctx), z3.Int("w_pud", st.ctx))
-    return Violation(z3.Or(*cases) if cases else z3.BoolVal(False, st.ctx), offset_kept(st, c0, n0), why_assumed=KEPT,
-                     cases=cases)
+    return Violation(z3.Or(*cases) if cases else z3.BoolVal(False, st.ctx), offset_kept(st, c0, n0),
+                     why_assumed=KEPT, cases=cases)
 
 
 def annotate(draw: Any, ev: Any, s: Any) -> None:

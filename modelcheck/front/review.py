@@ -30,12 +30,12 @@ import z3
 from pycparser import c_ast, c_generator
 
 from modelcheck.front.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
-from modelcheck.solver.encoding import SymbolicState, decision_of
+from modelcheck.solver.encoding import SymbolicState, as_bool, decision_of
 from modelcheck.errors import InputError
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
 from modelcheck.solver.pool import Workers, workers
-from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _States, _term, check, diff,
+from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _States, check, diff,
                                       new_solver, prove_same, shared_states)
 from modelcheck.checks import PROPERTIES
 
@@ -155,7 +155,7 @@ def _evaluations(unit: CUnit, st: SymbolicState, level: str) -> dict[int, list[t
     v.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
     out: dict[int, list] = {}
     for node_id, g, value in seen:
-        out.setdefault(node_id, []).append((_term(g, st.ctx), _term(value, st.ctx)))
+        out.setdefault(node_id, []).append((as_bool(g, st.ctx), as_bool(value, st.ctx)))
     return out
 
 

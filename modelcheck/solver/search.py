@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.solver.encoding import Cutoff, SymbolicState, decision_of, decode, new_context, violation_of
+from modelcheck.solver.encoding import (Cutoff, SymbolicState, as_bool, decision_of, decode, new_context,
+                                        violation_of)
 from modelcheck.errors import InputError, InternalError
 from modelcheck.model.geometry import Geometry
 from modelcheck.output.report import eval_report
@@ -466,7 +467,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         goals = _goals(variant, pid, level)
 
         def formulas(st: SymbolicState) -> list:  # every goal a check may search, and vacuity's
-            out = [_term(decision_of(st, variant, level).realign, st.ctx)]
+            out = [as_bool(decision_of(st, variant, level).realign, st.ctx)]
             for goal in goals.values():
                 out += (_reachable_only(goal) if reachable else goal)(st)[0]
             return out
@@ -655,8 +656,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     def find(goal: Goal, label: str) -> Scenario | None:
         goal = _reachable_only(goal) if reachable else goal
         cut, depth = _depth(g, vmas, extend, lambda st: [
-            *goal(st)[0], _term(decision_of(st, a, level).realign, st.ctx),
-            _term(decision_of(st, b, level).realign, st.ctx)], cap,
+            *goal(st)[0], as_bool(decision_of(st, a, level).realign, st.ctx),
+            as_bool(decision_of(st, b, level).realign, st.ctx)], cap,
             states)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
@@ -762,8 +763,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         # CVE-2024-53111 guard) changes nothing above, and must not read as "decide alike"
         def tail(st: SymbolicState) -> tuple[list, bool]:
             wrong, right = violation_of(st, yes, RETURN_VALUE, level), violation_of(st, no, RETURN_VALUE, level)
-            same = (_term(decision_of(st, yes, level).realign, st.ctx)
-                    == _term(decision_of(st, no, level).realign, st.ctx))
+            same = (as_bool(decision_of(st, yes, level).realign, st.ctx)
+                    == as_bool(decision_of(st, no, level).realign, st.ctx))
             return [z3.And(same, c, z3.Not(right.condition)) for c in wrong.alternatives()], wrong.stop
         s = find(tail, f"{yes.id} {RETURN_VALUE} alone") if tails else None
         if s is not None:
@@ -781,10 +782,6 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
 #: the property of the return value (the trait ``of_the_return``): diff's class of "the same
 #: decision and a different return value" is about it
 RETURN_VALUE = next(pid for pid, p in PROPERTIES.items() if p.of_the_return)
-
-
-def _term(b: object, ctx: z3.Context) -> z3.BoolRef:
-    return z3.BoolVal(b, ctx) if isinstance(b, bool) else b
 
 
 def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = 3,
@@ -811,8 +808,8 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         return z3.And(cursor >= 0, cursor <= top, z3.Or(
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
-            k.ne(ra, rb), _term(da.warn, st.ctx) != _term(db.warn, st.ctx),
-            _term(da.oops, st.ctx) != _term(db.oops, st.ctx)))
+            k.ne(ra, rb), as_bool(da.warn, st.ctx) != as_bool(db.warn, st.ctx),
+            as_bool(da.oops, st.ctx) != as_bool(db.oops, st.ctx)))
 
     cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:
