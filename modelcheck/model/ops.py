@@ -17,7 +17,9 @@ Rules for variant code (they keep both backends exact):
   ``int_to_ulong`` (sign extension), the usual arithmetic conversions of the comparisons in the
   historic predicates;
 * VMA pointers are opaque references: ``null``, ``is_null``, ``same``, ``vm_start``, ``vm_end``,
-  ``find_vma_prev`` and ``find_vma_intersection`` (maple-tree semantics, mm/mmap.c).
+  ``find_vma_prev`` and ``find_vma_intersection`` (maple-tree semantics, mm/mmap.c); a reference
+  has no arithmetic and no order, in either backend (a computed one is refused with TypeError),
+  so that a lookup is the only way to reach a VMA, as the VMA count assumes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, Protocol, Sequence
 
 from modelcheck.model.geometry import Geometry
 
-__all__ = ["KernelOps", "ConcreteOps", "Word"]
+__all__ = ["KernelOps", "ConcreteOps", "Word", "VmaRef"]
 
 
 class KernelOps(Protocol):
@@ -138,14 +140,43 @@ class Word:
         return f"Word({hex(self.value)}, {self.bits})"
 
 
+class VmaRef:
+    """A VMA pointer of the concrete backend: which VMA (an index into the layout, -1 for NULL),
+    opaque to variant code: == and != only (``same``), no arithmetic, no order, no int value.
+
+    >>> VmaRef(1) == VmaRef(1), VmaRef(1) == 1
+    (True, False)
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __eq__(self, o: object) -> bool:
+        return isinstance(o, VmaRef) and o.index == self.index
+
+    def __hash__(self) -> int:
+        return hash(("vma", self.index))
+
+    def __repr__(self) -> str:
+        return "NULL" if self.index < 0 else f"vmas[{self.index}]"
+
+
+def _index(r: Any) -> int:
+    if not isinstance(r, VmaRef):
+        raise TypeError(f"a VMA reference is opaque (== and != only, from a lookup or the call); got {r!r}")
+    return r.index
+
+
 def _val(x: Any) -> int:
     return x.value if isinstance(x, Word) else int(x)
 
 
 class ConcreteOps:
-    """KernelOps on one concrete layout: VMA refs are indexes into ``vmas`` (``-1`` is NULL)."""
+    """KernelOps on one concrete layout: VMA refs are ``VmaRef``s of indexes into ``vmas``."""
 
-    null = -1
+    null = VmaRef(-1)
 
     def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]], *, checked: bool = False) -> None:
         """``vmas`` sorted and disjoint (checked here unless ``checked``: a Scenario's ``spans``)."""
@@ -155,6 +186,12 @@ class ConcreteOps:
         self.ends = [e for _, e in self.vmas]
         if not checked and any(a[1] > b[0] for a, b in zip(self.vmas, self.vmas[1:])):
             raise ValueError("ConcreteOps needs sorted, disjoint VMAs (the lookups bisect)")
+
+    def vma(self, index: int) -> VmaRef:
+        """The reference to ``vmas[index]`` (the call's VMAs are made so)."""
+        if not 0 <= index < len(self.vmas):
+            raise IndexError(f"no VMA {index} in a layout of {len(self.vmas)}")
+        return VmaRef(index)
 
     # words and booleans
     def word(self, value: int) -> Word:
@@ -210,28 +247,30 @@ class ConcreteOps:
         return Word(v, self.bits)
 
     # VMA references
-    def is_null(self, r: int) -> bool:
-        return r == self.null
+    def is_null(self, r: VmaRef) -> bool:
+        return _index(r) < 0
 
-    def same(self, r1: int, r2: int) -> bool:
-        return r1 == r2
+    def same(self, r1: VmaRef, r2: VmaRef) -> bool:
+        return _index(r1) == _index(r2)
 
-    def vm_start(self, r: int) -> Word:
-        return Word(self.vmas[r][0] if r != self.null else 0, self.bits)
+    def vm_start(self, r: VmaRef) -> Word:
+        i = _index(r)
+        return Word(self.vmas[i][0] if i >= 0 else 0, self.bits)
 
-    def vm_end(self, r: int) -> Word:
-        return Word(self.vmas[r][1] if r != self.null else 0, self.bits)
+    def vm_end(self, r: VmaRef) -> Word:
+        i = _index(r)
+        return Word(self.vmas[i][1] if i >= 0 else 0, self.bits)
 
-    def find_vma_prev(self, addr: Any) -> tuple[int, int]:
+    def find_vma_prev(self, addr: Any) -> tuple[VmaRef, VmaRef]:
         """(lowest VMA with vm_end > addr, highest VMA with vm_end <= addr), NULL where none."""
         i = bisect.bisect_right(self.ends, _val(addr))
-        return (i if i < len(self.vmas) else self.null), (i - 1 if i > 0 else self.null)
+        return VmaRef(i if i < len(self.vmas) else -1), VmaRef(i - 1 if i > 0 else -1)
 
-    def find_vma_intersection(self, start: Any, end: Any) -> int:
+    def find_vma_intersection(self, start: Any, end: Any) -> VmaRef:
         """mt_find(start, end - 1): NULL when start > end - 1 (with wrap), else the lowest VMA meeting it."""
         s = _val(start)
         last = (_val(end) - 1) & ((1 << self.bits) - 1)
         if s > last:
             return self.null
         i = bisect.bisect_right(self.ends, s)
-        return i if i < len(self.vmas) and self.vmas[i][0] <= last else self.null
+        return VmaRef(i) if i < len(self.vmas) and self.vmas[i][0] <= last else self.null

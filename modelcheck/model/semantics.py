@@ -8,7 +8,7 @@ from typing import Any, Callable
 import portion as P
 
 from modelcheck.checks.missed_optimization import missed
-from modelcheck.errors import InternalError
+from modelcheck.errors import InputError, InternalError
 from modelcheck.model.ops import ConcreteOps
 from modelcheck.model.scenario import Scenario
 from modelcheck.model.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
@@ -39,6 +39,7 @@ class Evaluation:
     differences: list[tuple[int, int]] = field(default_factory=list)  # where the result differs from the plain move
     refused: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves of the unbroken move (no-warn)
     faults: list[tuple[str, str]] = field(default_factory=list)  # (warn|oops, where) the decision ran into
+    moves_entries: bool = False  # [old_addr, old_end) holds entries at the call
     properties: dict[str, str] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)  # why each violated property is violated
 
@@ -58,7 +59,7 @@ class Evaluation:
 def _decision(s: Scenario, variant: Variant, level: str) -> tuple[Decision, ConcreteOps]:
     k = ConcreteOps(s.geometry, s.spans, checked=True)
     mv = s.move
-    call = Call(vma=mv.old_vma, new_vma=mv.new_vma, old_addr=k.word(mv.old_addr),
+    call = Call(vma=k.vma(mv.old_vma), new_vma=k.vma(mv.new_vma), old_addr=k.word(mv.old_addr),
                 new_addr=k.word(mv.new_addr), len=k.word(mv.len), for_stack=mv.for_stack)
     return variant.decide(k, call, level), k
 
@@ -91,6 +92,10 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     g, mv = s.geometry, s.move
     d, k = _decision(s, variant, level)
     realigned, old_c, new_c = bool(d.realign), int(d.old_addr), int(d.new_addr)
+    for where, cond in d.early:
+        if cond:
+            raise InputError(where, "move_page_tables() returns here before its loop on this state; the model "
+                                    "covers only calls that reach the loop")
     start = initial_tables(s, move_window(s, [(old_c, new_c)]))
     run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at)
     full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end)
@@ -105,6 +110,7 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     differ = entries_differ(full.tables.entries, plain.tables.entries)
     ev.differences = [(a.lower, a.upper) for a in differ if not a.empty]
     ev.refused = full.warnings
+    ev.moves_entries = bool(_hits(start, mv.old_addr, mv.old_end))
     ev.faults = [(kind, where) for kind, where, cond in d.sites if cond]
     for kind, cond in (("warn", d.warn), ("oops", d.oops)):
         if bool(cond) != any(kd == kind for kd, _ in ev.faults):

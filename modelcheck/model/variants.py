@@ -13,7 +13,7 @@ PUD_SIZE/PUD_MASK for PMD_SIZE/PMD_MASK everywhere in the decision.
 >>> from modelcheck.model.ops import ConcreteOps
 >>> g = get_geometry("x86_64-4level")
 >>> k = ConcreteOps(g, [(0x400000, 0x401000), (0x2e40000, 0x3440000), (0x3940000, 0x3a40000)])
->>> call = Call(vma=1, new_vma=2, old_addr=k.word(0x2f40000), new_addr=k.word(0x3940000),
+>>> call = Call(vma=k.vma(1), new_vma=k.vma(2), old_addr=k.word(0x2f40000), new_addr=k.word(0x3940000),
 ...             len=k.word(0x100000), for_stack=False)
 >>> d = get_variant("v3").decide(k, call, "pmd")   # 1 MiB from the start: v3 sweeps [0x2e00000, 0x2f40000)
 >>> d.realign, hex(int(d.old_addr)), hex(int(d.new_addr))
@@ -54,7 +54,8 @@ class Decision:
     ``warn`` holds when a ``WARN_ON_ONCE()`` on the decision's path fires and ``oops`` when the path
     dereferences a NULL VMA pointer (both conditions of the state, guarded by the branches and
     short-circuits that reach them).  ``sites`` names them: (kind, where, condition), kind
-    ``"warn"`` or ``"oops"``, so a report can say which one fired.
+    ``"warn"`` or ``"oops"``, so a report can say which one fired.  ``early``: where and when
+    move_page_tables() itself returns before its loop (a C variant's head): (where, condition).
     """
 
     realign: Any
@@ -63,6 +64,7 @@ class Decision:
     warn: Any = False
     oops: Any = False
     sites: tuple = ()
+    early: tuple = ()
 
 
 Decide = Callable[[KernelOps, Call, str], Decision]

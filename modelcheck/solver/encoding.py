@@ -358,6 +358,25 @@ class IntOps(_Logic):
         # the terms ``reach`` is keyed by, kept alive: a dead term's id is reused by Z3 for a new
         # term, which the cutoff would then read as a lookup or a field it is not
         self._held: list = []
+        # the VMA references handed out (the call's, the lookups', their merges), by term id: a
+        # reference is opaque, so any other term given as one (``c.vma - 6``) is refused, and
+        # every VMA a formula reaches is one the cutoff counts
+        self._refs: set[int] = set()
+
+    def issue(self, r: Any) -> Any:
+        """Mark ``r`` as a VMA reference variant code may use."""
+        self._refs.add(r.get_id())
+        self._held.append(r)
+        return r
+
+    def _is_ref(self, r: Any) -> bool:
+        return (isinstance(r, int) and not isinstance(r, bool) and r == self.null) or \
+            (z3.is_expr(r) and r.get_id() in self._refs)
+
+    def _ref(self, r: Any) -> Any:
+        if not self._is_ref(r):
+            raise TypeError(f"a VMA reference is opaque (== and != only, from a lookup or the call); got {r}")
+        return r
 
     def word(self, value: int) -> IntWord:
         return IntWord(z3.IntVal(value % (1 << self.bits), self.ctx), self.bits)
@@ -403,7 +422,10 @@ class IntOps(_Logic):
             return IntWord(z3.If(c, x.t, y.t), w.bits, min(x.lo, y.lo), max(x.hi, y.hi))
         if isinstance(a, bool) or isinstance(b, bool):
             return z3.If(c, as_bool(a, self.ctx), as_bool(b, self.ctx))
-        return z3.If(c, a, b)
+        out = z3.If(c, a, b)
+        if self._is_ref(a) and self._is_ref(b):  # a reference merged over two paths is one
+            self.issue(out)
+        return out
 
     def shr(self, w: Any, n: int) -> IntWord:
         return w >> n
@@ -424,10 +446,10 @@ class IntOps(_Logic):
     def is_null(self, r: Any) -> z3.BoolRef:
         if z3.is_expr(r) and r.get_id() in self._none:
             return self._none[r.get_id()]
-        return r == -1
+        return self._ref(r) == -1
 
     def same(self, r1: Any, r2: Any) -> z3.BoolRef:
-        return r1 == r2
+        return self._ref(r1) == self._ref(r2)
 
     def _exists(self, i: int) -> Any:
         return True if self.count is None or i == 0 else self.count > i
@@ -439,6 +461,7 @@ class IntOps(_Logic):
         return [z3.Implies(r == i, z3.And(start == b, end == e)) for i, (b, e) in enumerate(zip(self.starts, self.ends))]
 
     def _select(self, r: Any, values: Sequence[Any]) -> IntWord:
+        self._ref(r)
         if z3.is_expr(r) and r.get_id() in self._named:  # (only with Settings.named == "named")
             start, end = self._named[r.get_id()]
             return IntWord(start if values is self.starts else end, self.bits, 0, self.geometry.task_size)
@@ -471,17 +494,17 @@ class IntOps(_Logic):
         prev = z3.If(vma == -1, last, vma - 1)
         for r in (vma, prev):
             self.reach[r.get_id()] = ("lookup", (a,))
-            self._held.append(r)
+            self.issue(r)
         return vma, prev
 
     def find_vma_intersection(self, start: Any, end: Any) -> Any:
         """mt_find(start, end - 1): the first VMA ending above start, if it begins at or below end - 1."""
         s, last = term(start), term(end - 1)
-        first = self._first([e > s for e in self.ends])
+        first = self.issue(self._first([e > s for e in self.ends]))
         hit = z3.If(z3.And(first != -1, self.vm_start(first).t <= last), first, -1)
         found = z3.If(s > last, -1, hit)
         self.reach[found.get_id()] = ("lookup", (s, last))
-        self._held.append(found)
+        self.issue(found)
         # Whether it is NULL, without going through which VMA it is: since the VMAs are sorted,
         # no VMA meets [start, end - 1] (an equivalent statement, far easier for the solver)
         if self.options.none == "direct":
@@ -561,6 +584,8 @@ class SymbolicState:
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack", ctx), z3.Bool(f"{t}has_stop", ctx)
         self.stop_at = self._address(f"{t}stop_at")
         self.ops = IntOps(g, self.starts, self.ends, self.count, self.settings)
+        self.ops.issue(self.old_vma)
+        self.ops.issue(self.new_vma)
         self.constraints = []
         if self.settings.named == "named":  # the call's VMAs' bounds as variables of their own
             for r, tag in ((self.old_vma, "old"), (self.new_vma, "new")):
@@ -605,7 +630,7 @@ class SymbolicState:
         c += [m.old_addr >= 0, m.new_addr >= 0, m.len > 0]
         c += call_rules(INT_ORDER, self.vm_start, self.vm_end, m.old_vma, m.new_vma, m.old_addr, m.new_addr, m.len,
                         m.for_stack)
-        c += [m.stop_at >= m.old_addr - m.old_addr % g.pud_size, m.stop_at < m.old_end]
+        c += [m.stop_at >= 0, m.stop_at < m.old_end]  # a decision may start anywhere below old_addr
         return c
 
     def exec_reachable(self) -> z3.BoolRef:
@@ -969,7 +994,15 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
         raise KeyError(pid)
     v = PROPERTIES[pid].violation(st, variant, d, level)  # type: ignore[misc]
     v.condition, v.assumption = as_bool(v.condition, st.ctx), as_bool(v.assumption, st.ctx)
+    if d.early:  # a C head's return before the loop: the model covers only calls that reach the loop
+        v.assumption = z3.And(v.assumption, z3.Not(reaches_no_loop(st, d)))
+        v.why_assumed = ", ".join(x for x in (v.why_assumed, "move_page_tables() reaches its loop") if x)
     return v
+
+
+def reaches_no_loop(st: SymbolicState, d: Decision) -> z3.BoolRef:
+    """move_page_tables() returns before its loop (Decision.early)."""
+    return z3.Or(*[as_bool(c, st.ctx) for _, c in d.early]) if d.early else z3.BoolVal(False, st.ctx)
 
 
 # --- models back to scenarios ---------------------------------------------------------------------

@@ -35,9 +35,10 @@ from modelcheck.model.semantics import Evaluation, evaluate, judge
 from modelcheck.settings import DEFAULT, DEFAULT_RLIMIT, DEFAULT_VMAS, Settings
 from modelcheck.model.simulate import TooLong
 from modelcheck.checks import CHECKS, MISSED, PROPERTIES, get_property
+from modelcheck.checks.missed_optimization import declined_but_safe, missed
 from modelcheck.model.variants import Variant, get_variant
 
-__all__ = ["CheckResult", "DiffCase", "check", "diff", "prove_same", "shared_states", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
+__all__ = ["CheckResult", "DiffCase", "check", "diff", "prove_same", "shared_states", "somewhere", "DEFAULT_VMAS", "DEFAULT_RLIMIT", "TAME_PMDS", "MISSED", "CHECKS"]
 
 #: a first model's move longer than this many PMDs is replaced by a shorter one before its replay
 TAME_PMDS = 1024
@@ -64,6 +65,8 @@ class CheckResult:
     reachable_only: bool = False  # the search counted only states user space can reach
     cutoff: Cutoff | None = None  # how many VMAs a violation can need, read off the searched goals
     unbounded: bool = False  # a holds that covers every number of VMAs (cutoff.vmas <= vmas_bound)
+    # for a C variant: how the compiled C agreed with the interpreter (front.compiled), one line
+    crosscheck: str = ""
 
     def bound(self) -> str:
         """What a holds covers, in words."""
@@ -83,7 +86,8 @@ class CheckResult:
                 "solver_seconds": round(self.solver_seconds, 3), "reachable_only": self.reachable_only,
                 "reachability": self.reachability.to_json() if self.reachability else None,
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
-                "reason": self.reason, "files": dict(self.files)}
+                "reason": self.reason, "files": dict(self.files),
+                **({"crosscheck": self.crosscheck} if self.crosscheck else {})}
 
 
 Goal = Callable[[SymbolicState], tuple[list, bool]]  # (alternative conditions, may carry stop_at)
@@ -409,16 +413,19 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
 _CHEAP = tuple(pid for pid, p in PROPERTIES.items() if p.cheap)
 
 
-def _safe_realignment(st: SymbolicState, level: str, properties: Iterable[str] = PROPERTIES) -> z3.BoolRef:
-    """Realigning (as the 'always' baseline does) is possible, the move has entries to move, and
-    every one of ``properties`` holds for the realigned move."""
-    always = get_variant("always")
-    parts = [decision_of(st, always, level).realign,
-             st.has_entries(st.old_addr, st.old_end)]  # and the move has something to move
-    for pid in properties:
-        v = violation_of(st, always, pid, level)
-        parts += [v.assumption, z3.Not(v.condition)]
-    return z3.And(*parts)
+def somewhere(st: SymbolicState, condition: Callable[[SymbolicState], Any], rlimit: int = 5_000_000) -> str:
+    """Does some state of the geometry of ``st``, with any number of VMAs, satisfy the condition
+    that ``condition`` builds on a state ("sat", "unsat" or "unknown")?  Asked over states of up
+    to the condition's cutoff (encoding.Cutoff, read on ``st``), in the context of ``st``: for
+    questions about a variant as a whole, such as whether a C head's early return is reachable."""
+    cut = st.cutoff([as_bool(condition(st), st.ctx)])
+    if cut.raw:
+        return "unknown"  # no bound on the VMAs it needs
+    big = SymbolicState(st.geometry, max(cut.vmas, 2), upto=True, ctx=st.ctx)
+    solver = new_solver(st.ctx, "smt")
+    solver.set("rlimit", rlimit)
+    solver.add(*big.constraints, as_bool(condition(big), st.ctx))
+    return str(solver.check())
 
 
 def _unconfirmed(variant: Variant, pid: str, scenario: Scenario, replay: Evaluation) -> InternalError:
@@ -521,10 +528,9 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
     the over-approximate part, and the states outside the encoding's assumption."""
     if pid == MISSED:
         def goal(properties: Iterable[str]) -> Goal:
-            def declined_but_safe(st: SymbolicState) -> tuple[list, bool]:
-                return [z3.And(z3.Not(decision_of(st, variant, level).realign),
-                               _safe_realignment(st, level, properties))], False
-            return declined_but_safe
+            def declined(st: SymbolicState) -> tuple[list, bool]:
+                return [declined_but_safe(st, variant, get_variant("always"), level, properties)], False
+            return declined
         return {"cheap": goal(_CHEAP), "missed": goal(PROPERTIES)}
 
     def exact(st: SymbolicState) -> tuple[list, bool]:
@@ -730,15 +736,10 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                     gave_up.append(f"{yes.id} {pid}: no replay ({e})")
 
         def safe_goal(st: SymbolicState, properties: Iterable[str] = PROPERTIES) -> tuple[list, bool]:
-            parts = [split(st)]
-            for pid in properties:
-                v = violation_of(st, yes, pid, level)
-                parts += [v.assumption, z3.Not(v.condition)]
-            return [z3.And(*parts)], False
+            return [declined_but_safe(st, no, yes, level, properties)], False  # missed-optimization's goal
 
         def safe_here(s: Scenario) -> bool:
-            replay = evaluate(s, yes, level)
-            return not replay.violated() and replay.realigned and not evaluate(s, no, level).realigned
+            return missed(evaluate(s, no, level), evaluate(s, yes, level))
         s = None
         if safe and alone:
             # as check's missed-optimization: first under the cheap properties only, whose
@@ -752,9 +753,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 s = find(safe_goal, f"{yes.id} safe")
         if s is not None:
             try:
-                replay = evaluate(s, yes, level)
-                if replay.violated() or not replay.realigned or evaluate(s, no, level).realigned:
-                    raise _unconfirmed(yes, "safe realignment", s, replay)
+                if not safe_here(s):
+                    raise _unconfirmed(yes, "safe realignment", s, evaluate(s, yes, level))
                 cases.append(DiffCase(yes.id, no.id, "missed", None, s))
             except TooLong as e:
                 gave_up.append(f"{yes.id} safe: no replay ({e})")

@@ -116,7 +116,10 @@ def test_every_builtin_holds_for_any_number_of_vmas(default_matrix):
     assert holds and all(r.unbounded for r in holds), [(r.variant, r.property, r.bound()) for r in holds
                                                          if not r.unbounded]
     # v6.15: two find_vma_intersection() calls; one entry test for the properties that have one
+    # (return-value has none: its tail is right at every cursor, so only where the decision
+    # starts matters)
     assert {r.cutoff.vmas for r in holds if r.variant == "v6.15"} == {4, 5}
+    assert {r.cutoff.vmas for r in holds if r.variant == "v6.15" and r.property == "return-value"} == {4}
 
 
 @pytest.mark.slow
@@ -220,22 +223,30 @@ def _plain(monkeypatch):
 
 
 def test_each_alternative_is_searched_to_its_own_cutoff():
-    # return-value of v6.15: "the loop succeeds and returns a wrong value" reads no lookup (2 VMAs),
-    # "it breaks at its first cursor" reads the predicate's two find_vma_intersection() (5)
+    # return-value of rfc (a tail wrong below old_addr): every alternative reads the decision (the
+    # assumption that its cursors start at or below old_addr), so the call's two VMAs and the four
+    # its two find_vma_prev() return; a break, at the first cursor or a later one, tests one
+    # PUD slot's entries more; the over-approximate part two (the slot, and the destination of
+    # a PUD move that may have jumped it)
     from modelcheck.solver import search
+    goals = search._goals(get_variant("rfc"), "return-value", "pmd")
+    assert search._limits(goals["exact"], search._States(X86)) == [6, 7, 7]
+    assert search._limits(goals["over"], search._States(X86)) == [8]
+    # v6.15's tail is right at every cursor: only a decision above old_addr could make it wrong
     goals = search._goals(get_variant("v6.15"), "return-value", "pmd")
-    assert search._limits(goals["exact"], search._States(X86)) == [2, 5]
-    assert search._limits(goals["over"], search._States(X86)) == [2]
+    assert search._limits(goals["exact"], search._States(X86)) == [4, 4]
+    assert search._limits(goals["over"], search._States(X86)) == []
 
 
 def test_a_free_decision_refutes_only_what_holds_for_every_decision():
     from modelcheck.solver import search
     states = search._States(X86)
     rlimit = search.DEFAULT_RLIMIT
-    # v6.15's tail returns the right value from any first cursor: refuted whatever the predicate does
-    first = 1  # search._goals' return-value cases are [success, first]
-    assert search._refuted_abstractly(search._goals(get_variant("v6.15"), "return-value", "pmd")["exact"],
-                                      first, states, rlimit)
+    # v6.6's unguarded tail (the 'never' baseline keeps it) is right at old_end: the loop's success
+    # is refuted whatever the predicate does
+    success, first = 0, 1  # search._goals' return-value cases are [success, first, later breaks]
+    assert search._refuted_abstractly(search._goals(get_variant("never"), "return-value", "pmd")["exact"],
+                                      success, states, rlimit)
     # v6.6's unguarded tail (the 'never' baseline keeps it) would be wrong from a cursor below
     # old_addr, which a free decision may start at: not refuted, though never itself holds
     assert not search._refuted_abstractly(search._goals(get_variant("never"), "return-value", "pmd")["exact"],

@@ -21,7 +21,7 @@ def symbolic_decision(s, vid, backend):
         if backend == "int-upto":  # two more slots that do not exist (as the solver pins them)
             starts, ends, count = starts + [z3.IntVal(0)] * 2, ends + [z3.IntVal(0)] * 2, z3.IntVal(len(s.vmas))
         k = IntOps(g, starts, ends, count)
-        ref, word = z3.IntVal, lambda x: IntWord(z3.IntVal(x), g.word_bits)
+        ref, word = (lambda r: k.issue(z3.IntVal(r))), lambda x: IntWord(z3.IntVal(x), g.word_bits)
         val = lambda t: z3.simplify(t.t if isinstance(t, IntWord) else t)
     else:
         k = BvOps(g, [z3.BitVecVal(v.start, g.word_bits) for v in s.vmas],
