@@ -10,7 +10,7 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
                 output.formats.nodelink, output.formats.dot, output.graph, output.picture
     user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
     solver      solver.encoding (z3), solver.search (z3), solver.pool
-    C           front.ksource, front.cfront, front.inputs, front.review (z3), front.fixes
+    C           front.ksource, front.cfront, front.compiled, front.inputs, front.review (z3), front.fixes
     runs        runs.gallery, runs.matrix, runs.kpatch, runs.differential, runs.kernel
     tools       enumeration, bench (z3), cli, __main__
 
@@ -36,6 +36,8 @@ one module (README, "Your own property").
 * ``pool``       independent questions on spawned worker processes (the matrix, review);
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
 * ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
+* ``compiled``   the same C compiled with kernel stubs and run on random states: the interpreter's
+  second opinion;
 * ``inputs``     what the command line names, loaded: scenario files, C files, trees and patches;
 * ``review``     a predicate condition by condition; ``fixes`` one-token edits that fix it, proved;
 * ``matrix``     many checks on the workers, counterexample files, the gallery;

@@ -420,6 +420,11 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
         with _Progress(progress) as tell:
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
                       extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
+        if linkage is not None:  # the compiler's second opinion on the C the checker ran
+            from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+            extra = [r.counterexample] if r.counterexample is not None else []
+            r.crosscheck = crosscheck(linkage.unit, variant, g, level,
+                                      extra + states_for(g, CROSSCHECK_STATES)).line()
         if where is not None and r.counterexample is not None:
             from modelcheck.runs.gallery import write_entry  # networkx: only where a counterexample is written
             write_entry(where, r)

@@ -94,6 +94,8 @@ def check_lines(r: "CheckResult") -> list[str]:
     out = [head, f"  bound: {bound}, any move length; {r.seconds:.2f}s"]
     if r.vacuous:
         out.append("  vacuous: the realignment branch is unreachable, so this verdict says nothing about it")
+    if r.crosscheck:
+        out.append(f"  C: {r.crosscheck}")
     if r.reason:
         out.append(f"  why unknown: {r.reason}")
     if r.counterexample is not None and r.replay is not None:
