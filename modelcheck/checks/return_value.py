@@ -69,16 +69,18 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     pmd, pud = g.pmd_size, g.pud_size
     first = z3.And(st.has_stop, c == c0, c0 < st.old_end, loop.pud_present0(c0), wrong(c0, g.task_size))
     success = z3.And(z3.Not(st.has_stop), wrong(st.old_end, g.task_size))
-    # a later cursor: a PMD boundary on either side, with its PUD slot present at the call
+    # a later cursor: a PMD boundary on either side
     later = z3.And(st.has_stop, c0 < c, c < st.old_end,
-                   z3.Or(c % pmd == 0, (c - loop.delta) % pmd == 0), loop.pud_present0(c),
-                   wrong(c, g.task_size))
+                   z3.Or(c % pmd == 0, (c - loop.delta) % pmd == 0), wrong(c, g.task_size))
     no_up_overlap = z3.Or(c0 >= n0, st.old_end <= n0)
     slot = c - c % pud
     may_jump = loop.swallowed(c)  # the conditions of a PUD-level move at c's slot start hold
     sure_jump = z3.And(may_jump, z3.Not(loop.pud_present0(slot - loop.delta)))
-    mid = z3.And(later, no_up_overlap, z3.Not(may_jump))
-    over = z3.And(later, z3.Or(z3.Not(no_up_overlap), z3.Not(sure_jump)))
+    # exact: its PUD slot held entries at the call, and no PUD-level move can have jumped it
+    mid = z3.And(later, no_up_overlap, loop.pud_present0(c), z3.Not(may_jump))
+    # a move up onto its own source can make a slot present that was not (its destination
+    # writes run ahead of the cursor): then any boundary; else a cursor a PUD move may have jumped
+    over = z3.And(later, z3.Or(z3.Not(no_up_overlap), z3.And(loop.pud_present0(c), z3.Not(sure_jump))))
     assumed = z3.And(c0 <= st.old_addr, c0 % g.page_size == 0, n0 % g.page_size == 0)
     return Violation(z3.Or(first, success, mid), assumed, stop=True, over=z3.And(assumed, over),
                      cases=[success, first, mid],

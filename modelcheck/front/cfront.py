@@ -160,6 +160,11 @@ def _parse_chunk(chunk: Any) -> c_ast.FuncDef:
     try:
         ast = c_parser.CParser().parse(source, filename=chunk.file)
     except ParseError as e:
+        loop = _VMA_LOOP.search(chunk.text)
+        if loop is not None:  # a macro that expands to a loop, which pycparser reads as a call
+            raise InputError(_position(chunk, loop.start()), f"{loop.group(1)}() is a loop over VMAs; the subset "
+                                                            "has no loops (a predicate looks VMAs up one by one: "
+                                                            "find_vma(), vma_prev(), vma_next(), vma_lookup())") from None
         where, _, msg = str(e).partition(": ")
         raise InputError(where if where.startswith(chunk.file) else chunk.file, msg or str(e)) from None
     except (AssertionError, IndexError, KeyError, TypeError, ValueError, RecursionError) as e:
@@ -171,6 +176,25 @@ def _parse_chunk(chunk: Any) -> c_ast.FuncDef:
         raise InputError(f"{chunk.file}:{chunk.line}:{chunk.col}", f"cannot read {chunk.name}() as one function "
                                                                    "definition")
     return fns[0]
+
+
+#: the VMA iterator's loop macros (include/linux/mm.h)
+_VMA_LOOP = re.compile(r"\b(for_each_vma(?:_range)?|for_each_vma_iter)\s*\(")
+
+
+def _position(chunk: Any, offset: int) -> str:
+    """FILE:LINE:COL of ``offset`` in a chunk's text (its #line markers followed)."""
+    line, file = chunk.line, chunk.file
+    start = 0
+    for raw in chunk.text[:offset].split("\n")[:-1]:
+        m = re.match(r'\s*#\s*(?:line\s+)?(\d+)\s+"([^"]*)"', raw)
+        if m:
+            line, file = int(m.group(1)), m.group(2)
+        else:
+            line += 1
+        start += len(raw) + 1
+    col = offset - start + (chunk.col if start == 0 else 1)
+    return f"{file}:{line}:{col}"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from modelcheck.front.cfront import (ALIGN_HELPERS, KNOWN_FALSE, MPT, NO_EFFECT,
 #: at most this many VMAs in a state the harness runs
 MAX_VMAS = 64
 #: how many random states a check of a C variant runs compiled, besides its counterexample
-CROSSCHECK_STATES = 2000
+CROSSCHECK_STATES = 1000
 
 _PRELUDE = r"""
 #include <setjmp.h>
@@ -375,7 +375,7 @@ def _cursors(s: Scenario, old_c: int) -> list[int]:
     g, mv = s.geometry, s.move
     pmd = g.pmd_size
     out = {mv.old_addr, mv.old_end, old_c, mv.old_addr & g.pmd_mask, mv.old_end - g.page_size,
-           (mv.old_addr & g.pmd_mask) + pmd, max(0, mv.old_addr - pmd), 0}
+           (mv.old_addr & g.pmd_mask) + pmd}
     return sorted(c & g.word_mask for c in out)[:16]
 
 

@@ -60,6 +60,14 @@ REFUSED = {
                         "pmc->old_addr = pmc->old_addr & PMD_MASK", "has a side effect"),
     "warn-inside-a-no-op-call": (V67.replace(FLUSH_V67, "\tflush_cache_range(vma, WARN_ON(old_addr), old_end);\n"),
                                  "WARN_ON(old_addr)", "has a side effect"),
+    "for_each_vma": (V67.replace(CAD_V67, CAD_V67 + "\tstruct vm_area_struct *v;\n\tVMA_ITERATOR(vmi, vma->vm_mm, 0);\n\n"
+                                                   "\tfor_each_vma(vmi, v)\n\t\treturn false;\n", 1),
+                     "for_each_vma(vmi, v)", "for_each_vma() is a loop over VMAs; the subset has no loops"),
+    "for_each_vma_range": (V67.replace(CAD_V67, CAD_V67 + "\tstruct vm_area_struct *v;\n"
+                                                         "\tVMA_ITERATOR(vmi, vma->vm_mm, addr_masked);\n\n"
+                                                         "\tfor_each_vma_range(vmi, v, vma->vm_start)\n"
+                                                         "\t\treturn false;\n", 1),
+                           "for_each_vma_range(vmi, v, vma->vm_start)", "for_each_vma_range() is a loop over VMAs"),
 }
 
 

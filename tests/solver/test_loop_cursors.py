@@ -88,3 +88,16 @@ def test_pud_level_breaks_at_pmd_boundaries_below_old_addr():
     assert r.verdict == "violated", r.bound()
     mv = r.counterexample.move
     assert mv.stop_at == mv.old_addr - g.pmd_size
+
+
+def test_a_move_up_onto_its_own_source_breaks_where_its_own_writes_made_a_table():
+    """Found by the slow tier: a decision four pages below old_addr moving one page up, so the
+    destination of [0x8f00, 0x9000) is the source slot at 0x9000, which held no entry at the
+    call; alloc_new_pmd() made its PUD entry, and the loop can break there.  The over-approximate
+    part must hold that cursor (its initial presence says nothing)."""
+    from conftest import build
+    s = build("toy-16", [(256, 512, False), (768, 33024, True), (37120, 37632, False)], 2, 2, 0x9100, 0x9200, 0x100)
+    a = Arbitrary(0xe00, 0xe00, "always", "at-page")
+    ev = evaluate(s, a.variant(s.geometry), "pmd")
+    assert ev.properties[RV] == "violated" and "breaks at 0x9000" in ev.details[RV]
+    agree(s, a, "pmd")
