@@ -490,9 +490,18 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
         unexpected = [r for r in results if r.verdict == "violated" and expected_verdict(r) != "violated"]
         files = (f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}\n"
                  if any(r.files for r in results) else "")
+        checked: dict[str, str] = {}
+        if mine is not None:  # the compiler's second opinion on the C, per geometry
+            from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+            for name in gs:
+                g = get_geometry(name)
+                seen = [r.counterexample for r in results
+                        if r.variant == mine.id and r.geometry == name and r.counterexample is not None]
+                checked[name] = crosscheck(linkage.unit, mine, g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
+        notes = "".join(f"C on {name}: {line}\n" for name, line in checked.items())
         return Shown(3 if any(r.verdict == "unknown" for r in results) else 1 if unexpected else 0,
-                     {"results": [r.to_json() for r in results]},
-                     lambda: matrix_table(results, vs, ps, gs) + "\n" + files)
+                     {"results": [r.to_json() for r in results], **({"crosscheck": checked} if checked else {})},
+                     lambda: matrix_table(results, vs, ps, gs) + "\n" + notes + files)
     _run(run, as_json)
 
 

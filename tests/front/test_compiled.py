@@ -81,3 +81,13 @@ def test_a_geometry_the_compiler_does_not_have_is_not_cross_checked():
     r = CliRunner().invoke(cli, ["check", "--c-file", str(C / "vm_start-gt.c"), "--property", "no-source-collateral",
                                  "--geometry", "i386-pae"])
     assert "  C: not cross-checked with a compiler: i386-pae has a 32-bit unsigned long" in r.output
+
+
+@needs_cc
+def test_matrix_cross_checks_the_c_per_geometry(tmp_path):
+    r = CliRunner().invoke(cli, ["matrix", "--c-file", str(C / "vm_start-gt.c"), "--variants", "v6.15",
+                                 "--properties", "no-source-collateral", "--geometries", "x86_64-4level,i386-pae",
+                                 "--no-pictures", "--out", str(tmp_path / "out"), "--json"])
+    out = json.loads(r.stdout)
+    assert out["crosscheck"]["x86_64-4level"].startswith("cross-checked with")
+    assert out["crosscheck"]["i386-pae"].startswith("not cross-checked with a compiler: i386-pae")
