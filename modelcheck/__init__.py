@@ -10,7 +10,8 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
                 output.formats.nodelink, output.formats.dot, output.graph, output.picture
     user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
     solver      solver.encoding (z3), solver.search (z3), solver.pool
-    C           front.ksource, front.cfront, front.compiled, front.inputs, front.review (z3), front.fixes
+    C           front.ksource, front.cparse, front.cinterp, front.cfront, front.compiled,
+                front.inputs, front.review (z3), front.fixes
     runs        runs.gallery, runs.matrix, runs.kpatch, runs.differential, runs.kernel
     tools       enumeration, bench (z3), cli, __main__
 
@@ -35,7 +36,9 @@ one module (README, "Your own property").
 * ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
 * ``pool``       independent questions on spawned worker processes (the matrix, review);
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
-* ``cfront``     realignment C run exactly on either backend, move_page_tables() cut at its loop;
+* ``cparse``     kernel C parsed at its positions, move_page_tables() cut at its loop;
+* ``cinterp``    that C run exactly on either backend, or refused at FILE:LINE:COL;
+* ``cfront``     variants from C: linked over a base, smoke-run, early returns refused;
 * ``compiled``   the same C compiled with kernel stubs and run on random states: the interpreter's
   second opinion;
 * ``inputs``     what the command line names, loaded: scenario files, C files, trees and patches;

@@ -40,8 +40,9 @@ from modelcheck.model.variants import Call, Variant
 
 __all__ = ["CrossCheck", "crosscheck", "harness_source", "compiler", "states_for", "CROSSCHECK_STATES"]
 
-from modelcheck.front.cfront import (ALIGN_HELPERS, KNOWN_FALSE, MPT, NO_EFFECT, PMC_RETURN, RETURN, START, WARNINGS,
-                                     CUnit, _check_entry, _undefined)
+from modelcheck.front.cfront import _check_entry, _undefined
+from modelcheck.front.cinterp import KNOWN_FALSE, NO_EFFECT, WARNINGS
+from modelcheck.front.cparse import PMC_RETURN, RETURN, START, CUnit
 
 #: at most this many VMAs in a state the harness runs
 MAX_VMAS = 64
