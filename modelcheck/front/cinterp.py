@@ -710,16 +710,17 @@ class Interp:
             addr = self.convert(self.expr(args[2], frame, g), "ulong", args[2]).w
             frame.env[args[0].name] = Cell("vmi", Iter(addr))
             return None
-        if name == "vma_prev":
-            # mas_prev() on a fresh iterator walks to its index, then returns the previous
-            # non-empty entry: the highest VMA ending at or below addr, find_vma_prev()'s *pprev.
+        if name in ("vma_prev", "vma_next"):
+            # on a fresh iterator: mas_prev() walks to its index, then returns the previous
+            # non-empty entry, the highest VMA ending at or below addr (find_vma_prev()'s *pprev);
+            # vma_find(vmi, ULONG_MAX) the first VMA ending above it (find_vma())
             it = self.expr(args[0], frame, g) if len(args) == 1 else None
             if not isinstance(it, Ptr) or not isinstance(it.cell.v, Iter):
-                raise _fail(node, "vma_prev() takes &vmi of a VMA_ITERATOR(vmi, ...)")
+                raise _fail(node, f"{name}() takes &vmi of a VMA_ITERATOR(vmi, ...)")
             if it.cell.v.stepped:
                 raise _fail(node, "only one vma_prev() or vma_next() per VMA_ITERATOR is supported")
             it.cell.v.stepped = True
-            return Ref(k.find_vma_prev(it.cell.v.addr)[1])
+            return Ref(k.find_vma_prev(it.cell.v.addr)[1 if name == "vma_prev" else 0])
         if name == "vma_lookup":
             # the VMA containing addr, or NULL (include/linux/mm.h: mtree_load(&mm->mm_mt, addr))
             if len(args) != 2:
@@ -728,15 +729,6 @@ class Interp:
                 raise _fail(args[0], "the first argument must be a vma->vm_mm")
             a = self.convert(self.expr(args[1], frame, g), "ulong", args[1]).w
             return Ref(k.find_vma_intersection(a, a + 1))
-        if name == "vma_next":
-            # vma_find(vmi, ULONG_MAX) on a fresh iterator: the first VMA ending above its address
-            it = self.expr(args[0], frame, g) if len(args) == 1 else None
-            if not isinstance(it, Ptr) or not isinstance(it.cell.v, Iter):
-                raise _fail(node, "vma_next() takes &vmi of a VMA_ITERATOR(vmi, ...)")
-            if it.cell.v.stepped:
-                raise _fail(node, "only one vma_prev() or vma_next() per VMA_ITERATOR is supported")
-            it.cell.v.stepped = True
-            return Ref(k.find_vma_prev(it.cell.v.addr)[0])
         if name in ("find_vma_prev", "find_vma_intersection", "find_vma"):
             want = {"find_vma_prev": 3, "find_vma_intersection": 3, "find_vma": 2}[name]
             if len(args) != want:
