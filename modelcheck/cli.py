@@ -540,6 +540,12 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
                                   cap=not no_cutoff)
         unbounded = all(c.covers(depth) for c, depth in cuts)
         bound: Any = "any" if unbounded else min(depth for _, depth in cuts)
+        checked: dict[str, str] = {}
+        for v in (va, vb):  # the compiler's second opinion on a side from C
+            if v.source is not None and v.id not in checked:
+                from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+                checked[v.id] = crosscheck(v.source, v, g, level, [c.scenario for c in cases] +
+                                           states_for(g, CROSSCHECK_STATES)).line()
 
         def text() -> str:
             out = []
@@ -554,12 +560,14 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
                 out.append(f"* {c.summary()}\n")
                 out.append(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),
                                                     evaluate(c.scenario, get_variant(c.declines), level)]) + "\n")
+            out += [f"C {vid}: {line}\n" for vid, line in checked.items()]
             for x in gave_up:
                 click.echo(f"gave up: {x}", err=True)
             return "".join(out)
         return Shown(3 if gave_up else 1 if cases else 0,
                      {"a": va.id, "b": vb.id, "geometry": g.name, "level": level, "vmas_bound": bound,
-                      "reachable_only": reachable, "cases": [c.to_json() for c in cases], "gave_up": gave_up},
+                      "reachable_only": reachable, "cases": [c.to_json() for c in cases], "gave_up": gave_up,
+                      **({"crosscheck": checked} if checked else {})},
                      text)
     _run(run, as_json)
 

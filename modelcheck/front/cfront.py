@@ -162,7 +162,7 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
             value = interp.call(RETURN, [Int("ulong", cursor), Int("ulong", old_end), Int("ulong", len_)])
         return interp.convert(value, "ulong", unit.functions[tail]).w
 
-    return Variant(vid, summary, provenance, decide, progress)
+    return Variant(vid, summary, provenance, decide, progress, source=unit)
 
 
 def _undefined(decls: list) -> list:

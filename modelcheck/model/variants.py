@@ -85,6 +85,8 @@ class Variant:
     decide: Decide
     progress: Progress
     expected: dict = field(default_factory=dict, compare=False)
+    #: for a variant from C: the parsed C it runs (front.cparse.CUnit), which the compiler checks
+    source: Any = field(default=None, compare=False, repr=False)
 
     def expected_verdict(self, pid: str, geometry: Any, level: str = "pmd") -> str | None:
         """The verdict the project expects for a built-in (properties/variants.toml), if stated:

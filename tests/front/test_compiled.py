@@ -91,3 +91,11 @@ def test_matrix_cross_checks_the_c_per_geometry(tmp_path):
     out = json.loads(r.stdout)
     assert out["crosscheck"]["x86_64-4level"].startswith("cross-checked with")
     assert out["crosscheck"]["i386-pae"].startswith("not cross-checked with a compiler: i386-pae")
+
+
+@needs_cc
+def test_diff_cross_checks_a_side_from_c():
+    r = CliRunner().invoke(cli, ["diff", str(C / "vm_start-lt.c"), "v6.15", "--json"])
+    out = json.loads(r.stdout)
+    assert r.exit_code == 0 and list(out["crosscheck"]) == ["vm_start-lt"]
+    assert out["crosscheck"]["vm_start-lt"].startswith("cross-checked with")
