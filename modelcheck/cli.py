@@ -439,6 +439,20 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     _run(run, as_json)
 
 
+def _crosschecks(variants: list, results: list, geometries: list[str], level: str) -> dict[str, str]:
+    """The compiler's second opinion on each variant from C (Variant.source), per geometry, on its
+    counterexamples among ``results`` and random states: "VARIANT on GEOMETRY" -> one line."""
+    from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+    out: dict[str, str] = {}
+    for v in variants:
+        for name in geometries if v.source is not None else []:
+            g = get_geometry(name)
+            seen = [r.counterexample for r in results
+                    if r.variant == v.id and r.geometry == name and r.counterexample is not None]
+            out[f"{v.id} on {name}"] = crosscheck(v.source, v, g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
+    return out
+
+
 @cli.command("matrix")
 @click.option("--variants", multiple=True, metavar="IDS", help="Comma-separated variant ids (default: all).")
 @click.option("--properties", multiple=True, metavar="IDS", help="Comma-separated properties (default: all, "
@@ -490,15 +504,8 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
         unexpected = [r for r in results if r.verdict == "violated" and expected_verdict(r) != "violated"]
         files = (f"\ncounterexamples: {out}/GEOMETRY/VARIANT/PROPERTY.{{json,graphml,graph.json,dot,svg,png}}\n"
                  if any(r.files for r in results) else "")
-        checked: dict[str, str] = {}
-        if mine is not None:  # the compiler's second opinion on the C, per geometry
-            from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
-            for name in gs:
-                g = get_geometry(name)
-                seen = [r.counterexample for r in results
-                        if r.variant == mine.id and r.geometry == name and r.counterexample is not None]
-                checked[name] = crosscheck(linkage.unit, mine, g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
-        notes = "".join(f"C on {name}: {line}\n" for name, line in checked.items())
+        checked = _crosschecks([mine] if mine is not None else [], results, gs, level)
+        notes = "".join(f"C {row}: {line}\n" for row, line in checked.items())
         return Shown(3 if any(r.verdict == "unknown" for r in results) else 1 if unexpected else 0,
                      {"results": [r.to_json() for r in results], **({"crosscheck": checked} if checked else {})},
                      lambda: matrix_table(results, vs, ps, gs) + "\n" + notes + files)
@@ -599,12 +606,15 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
         results = run_matrix(ids, ps, gs, level, vmas or DEFAULT_VMAS, rlimit, 1, None,
                              extend=vmas is None and not no_cutoff, cap=not no_cutoff, reachable=reachable)
         rows = [(v, g) for v in ids for g in gs]
+        checked = _crosschecks([get_variant(v) for v in ids], results, gs, level)
         return Shown(3 if any(r.verdict == "unknown" for r in results) else
                      1 if any(r.verdict == "violated" for r in results) else 0,
                      {"rows": [{"version": v, "geometry": g,
                                 "verdicts": {r.property: r.to_json() for r in results
-                                             if r.variant == v and r.geometry == g}} for v, g in rows]},
-                     lambda: history_table(results, rows, ps) + "\n")
+                                             if r.variant == v and r.geometry == g}} for v, g in rows],
+                      **({"crosscheck": checked} if checked else {})},
+                     lambda: history_table(results, rows, ps) + "\n" +
+                     "".join(f"C {row}: {line}\n" for row, line in checked.items()))
     _run(run, as_json)
 
 
@@ -698,6 +708,13 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                                         witnesses=refuters, then=queue_fixes if fixes else None)
             found = later[0]() if later else []
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
+        # the compiler's second opinion on the C reviewed: on the witnesses and random states
+        from modelcheck.front.cfront import c_variant
+        from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+        from modelcheck.model.scenario import Scenario
+        seen = [w for f in findings for w in f.witnesses.values()] + \
+            [w for w in refuters.values() if isinstance(w, Scenario)]
+        checked = crosscheck(unit, c_variant(unit, name, "", ""), g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
         if target is not None:
             write_text(target, review_sarif(findings, name, found))
 
@@ -730,6 +747,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                                f"{fx.function}): {holds}, but it declines where {original} realigns safely:")
                     out += ["    " + x for x in witness_lines(fx.loses)]
                 out += [fx.hunk.rstrip("\n")] if fx.hunk else ["  (the edit could not be placed in the source text)"]
+            out.append(f"C: {checked}")
             if tried:
                 whole_fixes = sum(fx.loses is None for fx in found)
                 out.append(f"{len(tried)} one-token edits tried: {whole_fixes} fix{'es' if whole_fixes != 1 else ''}, "
@@ -740,7 +758,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         return Shown(3 if gave_up else 1 if any(x == "violated" for x in verdicts.values()) else 0,
                      {"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
                       "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
-                      "fixes": [fx.to_json() for fx in found], "edits_tried": len(tried),
+                      "fixes": [fx.to_json() for fx in found], "edits_tried": len(tried), "crosscheck": checked,
                       **({"linked": linkage.to_json()} if linkage else {})},
                      text)
     _run(run, as_json)

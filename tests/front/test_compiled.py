@@ -89,8 +89,18 @@ def test_matrix_cross_checks_the_c_per_geometry(tmp_path):
                                  "--properties", "no-source-collateral", "--geometries", "x86_64-4level,i386-pae",
                                  "--no-pictures", "--out", str(tmp_path / "out"), "--json"])
     out = json.loads(r.stdout)
-    assert out["crosscheck"]["x86_64-4level"].startswith("cross-checked with")
-    assert out["crosscheck"]["i386-pae"].startswith("not cross-checked with a compiler: i386-pae")
+    assert out["crosscheck"]["vm_start-gt on x86_64-4level"].startswith("cross-checked with")
+    assert out["crosscheck"]["vm_start-gt on i386-pae"].startswith("not cross-checked with a compiler: i386-pae")
+
+
+@needs_cc
+def test_review_and_history_cross_check_the_c():
+    r = CliRunner().invoke(cli, ["review", "--c-file", str(C / "vm_start-gt.c"), "--no-fixes", "--json"])
+    assert json.loads(r.stdout)["crosscheck"].startswith("cross-checked with")
+    r = CliRunner().invoke(cli, ["history", str(C / "vm_start-gt.c"), "v6.15", "--properties", "no-source-collateral",
+                                 "--json"])
+    out = json.loads(r.stdout)
+    assert list(out["crosscheck"]) == ["vm_start-gt on x86_64-4level"]  # the built-in row is not C
 
 
 @needs_cc
