@@ -30,7 +30,7 @@ from modelcheck.errors import InputError
 from modelcheck.model.ops import KernelOps
 from modelcheck.front.cparse import CUnit, _fail, _walk, _where, ctype
 
-__all__ = ["Interp", "Int", "Bool", "Ref", "Null", "Mm", "Iter", "Cell", "Ptr", "Pmc", "Hidden", "SIGNED", "ARITH",
+__all__ = ["Interp", "CONSTRUCTS", "Construct", "Int", "Bool", "Ref", "Null", "Mm", "Iter", "Cell", "Ptr", "Pmc", "Hidden", "SIGNED", "ARITH",
            "ALIGN_HELPERS", "WARNINGS", "NO_EFFECT", "KNOWN_FALSE"]
 
 SIGNED = {"int": True, "long": True, "uint": False, "ulong": False}
@@ -139,6 +139,77 @@ def _tail_pmc(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> "Pmc":
     for f in ("new_addr", "need_rmap_locks", "for_stack"):
         pmc.fields[f].v = Hidden(f"pmc->{f}: {_TAIL_HIDDEN}")
     return pmc
+
+
+@dataclass(frozen=True)
+class Construct:
+    """One row of the table of C constructs: how the subset handles it, and an example of it as
+    statements at the top of v6.15's can_align_down() (locals: vma, addr, mask, down, pmc), which
+    tests/front/test_constructs.py runs: an ``exact`` row loads, agrees with the compiled C and
+    keeps v6.15's decisions where it says ``same``; a ``refused`` row is refused at its line.
+    (The rules about move_page_tables()'s head and tail, which need it around them, are in
+    ``cfront`` and ``cparse`` and held by tests/front/test_soundness.py.)"""
+
+    construct: str
+    handling: str  # "exact" or "refused"
+    how: str
+    example: str
+    same: bool = False  # the example leaves v6.15's decision unchanged (proved in the test)
+
+
+#: every construct of user C, as the interpreter handles it: run exactly or refused, never dropped
+CONSTRUCTS = (
+    Construct("integer types, promotions, usual arithmetic conversions", "exact",
+              "the geometry's widths; int is truncated and sign-extended, unsigned wraps",
+              "\tint low = (int)(addr & ~mask);\n\tif (low < 0 && (unsigned int)low > 0x7fffffffU)\n\t\treturn low < -1;\n"),
+    Construct("signed and unsigned comparisons", "exact", "signed order by the sign bit, as C",
+              "\tif ((long)addr < 0 && addr < 0x8000000000000000UL)\n\t\treturn false;\n", same=True),
+    Construct("&&, ||, !, ?:", "exact", "short-circuit: the right operand runs only where it is reached",
+              "\tif (!vma || (vma->vm_start > vma->vm_end ? true : false))\n\t\treturn false;\n", same=True),
+    Construct("+ - ~ << >> (constant count), & | ^ * (a constant operand)", "exact", "modulo 2^W",
+              "\tif (((addr >> 12) << 12) + (addr & 0xfff) != addr || (addr ^ 1) == addr || ~addr == addr ||\n"
+              "\t    (addr | 0xfff) - (addr & 0xfff) != (addr & ~0xfffUL) + 0xfff ||\n"
+              "\t    (addr * 2) >> 1 == addr + 1)\n\t\treturn false;\n", same=True),
+    Construct("sizeof(type)", "exact", "the geometry's sizes (size_t)",
+              "\tif (sizeof(unsigned long) != 8 || sizeof(int) != 4)\n\t\treturn true;\n", same=True),
+    Construct("likely(), unlikely()", "exact", "!!(x): 0 or 1 (include/linux/compiler.h)",
+              "\tif (likely(vma->vm_start) == 2)\n\t\treturn true;\n", same=True),
+    Construct("ALIGN(), ALIGN_DOWN(), IS_ALIGNED(), round_up(), round_down(), PAGE_ALIGN*()", "exact",
+              "include/linux/align.h and math.h, in x's type",
+              "\tif (round_down(addr, PMD_SIZE) != ALIGN_DOWN(addr, PMD_SIZE) || !IS_ALIGNED(down, PMD_SIZE))\n"
+              "\t\treturn true;\n", same=True),
+    Construct("WARN_ON_ONCE(), WARN_ON(), VM_WARN_ON_ONCE(), VM_WARN_ON()", "exact",
+              "evaluates to its condition; recorded where it fires (no-predicate-warn)",
+              "\tif (WARN_ON_ONCE(vma->vm_start > vma->vm_end))\n\t\treturn false;\n", same=True),
+    Construct("find_vma(), find_vma_prev(), find_vma_intersection(), vma_lookup()", "exact",
+              "mm/mmap.c's semantics on the sorted VMAs",
+              "\tif (vma_lookup(vma->vm_mm, vma->vm_start) != find_vma(vma->vm_mm, addr))\n\t\treturn true;\n",
+              same=True),
+    Construct("VMA_ITERATOR() with one vma_prev() or vma_next()", "exact", "the iterator's first step",
+              "\tVMA_ITERATOR(vmi, vma->vm_mm, vma->vm_start);\n\tif (vma_next(&vmi) != vma)\n\t\treturn true;\n",
+              same=True),
+    Construct("a field read through a NULL VMA pointer", "exact", "recorded (no-null-deref); the path reads 0",
+              "\tstruct vm_area_struct *nil = NULL;\n\tif (pmc->for_stack && addr == 0 && nil->vm_start)\n"
+              "\t\treturn false;\n", same=True),
+    Construct("kernel calls that change nothing the model reads (flush_cache_range(), MMU notifiers, ...)",
+              "exact", "not run; their arguments must have no side effect",
+              "\tflush_cache_range(vma, addr, addr + PAGE_SIZE);\n", same=True),
+    Construct("a side effect in the arguments of such a call", "refused", "the call's arguments are not evaluated",
+              "\tflush_cache_range(vma, addr++, addr);\n"),
+    Construct("static locals", "refused", "they keep their value from one call to the next",
+              "\tstatic int calls;\n"),
+    Construct("loops, for_each_vma()", "refused", "the subset has no loops",
+              "\twhile (addr)\n\t\taddr >>= 1;\n"),
+    Construct("switch", "refused", "not in the subset", "\tswitch (addr) { default: break; }\n"),
+    Construct("goto", "refused", "not in the subset", "\tgoto out;\nout:\n"),
+    Construct("/ and %", "refused", "not in the subset", "\tif (addr / PAGE_SIZE == 3)\n\t\treturn false;\n"),
+    Construct("writes to pmc->old_end and pmc->len_in", "refused",
+              "the loop runs to old_end = old_addr + len_in as the caller set them", "\tpmc->len_in = 0;\n"),
+    Construct("calls of functions the files do not define", "refused", "nothing is assumed of them",
+              "\tif (vma_is_anonymous(vma))\n\t\treturn false;\n"),
+    Construct("writes through pointers other than out-parameters", "refused", "not in the subset",
+              "\tvma->vm_start = addr;\n"),
+)
 
 
 class Interp:
