@@ -198,7 +198,12 @@ CONSTRUCTS = (
               "\tflush_cache_range(vma, addr++, addr);\n"),
     Construct("static locals", "refused", "they keep their value from one call to the next",
               "\tstatic int calls;\n"),
-    Construct("loops, for_each_vma()", "refused", "the subset has no loops",
+    Construct("a loop whose body returns on every path; for_each_vma(), for_each_vma_range()", "exact",
+              "the body runs at most once (the macros as include/linux/mm.h expands them)",
+              "\tstruct vm_area_struct *v;\n\tVMA_ITERATOR(vmi, vma->vm_mm, vma->vm_end);\n\n"
+              "\tfor_each_vma_range(vmi, v, vma->vm_end) {\n\t\tif (v != vma)\n\t\t\treturn true;\n"
+              "\t\treturn false;\n\t}\n", same=True),  # an empty range: the body never runs
+    Construct("any other loop", "refused", "its body could run again",
               "\twhile (addr)\n\t\taddr >>= 1;\n"),
     Construct("switch", "refused", "not in the subset", "\tswitch (addr) { default: break; }\n"),
     Construct("goto", "refused", "not in the subset", "\tgoto out;\nout:\n"),
@@ -451,9 +456,31 @@ class Interp:
         elif isinstance(node, c_ast.EmptyStatement):
             pass
         elif isinstance(node, (c_ast.For, c_ast.While, c_ast.DoWhile)):
-            raise _fail(node, "loops are not supported")
+            self.loop(node, frame, g)
         else:
             raise _fail(node, f"{type(node).__name__} statements are not supported")
+
+    def loop(self, node: c_ast.Node, frame: "_Frame", g: Any) -> None:
+        """A loop whose body returns on every path runs its body at most once: ``while (c) body``
+        is ``if (c) body``, ``for (init; c; step) body`` is ``init; if (c) body`` and ``do body
+        while (c)`` is ``body`` (so for_each_vma() with such a body is one lookup).  Any other
+        loop could run again, and is refused."""
+        if not _always_returns(node.stmt):
+            raise _fail(node, "loops are supported only where the body returns on every path (so that it runs "
+                              "at most once); this one can run again")
+        if isinstance(node, c_ast.DoWhile):
+            self.stmt(node.stmt, frame, g)
+            return
+        if isinstance(node, c_ast.For) and node.init is not None:
+            if isinstance(node.init, c_ast.DeclList):
+                raise _fail(node.init, "a declaration in a for loop is not supported")
+            self.expr(node.init, frame, g)
+        if node.cond is None:
+            self.stmt(node.stmt, frame, g)
+            return
+        c = self.decides(node.cond, self.as_bool(self.expr(node.cond, frame, g), node.cond), g)
+        if c is not False:
+            self.stmt(node.stmt, frame, self.k.and_(g, c))
 
     def merge(self, g: Any, new: Any, old: Any, node: c_ast.Node) -> Any:
         k = self.k
@@ -781,6 +808,17 @@ class Interp:
             addr = self.convert(self.expr(args[2], frame, g), "ulong", args[2]).w
             frame.env[args[0].name] = Cell("vmi", Iter(addr))
             return None
+        if name == "vma_find":
+            # the first VMA at or above the iterator's address that starts below max (mas_find()
+            # up to max - 1), the first step of for_each_vma_range()
+            it = self.expr(args[0], frame, g) if len(args) == 2 else None
+            if not isinstance(it, Ptr) or not isinstance(it.cell.v, Iter):
+                raise _fail(node, "vma_find() takes &vmi of a VMA_ITERATOR(vmi, ...) and an end")
+            if it.cell.v.stepped:
+                raise _fail(node, "only one vma_prev(), vma_next() or vma_find() per VMA_ITERATOR is supported")
+            end = self.convert(self.expr(args[1], frame, g), "ulong", args[1]).w
+            it.cell.v.stepped = True
+            return Ref(k.find_vma_intersection(it.cell.v.addr, end))
         if name in ("vma_prev", "vma_next"):
             # on a fresh iterator: mas_prev() walks to its index, then returns the previous
             # non-empty entry, the highest VMA ending at or below addr (find_vma_prev()'s *pprev);
@@ -789,7 +827,7 @@ class Interp:
             if not isinstance(it, Ptr) or not isinstance(it.cell.v, Iter):
                 raise _fail(node, f"{name}() takes &vmi of a VMA_ITERATOR(vmi, ...)")
             if it.cell.v.stepped:
-                raise _fail(node, "only one vma_prev() or vma_next() per VMA_ITERATOR is supported")
+                raise _fail(node, "only one vma_prev(), vma_next() or vma_find() per VMA_ITERATOR is supported")
             it.cell.v.stepped = True
             return Ref(k.find_vma_prev(it.cell.v.addr)[1 if name == "vma_prev" else 0])
         if name == "vma_lookup":
@@ -819,6 +857,17 @@ class Interp:
             return Ref(cur)
         values = [self.expr(a, frame, g) for a in args]
         return self.call(name, values, node, g)
+
+
+def _always_returns(stmt: c_ast.Node | None) -> bool:
+    """Does every path through ``stmt`` end in a return?"""
+    if isinstance(stmt, c_ast.Return):
+        return True
+    if isinstance(stmt, c_ast.Compound):
+        return any(_always_returns(x) for x in stmt.block_items or [])
+    if isinstance(stmt, c_ast.If):
+        return stmt.iffalse is not None and _always_returns(stmt.iftrue) and _always_returns(stmt.iffalse)
+    return False
 
 
 #: calls without side effects, inside the arguments of a call the model does not run

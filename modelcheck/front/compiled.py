@@ -139,7 +139,21 @@ static struct vm_area_struct *vma_prev(struct vma_iterator *vmi)
 
 static struct vm_area_struct *vma_next(struct vma_iterator *vmi)
 {
-	return find_vma(NULL, vmi->index);
+	struct vm_area_struct *vma = find_vma(NULL, vmi->index);
+
+	if (vma)
+		vmi->index = vma->vm_end;
+	return vma;
+}
+
+/* mas_find(max - 1): the next VMA from the index that starts below max */
+static struct vm_area_struct *vma_find(struct vma_iterator *vmi, unsigned long max)
+{
+	struct vm_area_struct *vma = find_vma_intersection(NULL, vmi->index, max);
+
+	if (vma)
+		vmi->index = vma->vm_end;
+	return vma;
 }
 
 static int mc_warn(int cond)

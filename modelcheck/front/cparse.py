@@ -40,6 +40,7 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 struct vma_iterator;
 struct vm_area_struct *vma_prev(struct vma_iterator *vmi);
 struct vm_area_struct *vma_next(struct vma_iterator *vmi);
+struct vm_area_struct *vma_find(struct vma_iterator *vmi, unsigned long max);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 int WARN_ON_ONCE(int condition);
 long likely(long x);
@@ -47,7 +48,7 @@ long unlikely(long x);
 extern void *const NULL;
 extern const unsigned long PMD_MASK, PMD_SIZE, PUD_MASK, PUD_SIZE, PAGE_MASK, PAGE_SIZE;
 """
-_PRELUDE_NAMES = {"find_vma_prev", "find_vma_intersection", "find_vma", "vma_prev", "vma_next", "vma_lookup",
+_PRELUDE_NAMES = {"find_vma_prev", "find_vma_intersection", "find_vma", "vma_prev", "vma_next", "vma_find", "vma_lookup",
                   "VMA_ITERATOR", "WARN_ON_ONCE",
                   "likely", "unlikely"}
 START, RETURN, PMC_RETURN = "move_page_tables_start", "move_page_tables_return", "pmc_progress"
@@ -129,6 +130,7 @@ def _parse_chunk(chunk: Any) -> c_ast.FuncDef:
     """One function's text, parsed at its original position; kernel typedefs the subset has no use
     for (``pmd_t``, ``spinlock_t``, ...) are declared opaque so that the declarations parse."""
     stubs = sorted(set(_STUB.findall(chunk.text)))
+    chunk = _expand_vma_loops(chunk)
     source = PRELUDE + "".join(f"typedef struct __modelcheck_{t} {t};\n" for t in stubs) + chunk.source()
     try:
         ast = c_parser.CParser().parse(source, filename=chunk.file)
@@ -153,6 +155,37 @@ def _parse_chunk(chunk: Any) -> c_ast.FuncDef:
 
 #: the VMA iterator's loop macros (include/linux/mm.h)
 _VMA_LOOP = re.compile(r"\b(for_each_vma(?:_range)?|for_each_vma_iter)\s*\(")
+#: their expansions, as include/linux/mm.h defines them
+_VMA_LOOPS = {"for_each_vma": (2, "while ((({1}) = vma_next(&({0}))) != NULL)"),
+              "for_each_vma_range": (3, "while ((({1}) = vma_find(&({0}), ({2}))) != NULL)")}
+
+
+def _expand_vma_loops(chunk: Any) -> Any:
+    """The chunk with for_each_vma() and for_each_vma_range() expanded as the kernel expands them
+    (their arguments kept in place, so that lines do not move): loops the interpreter runs when
+    their body leaves on every path."""
+    import dataclasses
+    text, out, pos = chunk.text, [], 0
+    for m in re.finditer(r"\b(for_each_vma(?:_range)?)\s*\(", text):
+        if m.start() < pos:
+            continue
+        depth, i, args, start = 1, m.end(), [], m.end()
+        while i < len(text) and depth:
+            ch = text[i]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            if (ch == "," and depth == 1) or depth == 0:
+                args.append(text[start:i])
+                start = i + 1
+            i += 1
+        want, form = _VMA_LOOPS[m.group(1)]
+        if depth or len(args) != want:
+            continue  # left as it is: the parser says where
+        out += [text[pos:m.start()], form.format(*args)]
+        pos = i
+    return dataclasses.replace(chunk, text="".join(out) + text[pos:]) if out else chunk
 
 
 def _position(chunk: Any, offset: int) -> str:

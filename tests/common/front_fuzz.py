@@ -3,7 +3,7 @@ move_page_tables() (tests/c/kernel/mremap-v6.7.c), each with random edits of two
 
 * Accepted: conditions at the top of can_align_down() built from the idioms the subset runs
   (vma_lookup(), vma_next(), find_vma(), ?: with NULL, sizeof, likely(), the alignment macros),
-  each returning true or false.  Their verdicts are cross-checked with the compiled C and the
+  each returning true or false, and sometimes a for_each_vma_range() whose body returns.  Their verdicts are cross-checked with the compiled C and the
   simulator (tests/front/test_front_fuzz.py).
 * Refused: a construct the model cannot run exactly (a static local, a write to pmc->old_end, a
   side effect inside a call the model does not run, a reachable return before the loop, the tail
@@ -63,6 +63,10 @@ def accepted(rng: random.Random, name: str) -> Program:
         if rng.random() < 0.4:
             cond += rng.choice([" && ", " || "]) + _atom(rng, down, stack, param)
         lines += f"\tif ({cond})\n\t\treturn {rng.choice(['true', 'false'])};\n"
+    if rng.random() < 0.4:  # a loop over the VMAs whose body returns on every path: one lookup
+        start, end = (rng.choice(ADDRS).format(d=down, p=param) for _ in range(2))
+        lines = (f"\tstruct vm_area_struct *each;\n\tVMA_ITERATOR(vmi, vma->vm_mm, {start});\n\n"
+                 f"\tfor_each_vma_range(vmi, each, {end})\n\t\treturn each {rng.choice(['==', '!='])} vma;\n") + lines
     return Program(name, text.replace(anchor, anchor + lines, 1))
 
 
@@ -98,7 +102,7 @@ def refused(rng: random.Random, name: str) -> Program:
         text = text.replace(flush, "\tmark = old_addr;\n" + flush)
         line = "\treturn len + old_addr - old_end + mark - mark;"
         return Program(name, text.replace("\treturn len + old_addr - old_end;\t/* how much done */", line), (line.strip(),))
-    line = "\tfor_each_vma(vmi, v)"
+    line = "\tfor_each_vma(vmi, v)"  # a body that can fall through: the loop could run again
     text = builtin_c("v6.15").replace(CAD615, CAD615 + "\tstruct vm_area_struct *v;\n\tVMA_ITERATOR(vmi, vma->vm_mm, down);\n\n"
                                       f"{line}\n\t\tif (v != vma)\n\t\t\treturn false;\n", 1)
     return Program(name, text, (line.strip(),))

@@ -131,7 +131,7 @@ def test_vma_prev_reads_the_vma_below():
 
 
 @pytest.mark.parametrize("body, where, message", [
-    ("\twhile (a)\n\t\ta = a & mask;\n\treturn false;\n", ":4:2", "loops are not supported"),
+    ("\twhile (a)\n\t\ta = a & mask;\n\treturn false;\n", ":4:2", "loops are supported only where the body returns on every path"),
     ("\treturn a * mask == mask;\n", ":4:9", "'*' is supported where an operand is a constant"),
     ("\treturn (a | pmc->old_addr) == mask;\n", ":4:10", "'|' with a constant operand only"),
     ("\treturn (a << mask) == mask;\n", ":4:15", "shift count must be a constant"),

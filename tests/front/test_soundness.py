@@ -60,14 +60,12 @@ REFUSED = {
                         "pmc->old_addr = pmc->old_addr & PMD_MASK", "has a side effect"),
     "warn-inside-a-no-op-call": (V67.replace(FLUSH_V67, "\tflush_cache_range(vma, WARN_ON(old_addr), old_end);\n"),
                                  "WARN_ON(old_addr)", "has a side effect"),
-    "for_each_vma": (V67.replace(CAD_V67, CAD_V67 + "\tstruct vm_area_struct *v;\n\tVMA_ITERATOR(vmi, vma->vm_mm, 0);\n\n"
-                                                   "\tfor_each_vma(vmi, v)\n\t\treturn false;\n", 1),
-                     "for_each_vma(vmi, v)", "for_each_vma() is a loop over VMAs; the subset has no loops"),
-    "for_each_vma_range": (V67.replace(CAD_V67, CAD_V67 + "\tstruct vm_area_struct *v;\n"
-                                                         "\tVMA_ITERATOR(vmi, vma->vm_mm, addr_masked);\n\n"
-                                                         "\tfor_each_vma_range(vmi, v, vma->vm_start)\n"
-                                                         "\t\treturn false;\n", 1),
-                           "for_each_vma_range(vmi, v, vma->vm_start)", "for_each_vma_range() is a loop over VMAs"),
+    "a-loop-that-can-run-again": (V67.replace(CAD_V67, CAD_V67 + "\tstruct vm_area_struct *v;\n"
+                                                                "\tVMA_ITERATOR(vmi, vma->vm_mm, 0);\n\n"
+                                                                "\tfor_each_vma(vmi, v)\n"
+                                                                "\t\tif (v->vm_end > addr_masked)\n"
+                                                                "\t\t\treturn false;\n", 1),
+                                  "for_each_vma(vmi, v)", "loops are supported only where the body returns on every path"),
 }
 
 
@@ -108,7 +106,24 @@ SAME = {  # a condition at the top of v6.15's can_align_down() that never change
                              "\tif (y && y != vma)\n\t\treturn true;\n",
     "sizeof": "\tif (sizeof(unsigned long) != 8 || sizeof(int) != 4 || sizeof(struct vm_area_struct *) != 8)\n"
               "\t\treturn true;\n",
+    "for_each_vma_range-empty": "\tstruct vm_area_struct *v;\n\tVMA_ITERATOR(vmi, vma->vm_mm, vma->vm_end);\n\n"
+                                "\tfor_each_vma_range(vmi, v, vma->vm_end)\n\t\treturn true;\n",
 }
+
+
+def test_for_each_vma_range_is_find_vma_intersection(tmp_path):
+    # v6.15's last test written as a loop over the VMAs in [down, vm_start): the same predicate
+    from modelcheck.front.cfront import builtin_c
+    text = builtin_c("v6.15")
+    last = "\treturn find_vma_intersection(vma->vm_mm, down, vma->vm_start) == NULL;\n"
+    assert last in text
+    loop = ("\t{\n\t\tstruct vm_area_struct *v;\n\t\tVMA_ITERATOR(vmi, vma->vm_mm, down);\n\n"
+            "\t\tfor_each_vma_range(vmi, v, vma->vm_start)\n\t\t\treturn false;\n\t\treturn true;\n\t}\n")
+    path = tmp_path / "loop.c"
+    path.write_text(text.replace(last, loop, 1))
+    v = load_c_variant([str(path)], base="v6.15")
+    verdict, witness = prove_same(v, get_variant("v6.15"), X86)
+    assert verdict == "holds", witness.dumps() if witness else verdict
 
 
 def _edited_v615(tmp_path: Path, name: str, line: str) -> str:
