@@ -402,14 +402,14 @@ def _line(s: Scenario, level: str, cursors: list[int]) -> str:
             f"{mv.new_addr:x} {mv.len:x} {int(mv.for_stack)} {len(cursors)} " + " ".join(f"{c:x}" for c in cursors))
 
 
-def _model(s: Scenario, v: Variant, level: str) -> tuple[tuple, list[int]]:
-    """The interpreter's answer on ``s``: (moved, old, new, warn, oops, early) and the cursors."""
+def _model(s: Scenario, v: Variant, level: str) -> tuple:
+    """The interpreter's decision on ``s``: (moved, old, new, warn, oops, early)."""
     k = ConcreteOps(s.geometry, s.spans, checked=True)
     mv = s.move
     d = v.decide(k, Call(k.vma(mv.old_vma), k.vma(mv.new_vma), k.word(mv.old_addr), k.word(mv.new_addr),
                          k.word(mv.len), mv.for_stack), level)
     return (int(bool(d.realign)), int(d.old_addr), int(d.new_addr), int(bool(d.warn)), int(bool(d.oops)),
-            int(any(bool(c) for _, c in d.early))), [int(d.old_addr)]
+            int(any(bool(c) for _, c in d.early)))
 
 
 def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Scenario]) -> CrossCheck:
@@ -424,7 +424,7 @@ def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Sc
     states = [s for s in states if len(s.vmas) <= MAX_VMAS]
     lines, expected = [], []
     for s in states:
-        (moved, old, new, warn, oops, early), _ = _model(s, v, level)
+        moved, old, new, warn, oops, early = _model(s, v, level)
         cursors = _cursors(s, old)
         k = ConcreteOps(g, s.spans, checked=True)
         tails = [int(v.progress(k, k.word(c), k.word(s.move.old_end), k.word(s.move.len))) for c in cursors]
