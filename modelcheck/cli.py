@@ -421,10 +421,8 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
             r = check(variant, pid, g, level, vmas or DEFAULT_VMAS, rlimit, reachable=reachable,
                       extend=vmas is None and not no_cutoff, progress=tell, cap=not no_cutoff)
         if linkage is not None:  # the compiler's second opinion on the C the checker ran
-            from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
-            extra = [r.counterexample] if r.counterexample is not None else []
-            r.crosscheck = crosscheck(linkage.unit, variant, g, level,
-                                      extra + states_for(g, CROSSCHECK_STATES)).line()
+            from modelcheck.front.compiled import second_opinion
+            r.crosscheck = second_opinion(variant, g, level, [r.counterexample] if r.counterexample else [])
         if where is not None and r.counterexample is not None:
             from modelcheck.runs.gallery import write_entry  # networkx: only where a counterexample is written
             write_entry(where, r)
@@ -442,14 +440,14 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
 def _crosschecks(variants: list, results: list, geometries: list[str], level: str) -> dict[str, str]:
     """The compiler's second opinion on each variant from C (Variant.source), per geometry, on its
     counterexamples among ``results`` and random states: "VARIANT on GEOMETRY" -> one line."""
-    from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+    from modelcheck.front.compiled import second_opinion
     out: dict[str, str] = {}
     for v in variants:
         for name in geometries if v.source is not None else []:
             g = get_geometry(name)
             seen = [r.counterexample for r in results
                     if r.variant == v.id and r.geometry == name and r.counterexample is not None]
-            out[f"{v.id} on {name}"] = crosscheck(v.source, v, g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
+            out[f"{v.id} on {name}"] = second_opinion(v, g, level, seen)
     return out
 
 
@@ -550,9 +548,8 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
         checked: dict[str, str] = {}
         for v in (va, vb):  # the compiler's second opinion on a side from C
             if v.source is not None and v.id not in checked:
-                from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
-                checked[v.id] = crosscheck(v.source, v, g, level, [c.scenario for c in cases] +
-                                           states_for(g, CROSSCHECK_STATES)).line()
+                from modelcheck.front.compiled import second_opinion
+                checked[v.id] = second_opinion(v, g, level, [c.scenario for c in cases])
 
         def text() -> str:
             out = []
@@ -710,11 +707,11 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         # the compiler's second opinion on the C reviewed: on the witnesses and random states
         from modelcheck.front.cfront import c_variant
-        from modelcheck.front.compiled import CROSSCHECK_STATES, crosscheck, states_for
+        from modelcheck.front.compiled import second_opinion
         from modelcheck.model.scenario import Scenario
         seen = [w for f in findings for w in f.witnesses.values()] + \
             [w for w in refuters.values() if isinstance(w, Scenario)]
-        checked = crosscheck(unit, c_variant(unit, name, "", ""), g, level, seen + states_for(g, CROSSCHECK_STATES)).line()
+        checked = second_opinion(c_variant(unit, name, "", ""), g, level, seen)
         if target is not None:
             write_text(target, review_sarif(findings, name, found))
 

@@ -38,7 +38,7 @@ from modelcheck.model.ops import ConcreteOps
 from modelcheck.model.scenario import Move, Scenario, Vma
 from modelcheck.model.variants import Call, Variant
 
-__all__ = ["CrossCheck", "crosscheck", "harness_source", "compiler", "states_for", "CROSSCHECK_STATES"]
+__all__ = ["CrossCheck", "crosscheck", "second_opinion", "harness_source", "compiler", "states_for", "CROSSCHECK_STATES"]
 
 from modelcheck.front.cfront import _check_entry, _undefined
 from modelcheck.front.cinterp import KNOWN_FALSE, NO_EFFECT, WARNINGS
@@ -451,6 +451,12 @@ def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Sc
             raise _differs(s, "the return value at the cursors " + ", ".join(hex(c) for c in _cursors(s, want[1])),
                            [hex(x) for x in want[6]], [hex(x) if x is not None else "oops" for x in tails])
     return CrossCheck(states=len(states), compiler=Path(compiler() or "cc").name, seconds=time.perf_counter() - t0)
+
+
+def second_opinion(v: Variant, g: Geometry, level: str, seen: list[Scenario]) -> str:
+    """The line a command prints for a variant from C (``v.source``): ``crosscheck`` on the
+    counterexamples it has ``seen`` and CROSSCHECK_STATES random states of ``g``."""
+    return crosscheck(v.source, v, g, level, list(seen) + states_for(g, CROSSCHECK_STATES)).line()
 
 
 def _differs(s: Scenario, what: str, model: Any, compiled: Any) -> InternalError:
