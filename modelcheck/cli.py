@@ -244,6 +244,24 @@ def variants(as_json: bool) -> None:
     _run(run, as_json)
 
 
+@cli.command("profiles")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def profiles_cmd(as_json: bool) -> None:
+    """List the kernel profiles: a predicate, the loop's userfaultfd rule (with its commit) and the
+    undo move; each is also a --variant.  A tree or a whole mm/mremap.c gets the rule its own
+    move_normal_pmd()/move_normal_pud() and loop say."""
+    from modelcheck.model.variants import PROFILES, UFFD_RULES
+
+    def text() -> str:
+        out = []
+        for p in PROFILES.values():
+            out.append(f"{p.id:<12} {p.kernels}: predicate {p.predicate}, uffd {p.uffd}, the undo move\n"
+                       f"             {p.summary}\n")
+        out.append("uffd rules:\n" + "".join(f"  {k:<18} {v}\n" for k, v in UFFD_RULES.items()))
+        return "".join(out)
+    _run(lambda: Shown(0, [p.to_json() for p in PROFILES.values()], text), as_json)
+
+
 @cli.command("properties")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def properties_cmd(as_json: bool) -> None:
@@ -721,8 +739,13 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 f"{p} {verdicts[p]}" for p in verdicts))
             for f in findings:
                 c = f.condition
+                if f.outside:
+                    out.append(f"{c.where}: outside the model: '{c.text}' ({c.role()} in {c.in_function}): {f.outside}")
+                    continue
                 for verdict in f.verdicts or ["decides"]:
                     reason = f.reasons.get(verdict, "no verdict: it matters, but only together with others")
+                    if f.note:
+                        reason += f" [{f.note}]"
                     out.append(f"{c.where}: {verdict}: '{c.text}' ({c.role()} in {c.in_function}): {reason}")
                     src = source_line(c.file, c.line)
                     if src:
@@ -731,7 +754,9 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                     if verdict in f.witnesses:
                         out += ["    " + x for x in witness_lines(f.witnesses[verdict])]
             counts = {v: sum(v in f.verdicts for f in findings) for v in VERDICTS}
-            out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n))
+            outside = sum(bool(f.outside) for f in findings)
+            out.append(f"{len(findings)} conditions: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+                       + (f"; {outside} outside the model" if outside else ""))
             for fx in found:
                 short = [b.split(" (")[0] for b in fx.covers.values()]
                 bounds = sorted(set(short), key=short.index)

@@ -57,7 +57,7 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
         above = z3.And(z3.Not(st.has_stop), st.old_addr < c0, c0 <= st.old_end)
         beyond = z3.And(z3.Not(st.has_stop), st.old_end < c0, end != 0)
         return Violation(z3.Or(above, beyond), True, stop=True, cases=[above, beyond])
-    loop = Loop(st, c0, n0)
+    loop = Loop(st, c0, n0, d.tables, d.refuse_late)
 
     def wrong(cursor: Any, top: int) -> Any:
         ret = term(variant.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, g.task_size),

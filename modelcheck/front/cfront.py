@@ -39,9 +39,9 @@ from modelcheck._data import read_spec
 from modelcheck.errors import InputError
 from modelcheck.model.ops import KernelOps
 from modelcheck.model.variants import Call, Decision, Variant
-from modelcheck.front.cparse import (LINKED, MPT, PMC_RETURN, PRELUDE, RETURN, START, CUnit, _fail, _where, ctype, link,
+from modelcheck.front.cparse import (LINKED, MPT, PMC_RETURN, PRELUDE, RETURN, START, CUnit, _fail, _text, _where, ctype, link,
                                      parse_c, reachable)
-from modelcheck.front.cinterp import (_TAIL_HIDDEN, KNOWN_FALSE, Bool, Cell, Hidden, Int, Interp, Ptr, Ref, _pmc,
+from modelcheck.front.cinterp import (_TAIL_HIDDEN, KNOWN_FALSE, mover_refusals, Bool, Cell, Hidden, Int, Interp, Ptr, Ref, _pmc,
                                       _tail_pmc)
 
 __all__ = ["CUnit", "Linkage", "parse_c", "link", "reachable", "c_variant", "load_c", "load_c_variant", "builtin_c",
@@ -108,15 +108,21 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
 
     def decide(k: KernelOps, c: Call, level: str) -> Decision:
         interp = Interp(unit, k, level, forced, seen, replaced, frozen=frozenset({"old_end", "len_in"}))
+        frame = None
+        pmc = None
         if shape == "pmc":
             pmc = _pmc(k, c.vma, c.new_vma, c.old_addr, c.new_addr, c.old_addr + c.len, c.len, c.for_stack)
-            interp.run(unit.functions[START], [pmc]) if start == "kernel" else interp.call(START, [pmc])
+            if start == "kernel":
+                frame = interp.run(unit.functions[START], [pmc])
+            else:
+                interp.call(START, [pmc])
             old, new = pmc.fields["old_addr"].v.w, pmc.fields["new_addr"].v.w
         elif start == "kernel":
             assert mt is not None
             args = [Ref(c.vma), Int("ulong", c.old_addr), Ref(c.new_vma), Int("ulong", c.new_addr),
                     Int("ulong", c.len), Bool(False), Bool(c.for_stack)][:len(mt.params)]
-            env = interp.run(unit.functions[START], args).env
+            frame = interp.run(unit.functions[START], args)
+            env = frame.env
             old, new = env[mt.params[1]].v.w, env[mt.params[3]].v.w
         else:
             o, n = Cell("ulong", Int("ulong", c.old_addr)), Cell("ulong", Int("ulong", c.new_addr))
@@ -124,9 +130,10 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
                                 Bool(c.for_stack)])
             old, new = o.v.w, n.v.w
         early = tuple(interp.exits) if start == "kernel" else ()  # returns of move_page_tables() itself
+        tables, late = _table_rules(interp, unit, frame, c, pmc)
         return Decision(k.or_(k.ne(old, c.old_addr), k.ne(new, c.new_addr)), old, new,
                         warn=interp.happens("warn"), oops=interp.happens("oops"), sites=tuple(interp.sites),
-                        early=early)
+                        early=early, tables=tables, refuse_late=late)
 
     def progress(k: KernelOps, cursor: Any, old_end: Any, len_: Any) -> Any:
         interp = Interp(unit, k, "pmd", forced, seen, replaced)
@@ -138,14 +145,14 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
             first = old_end - len_
             if mt.shape == "pmc":
                 pmc = _tail_pmc(k, first, old_end, len_)
-                frame = interp.run(fn, [pmc], mt.prefix + _undefined(mt.decls))
+                frame = interp.run(fn, [pmc], _tail_prefix(mt) + _undefined(mt.decls))
                 pmc.fields["old_addr"].v = Int("ulong", cursor)
             else:
                 args = [Ref(k.null), Int("ulong", first), Ref(k.null), Int("ulong", first), Int("ulong", len_),
                         Bool(False), Bool(False)][:len(mt.params)]
                 hidden = {mt.params[i]: Hidden(f"{mt.params[i]}: {_TAIL_HIDDEN}", vma=i in (0, 2))
                           for i in (0, 2, 3, 5, 6) if i < len(mt.params)}
-                frame = interp.run(fn, args, mt.prefix + _undefined(mt.decls), hidden)
+                frame = interp.run(fn, args, _tail_prefix(mt) + _undefined(mt.decls), hidden)
                 frame.env[mt.params[1]].v = Int("ulong", cursor)
             for name, line in mt.late.items():  # what the head computed once the addresses could move
                 if name in frame.env and name != (mt.params[1] if mt.shape == "pointers" else None):
@@ -163,6 +170,54 @@ def c_variant(unit: CUnit, vid: str, summary: str, provenance: str, forced: dict
         return interp.convert(value, "ulong", unit.functions[tail]).w
 
     return Variant(vid, summary, provenance, decide, progress, source=unit)
+
+
+def _table_rules(interp: Interp, unit: CUnit, frame: Any, c: Call, pmc: Any) -> tuple[Any, Any]:
+    """(Decision.tables, Decision.refuse_late) as the file says: the loop's own conditions on a
+    table move (6.12.y's ``uffd_supports_move``), read where the head left them, and the guards
+    of its move_normal_pmd()/move_normal_pud() (772e5b4a5e83's uffd_supports_page_table_move()
+    before the WARN, 0cef0bb836e3's test after it).  A file without them: tables always move."""
+    k = interp.k
+    tables: Any = True
+    late: Any = False
+    mt = unit.kernel
+    if mt is None or frame is None:
+        return tables, late
+    levels = ["pmd"] + (["pud"] if k.geometry.have_move_pud else [])
+    seen: dict[str, tuple] = {}
+    for level in levels:
+        gates = mt.gates.get(level, [])
+        guards = unit.guards.get(f"move_normal_{level}")
+        key = (tuple(_text(x) for x in gates), ((), ()) if guards is None else
+               (tuple(_text(x.cond) for x in guards.before), tuple(_text(x.cond) for x in guards.after)))
+        seen[level] = key
+        for gate in gates:
+            tables = k.and_(tables, interp.as_bool(interp.expr(gate, frame, True), gate))
+        if guards is not None:
+            call = {"pmc*": pmc} if pmc is not None else {"vma*": Ref(c.vma)}
+            before, after = mover_refusals(interp, guards, call)
+            tables, late = k.and_(tables, k.not_(before)), k.or_(late, after)
+    if len(set(seen.values())) > 1:
+        fn = unit.guards.get("move_normal_pud")
+        where = _where(fn.fn) if fn is not None else mt.file
+        raise InputError(where, "move_normal_pmd() and move_normal_pud() refuse a table move under different "
+                                "conditions; the model has one rule for both levels")
+    return tables, late
+
+
+def _tail_prefix(mt: Any) -> list:
+    """The head's leading statements the tail needs: those writing what the tail reads, directly
+    or through another such statement (old_end = old_addr + len).  The others (6.12.y computes
+    uffd_supports_move from the VMAs there) are not run: the tail has no VMAs."""
+    from modelcheck.front.cparse import _walk, _written
+    needed = {n.name for x in mt.tail for n in _walk(x) if isinstance(n, c_ast.ID)}
+    keep = []
+    for x in reversed(mt.prefix):
+        writes = {x.name} if isinstance(x, c_ast.Decl) else {name for name, _ in _written(x)}
+        if writes & needed:
+            keep.append(x)
+            needed |= {n.name for n in _walk(x) if isinstance(n, c_ast.ID)}
+    return list(reversed(keep))
 
 
 def _undefined(decls: list) -> list:
@@ -382,7 +437,7 @@ def load_c(paths: list[str], base: str | None = "v6.15", function: str | None = 
                                                  or n == MPT])
         unit = link(unit, user)
     start, tail = _check_entry(unit)
-    reached = reachable(unit, {START, tail})
+    reached = reachable(unit, {START, tail, *unit.guards})
     base_reached = reachable(builtin_unit(base), {START, tail})
     if target is not None and target not in reached:
         raise InputError("--function", f"{function}() stands for {target}(), which --base {base} never calls "

@@ -31,7 +31,7 @@ from modelcheck.model.ops import KernelOps
 from modelcheck.front.cparse import CUnit, _fail, _walk, _where, ctype
 
 __all__ = ["Interp", "CONSTRUCTS", "Construct", "Int", "Bool", "Ref", "Null", "Mm", "Iter", "Cell", "Ptr", "Pmc", "Hidden", "SIGNED", "ARITH",
-           "ALIGN_HELPERS", "WARNINGS", "NO_EFFECT", "KNOWN_FALSE"]
+           "ALIGN_HELPERS", "WARNINGS", "NO_EFFECT", "KNOWN_FALSE", "KNOWN_TRUE", "VMA_FLAGS"]
 
 SIGNED = {"int": True, "long": True, "uint": False, "ulong": False}
 #: the binary arithmetic operators of the subset (``*`` with a constant operand)
@@ -47,8 +47,13 @@ NO_EFFECT = ("flush_cache_range", "mmu_notifier_range_init", "mmu_notifier_inval
              "mmu_notifier_invalidate_range_end", "cond_resched", "flush_tlb_range", "vma_start_write",
              "lockdep_assert_held", "mmap_assert_write_locked")
 #: kernel predicates false of every VMA the model has: it has no hugetlb VMA (their moves take
-#: move_hugetlb_page_tables() instead) and no userfaultfd registration
-KNOWN_FALSE = ("is_vm_hugetlb_page", "vma_has_uffd_without_event_remap")
+#: move_hugetlb_page_tables() instead)
+KNOWN_FALSE = ("is_vm_hugetlb_page",)
+#: kernel predicates true on every configuration the model has: the geometry says which levels
+#: move whole tables (have_move_pmd/have_move_pud), as CONFIG_HAVE_MOVE_P?D does
+KNOWN_TRUE = ("arch_supports_page_table_move",)
+#: the VMA flags the model has: vma_has_uffd_without_event_remap() (Vma.uffd_wp)
+VMA_FLAGS = ("vma_has_uffd_without_event_remap",)
 OPAQUE = "opaque"
 
 
@@ -785,6 +790,20 @@ class Interp:
             return Bool(self.as_bool(self.expr(args[0], frame, g), args[0]))
         if name in ALIGN_HELPERS:
             return self.align(name, [self.expr(a, frame, g) for a in args], node)
+        if name in VMA_FLAGS:
+            if len(args) != 1:
+                raise _fail(node, f"{name}() takes one VMA")
+            r = self.expr(args[0], frame, g)
+            if not isinstance(r, Ref):
+                raise _fail(args[0], f"{name}() takes a struct vm_area_struct *")
+            self.fault("oops", node, k.and_(g, k.is_null(r.r)))
+            return Bool(k.uffd_without_remap(r.r))
+        if name in KNOWN_TRUE:
+            for a in args:
+                effect = _side_effect(a)
+                if effect is not None:
+                    raise _fail(effect, f"an argument of {name}() has a side effect; the model does not run {name}()")
+            return Bool(True)
         if name in NO_EFFECT or name in KNOWN_FALSE:
             for a in args:  # not evaluated: so none of them may change anything
                 effect = _side_effect(a)
@@ -894,6 +913,43 @@ class _Frame:
 
     def lookup(self, name: str) -> Cell | None:
         return self.env.get(name)
+
+
+def mover_refusals(interp: "Interp", guards: Any, call: dict[str, Any]) -> tuple[Any, Any]:
+    """When move_normal_pmd()/move_normal_pud() (``guards``: cparse.TableGuards) return early
+    before their WARN_ON_ONCE() and right after it: the conditions of their ``if (C) return``
+    guards, with the parameters bound by type from ``call`` ("pmc*", "vma*": the call's source
+    VMA, "ulong" addresses are not readable) and its VMA pointers declared with initial values.
+    The page-table pointers they take are not readable (Hidden): a guard that reads one is
+    refused at its line."""
+    k = interp.k
+    fn = guards.fn
+    params = fn.decl.type.args.params if fn.decl.type.args else []
+    env: dict[str, Cell] = {}
+    for p in params:
+        if getattr(p, "name", None) is None:
+            continue
+        ty = ""
+        try:
+            ty = ctype(p, k.geometry.word_bits)
+        except InputError:
+            pass
+        if ty in call:
+            env[p.name] = Cell(ty, call[ty])
+        else:
+            env[p.name] = Cell(ty or OPAQUE, Hidden(f"{p.name}: the model reads only the VMAs and flags of "
+                                                    f"{fn.decl.name}()'s call, not its page tables or addresses"))
+    frame = _Frame("bool", env)
+    for d in guards.decls:
+        interp.stmt(d, frame, True)
+
+    def refused(stmts: list) -> Any:
+        out: Any = False
+        for x in stmts:
+            c = interp.as_bool(interp.expr(x.cond, frame, k.not_(out)), x.cond)
+            out = k.or_(out, c)
+        return out
+    return refused(guards.before), refused(guards.after)
 
 
 def _pmc(k: KernelOps, c_vma: Any, c_new: Any, old: Any, new: Any, old_end: Any, len_: Any, for_stack: Any) -> Pmc:

@@ -41,8 +41,8 @@ from modelcheck.model.variants import Call, Variant
 __all__ = ["CrossCheck", "crosscheck", "second_opinion", "harness_source", "compiler", "states_for", "CROSSCHECK_STATES"]
 
 from modelcheck.front.cfront import _check_entry, _undefined
-from modelcheck.front.cinterp import KNOWN_FALSE, NO_EFFECT, WARNINGS
-from modelcheck.front.cparse import PMC_RETURN, RETURN, START, CUnit
+from modelcheck.front.cinterp import KNOWN_FALSE, KNOWN_TRUE, NO_EFFECT, VMA_FLAGS, WARNINGS
+from modelcheck.front.cparse import PMC_RETURN, RETURN, START, CUnit, reachable
 
 #: at most this many VMAs in a state the harness runs
 MAX_VMAS = 64
@@ -60,7 +60,7 @@ typedef _Bool bool;
 enum { false = 0, true = 1 };
 #define NULL ((void *)0)
 struct mm_struct { int mc_unused; };
-struct vm_area_struct { unsigned long vm_start; unsigned long vm_end; struct mm_struct *vm_mm; };
+struct vm_area_struct { unsigned long vm_start; unsigned long vm_end; struct mm_struct *vm_mm; int mc_uffd; };
 struct pagetable_move_control {
 	struct vm_area_struct *old; struct vm_area_struct *new;
 	unsigned long old_addr; unsigned long old_end; unsigned long new_addr; unsigned long len_in;
@@ -213,7 +213,7 @@ int main(void)
 		PMD_MASK = ~(PMD_SIZE - 1);
 		mc_n = n;
 		for (i = 0; i < n; i++) {
-			if (scanf("%lx %lx", &mc_vmas[i].vm_start, &mc_vmas[i].vm_end) != 2)
+			if (scanf("%lx %lx %d", &mc_vmas[i].vm_start, &mc_vmas[i].vm_end, &mc_vmas[i].mc_uffd) != 3)
 				return 2;
 			mc_vmas[i].vm_mm = &mc_mm;
 		}
@@ -293,9 +293,10 @@ def harness_source(unit: CUnit, g: Geometry) -> str:
     mt = unit.kernel
     shape = mt.shape if start == "kernel" and mt is not None else start
     fns: list[c_ast.FuncDef] = []
+    movers = reachable(unit, set(unit.guards)) - reachable(unit, {START, tail}) if unit.guards else set()
     for name, fn in unit.functions.items():
-        if name in (START, RETURN) and unit.cut(name):
-            continue
+        if name in (START, RETURN) and unit.cut(name) or name in movers:
+            continue  # (the table movers' guards are the interpreter's alone: the harness has no loop)
         fns.append(fn)
     if start == "kernel":
         assert mt is not None
@@ -317,6 +318,8 @@ def harness_source(unit: CUnit, g: Geometry) -> str:
     stubs += [f"typedef struct mc_{t} {{ int mc_unused; }} {t};" for t in types]
     macros = [f"#define {n}(...) ((void)0)" for n in NO_EFFECT]
     macros += [f"#define {n}(...) 0" for n in KNOWN_FALSE]
+    macros += [f"#define {n}(...) 1" for n in KNOWN_TRUE]
+    macros += [f"#define {n}(v) ((v)->mc_uffd)" for n in VMA_FLAGS]
     macros += [f"#define {n}(x) mc_warn(!!(x))" for n in WARNINGS]
     call = "(&(struct pagetable_move_control){ .old = &mc_vmas[ov], .new = &mc_vmas[nv], .old_addr = old_addr, " \
            ".old_end = old_addr + len, .new_addr = new_addr, .len_in = len, .for_stack = stack })"
@@ -397,14 +400,14 @@ def _cursors(s: Scenario, old_c: int) -> list[int]:
 def _line(s: Scenario, level: str, cursors: list[int]) -> str:
     g, mv = s.geometry, s.move
     shift = g.pmd_shift if level == "pmd" else g.pud_shift
-    vmas = " ".join(f"{v.start:x} {v.end:x}" for v in s.vmas)
+    vmas = " ".join(f"{v.start:x} {v.end:x} {int(v.uffd_wp)}" for v in s.vmas)
     return (f"{shift} {g.pud_shift} {len(s.vmas)} {vmas} {mv.old_vma} {mv.new_vma} {mv.old_addr:x} "
             f"{mv.new_addr:x} {mv.len:x} {int(mv.for_stack)} {len(cursors)} " + " ".join(f"{c:x}" for c in cursors))
 
 
 def _model(s: Scenario, v: Variant, level: str) -> tuple:
     """The interpreter's decision on ``s``: (moved, old, new, warn, oops, early)."""
-    k = ConcreteOps(s.geometry, s.spans, checked=True)
+    k = ConcreteOps(s.geometry, s.spans, checked=True, uffd=s.uffd)
     mv = s.move
     d = v.decide(k, Call(k.vma(mv.old_vma), k.vma(mv.new_vma), k.word(mv.old_addr), k.word(mv.new_addr),
                          k.word(mv.len), mv.for_stack), level)
@@ -483,7 +486,7 @@ def states_for(g: Geometry, count: int, seed: int = 0) -> list[Scenario]:
         points = sorted({max(lo, min(hi, near())) for _ in range(rng.randint(2, 8))})
         if len(points) < 2:
             continue
-        vmas = [Vma(a, b, rng.random() < 0.7) for a, b in zip(points[::2], points[1::2]) if a < b]
+        vmas = [Vma(a, b, rng.random() < 0.7, uffd_wp=rng.random() < 0.2) for a, b in zip(points[::2], points[1::2]) if a < b]
         if not vmas:
             continue
         try:

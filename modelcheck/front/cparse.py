@@ -65,6 +65,8 @@ class CUnit:
     defined: dict[str, tuple[int, int]] = field(default_factory=dict)
     # move_page_tables() of a whole kernel file, cut at its loop (its head is START, its tail RETURN)
     kernel: "MoveTables | None" = None
+    # move_normal_pmd()/move_normal_pud() of a whole kernel file: their guards (TableGuards)
+    guards: dict = field(default_factory=dict)
 
     def cut(self, name: str) -> bool:
         """Whether ``name`` (START or RETURN) is a part of move_page_tables() cut from a file."""
@@ -83,6 +85,94 @@ class CUnit:
 
 MPT = "move_page_tables"
 
+#: the loop's table movers, whose userfaultfd guards a whole kernel file's profile is read from
+TABLE_MOVERS = ("move_normal_pmd", "move_normal_pud")
+
+
+@dataclass
+class TableGuards:
+    """The early returns of move_normal_pmd()/move_normal_pud() around their
+    WARN_ON_ONCE(!pmd_none(*new_pmd)): ``before`` are the ``if (C) return ...;`` statements
+    that come before it (a refusal that cannot warn), ``after`` those right after it (0cef0bb836e3
+    put its userfaultfd test there: the WARN fires first), ``decls`` the declarations with
+    initial values of VMA pointers they may read (``struct vm_area_struct *vma = pmc->old;``).
+    ``warn`` is None when the function has no such WARN (then every guard counts as before)."""
+
+    fn: c_ast.FuncDef
+    decls: list
+    before: list
+    after: list
+    warn: c_ast.Node | None
+
+    def statements(self) -> list:
+        return [*self.decls, *self.before, *self.after]
+
+
+def _guard(stmt: c_ast.Node) -> bool:
+    """``if (C) return X;`` with no else."""
+    if not isinstance(stmt, c_ast.If) or stmt.iffalse is not None:
+        return False
+    body = stmt.iftrue
+    if isinstance(body, c_ast.Compound) and len(body.block_items or []) == 1:
+        body = body.block_items[0]
+    return isinstance(body, c_ast.Return)
+
+
+def _warns(node: c_ast.Node) -> bool:
+    return any(isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID)
+               and n.name.name in ("WARN_ON_ONCE", "WARN_ON") for n in _walk(node))
+
+
+def table_guards(fn: c_ast.FuncDef) -> TableGuards:
+    """The guards of a table mover (TableGuards), found in its top-level statements."""
+    decls, before, after, warn = [], [], [], None
+    for x in fn.body.block_items or []:
+        if isinstance(x, c_ast.Decl):
+            if x.init is not None and isinstance(x.type, c_ast.PtrDecl) and "vm_area_struct" in _text(x.type):
+                decls.append(x)
+            continue
+        if warn is None and _warns(x):
+            warn = x
+            continue
+        if _guard(x):
+            (before if warn is None else after).append(x)
+        elif warn is not None:
+            break
+    if warn is None:  # no WARN to be before or after: every guard refuses without warning
+        before, after = before + after, []
+    return TableGuards(fn, decls, before, after, warn)
+
+
+def loop_gates(loop: c_ast.Node) -> dict[str, list]:
+    """The conditions under which the loop calls move_pgt_entry(NORMAL_PMD/NORMAL_PUD, ...),
+    besides IS_ENABLED(CONFIG_HAVE_MOVE_P?D) and extent == P?D_SIZE (the model's loop has those):
+    6.12.y's ``uffd_supports_move``, computed before the loop.  By level ("pmd", "pud")."""
+    out: dict[str, list] = {"pmd": [], "pud": []}
+    for node in _walk(loop):
+        if not isinstance(node, c_ast.If) or node.iftrue is None:
+            continue
+        for call in _walk(node.iftrue):
+            if (isinstance(call, c_ast.FuncCall) and isinstance(call.name, c_ast.ID) and call.name.name == "move_pgt_entry"
+                    and call.args and isinstance(call.args.exprs[0], c_ast.ID)
+                    and call.args.exprs[0].name in ("NORMAL_PMD", "NORMAL_PUD")):
+                level = call.args.exprs[0].name[-3:].lower()
+                conds, todo = [], [node.cond]
+                while todo:
+                    c = todo.pop()
+                    if isinstance(c, c_ast.BinaryOp) and c.op == "&&":
+                        todo += [c.right, c.left]
+                    else:
+                        conds.append(c)
+                for c in conds:
+                    t = _text(c)
+                    if t.startswith("IS_ENABLED(") or t in (f"extent == {level.upper()}_SIZE",
+                                                             f"{level.upper()}_SIZE == extent"):
+                        continue
+                    if all(_text(x) != t for x in out[level]):
+                        out[level].append(c)
+                break
+    return out
+
 
 def parse_c(text: str, path: str, roots: tuple[str, ...] = ()) -> CUnit:
     """The functions of a C file that the checker reads: those named like the realignment's
@@ -96,12 +186,20 @@ def parse_c(text: str, path: str, roots: tuple[str, ...] = ()) -> CUnit:
         if n in _PRELUDE_NAMES:
             raise InputError(f"{c.file}:{c.line}:{c.col}", f"{n}() is a kernel helper the checker models; "
                                                           "do not define it")
-    todo = [n for n in chunks if n in LINKED or n == MPT or n in roots]
+    movers = TABLE_MOVERS if MPT in chunks else ()
+    todo = [n for n in chunks if n in LINKED or n == MPT or n in roots or n in movers]
     while todo:
         name = todo.pop(0)
         if name in unit.functions:
             continue
         fn = _parse_chunk(chunks[name])
+        if name in movers:  # only their userfaultfd guards are read: the rest is the model's loop
+            unit.functions[name], unit.files[name] = fn, path
+            unit.spans[name] = (chunks[name].line, chunks[name].end_line)
+            unit.guards[name] = table_guards(fn)
+            todo += sorted(c for c in set().union(*(calls(x) for x in unit.guards[name].statements()))
+                           if c in chunks and c not in unit.functions and c != "arch_supports_page_table_move")
+            continue
         _check_nesting(fn)
         unit.functions[name], unit.files[name] = fn, path
         unit.spans[name] = (chunks[name].line, chunks[name].end_line)
@@ -222,6 +320,8 @@ class MoveTables:
     # the variables the head writes once the addresses may have moved, by name: the line of the
     # first write (the tail cannot read them: their values are not carried past the loop)
     late: dict = field(default_factory=dict)
+    # the loop's own conditions on moving a whole table, by level (loop_gates())
+    gates: dict = field(default_factory=dict)
 
 
 _GEN = None
@@ -334,7 +434,8 @@ def _cut(fn: c_ast.FuncDef, chunks: dict, path: str) -> MoveTables:
     for d in decls:
         late.setdefault(d.name, d.coord.line if d.coord else 0)
     tail_line = tail[0].coord.line if tail and tail[0].coord else loop.coord.line
-    return MoveTables(path, shape, names, head, tail, prefix, decls, loop.coord.line, tail_line, late)
+    return MoveTables(path, shape, names, head, tail, prefix, decls, loop.coord.line, tail_line, late,
+                      loop_gates(loop.stmt))
 
 
 def _written(stmt: c_ast.Node):
@@ -417,7 +518,8 @@ def link(base: CUnit, user: CUnit) -> CUnit:
     """The base's functions, each replaced by the user's function of the same name."""
     return CUnit({**base.functions, **user.functions}, {**base.files, **user.files},
                  {**base.spans, **user.spans}, {**base.defined, **user.defined},
-                 user.kernel if user.kernel is not None else base.kernel)
+                 user.kernel if user.kernel is not None else base.kernel,
+                 {**base.guards, **user.guards} if user.kernel is None else dict(user.guards))
 
 
 def _where(node: c_ast.Node) -> str:

@@ -30,13 +30,15 @@ import z3
 from pycparser import c_ast, c_generator
 
 from modelcheck.front.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
+from modelcheck.front.cinterp import VMA_FLAGS, _always_returns
+from modelcheck.front.cparse import _walk
 from modelcheck.solver.encoding import SymbolicState, as_bool, decision_of
 from modelcheck.errors import InputError
 from modelcheck.model.geometry import Geometry, get_geometry
 from modelcheck.model.scenario import Scenario
 from modelcheck.solver.pool import Workers, workers
-from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, VIOLATED, _States, check, diff,
-                                      new_solver, prove_same, shared_states)
+from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, UFFD_FREE, VIOLATED, _States, check,
+                                      diff, new_solver, prove_same, shared_states)
 from modelcheck.checks import PROPERTIES
 
 __all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
@@ -56,6 +58,11 @@ class Condition:
     context: str  # "if", "?:", "&&" or "||": what it is a condition of
     neutral: bool  # the value that drops it
     shown: str = ""  # the function as the user knows it: "can_align_down()", "move_page_tables() before its loop"
+    # it reads a VMA's userfaultfd state (VMA_FLAGS): judged over every state, not only the
+    # reachable ones, whose uffd states come from code outside the file (see _FLAGS_NOTE)
+    flags: bool = False
+    # why the model cannot judge it (a guard of an early return of move_page_tables()), or ""
+    outside: str = ""
 
     @property
     def in_function(self) -> str:
@@ -80,6 +87,10 @@ class Finding:
     reasons: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
     witnesses: dict[str, Scenario] = field(default_factory=dict)
+    #: why it is outside the model (no verdict, no finding, no SARIF result), or ""
+    outside: str = ""
+    #: what its verdicts cover beyond the run's own bounds (a uffd condition's: every state)
+    note: str = ""
 
     def add(self, verdict: str, reason: str, pid: str | None = None, witness: Scenario | None = None) -> None:
         if verdict in self.verdicts:
@@ -101,7 +112,18 @@ class Finding:
                 "witness": self.witnesses[first].to_json() if first else None,
                 "reasons": {v: self.reasons[v] for v in self.verdicts},
                 "properties": {v: self.properties[v] for v in self.verdicts if v in self.properties},
-                "witnesses": {v: s.to_json() for v, s in self.witnesses.items()}}
+                "witnesses": {v: s.to_json() for v, s in self.witnesses.items()},
+                **({"outside": self.outside} if self.outside else {}), **({"note": self.note} if self.note else {})}
+
+
+#: why a condition on a VMA's userfaultfd state is judged over every state
+_FLAGS_NOTE = ("judged with the VMAs' userfaultfd states free: which VMAs carry a userfaultfd context during "
+               "the moves is settled outside mm/mremap.c (copy_vma() and vm_area_dup() copy the source's; "
+               "mremap_userfaultfd_prep() clears the new VMA's only after them, 6.12-7.3)")
+#: why a guard of an early return of move_page_tables() is not judged
+_EARLY_NOTE = ("move_page_tables() returns here before its loop; the model makes such a call only as move_vma()'s "
+               "undo move after a failure at the first cursor (len 0: nothing moves either way), and has no "
+               "hugetlb VMA or other caller of a zero-length move, so it cannot say what the condition is for")
 
 
 def conditions(unit: CUnit) -> list[Condition]:
@@ -111,20 +133,26 @@ def conditions(unit: CUnit) -> list[Condition]:
     gen = c_generator.CGenerator()
     out: list[Condition] = []
 
-    def add(node: c_ast.Node, fn: str, context: str, neutral: bool) -> None:
+    early = {id(x.cond) for x in (unit.functions[START].body.block_items or [])
+             if unit.cut(START) and isinstance(x, c_ast.If) and _always_returns(x.iftrue)} if start == "kernel" else set()
+
+    def add(node: c_ast.Node, fn: str, context: str, neutral: bool, outside: str = "") -> None:
         if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) and node.name.name in KNOWN_FALSE:
-            return  # a fact of the model (no hugetlb VMA, no userfaultfd), not a condition it can judge
+            return  # a fact of the model (no hugetlb VMA), not a condition it can judge
         file, line, col = _where(node).rsplit(":", 2)
         shown = unit.label(fn)
         name = MPT if shown.startswith(f"{MPT}() ") else fn
-        out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), name, context, neutral, shown))
+        flags = any(isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and n.name.name in VMA_FLAGS
+                    for n in _walk(node))
+        out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), name, context, neutral, shown,
+                             flags, outside))
 
     class Walk(c_ast.NodeVisitor):
         def __init__(self, fn: str) -> None:
             self.fn = fn
 
         def visit_If(self, node: c_ast.If) -> None:
-            add(node.cond, self.fn, "if", False)
+            add(node.cond, self.fn, "if", False, _EARLY_NOTE if self.fn == START and id(node.cond) in early else "")
             self.generic_visit(node)
 
         def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
@@ -191,7 +219,7 @@ def _facts(unit: CUnit, conds: list[Condition], g: Geometry, level: str, vmas: i
         cursor = z3.Int("cursor", st.ctx)
         s.add(*st.constraints, z3.Not(st.has_stop), cursor >= 0, cursor <= g.word_mask)
         if reachable_only:
-            s.add(st.exec_reachable())
+            s.add(st.exec_reachable(reachable_only != UFFD_FREE))
         for key in pending:
             r = states.solve(s, qs[key])
             if r == z3.sat:
@@ -251,7 +279,11 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
     verdicts = {pid: verdict for pid, (verdict, _) in answers.items()}
     if witnesses is not None:
         witnesses.update({pid: s for pid, (_, s) in answers.items() if s is not None})
-    facts = _facts(unit, conds, g, level, vmas, rlimit, reachable_only)
+    facts = _facts(unit, [c for c in conds if not c.outside], g, level, vmas, rlimit, reachable_only)
+    flagged = [c for c in conds if c.flags and not c.outside]
+    if reachable_only and flagged:
+        facts.update(_facts(unit, flagged, g, level, vmas, rlimit, UFFD_FREE))  # type: ignore[arg-type]
+    facts.update({c.node_id: {} for c in conds if c.outside})
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
     pending = pool.submit(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
     if then is not None:
@@ -282,6 +314,12 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
     base = c_variant(unit, vid, "", "")
     c = conditions(unit)[i]
     f = Finding(c)
+    if c.outside:
+        f.outside = c.outside
+        return f
+    if c.flags and reachable_only:
+        reachable_only = UFFD_FREE  # type: ignore[assignment]
+        f.note = _FLAGS_NOTE
     evaluated, covers = fact["evaluated"]
     if evaluated is False:
         f.add("never-evaluated", f"no state reaches it ({covers})")

@@ -17,6 +17,8 @@ Rules for variant code (they keep both backends exact):
   ``int_to_ulong`` (sign extension), the usual arithmetic conversions of the comparisons in the
   historic predicates;
 * VMA pointers are opaque references: ``null``, ``is_null``, ``same``, ``vm_start``, ``vm_end``,
+  ``uffd_without_remap`` (vma_has_uffd_without_event_remap(): registered with userfaultfd in
+  write-protect mode on a uffd without UFFD_FEATURE_EVENT_REMAP, include/linux/userfaultfd_k.h),
   ``find_vma_prev`` and ``find_vma_intersection`` (maple-tree semantics, mm/mmap.c); a reference
   has no arithmetic and no order, in either backend (a computed one is refused with TypeError),
   so that a lookup is the only way to reach a VMA, as the VMA count assumes.
@@ -59,6 +61,7 @@ class KernelOps(Protocol):
     def vm_end(self, r: Any) -> Any: ...
     def find_vma_prev(self, addr: Any) -> tuple[Any, Any]: ...
     def find_vma_intersection(self, start: Any, end: Any) -> Any: ...
+    def uffd_without_remap(self, r: Any) -> Any: ...
 
 
 class Word:
@@ -178,9 +181,12 @@ class ConcreteOps:
 
     null = VmaRef(-1)
 
-    def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]], *, checked: bool = False) -> None:
-        """``vmas`` sorted and disjoint (checked here unless ``checked``: a Scenario's ``spans``)."""
+    def __init__(self, geometry: Geometry, vmas: Sequence[tuple[int, int]], *, checked: bool = False,
+                 uffd: Sequence[bool] = ()) -> None:
+        """``vmas`` sorted and disjoint (checked here unless ``checked``: a Scenario's ``spans``);
+        ``uffd``: which of them are registered with userfaultfd-wp without EVENT_REMAP (none if empty)."""
         self.geometry = geometry
+        self.uffd = tuple(uffd)
         self.bits = geometry.word_bits
         self.vmas = vmas if checked else [(int(s), int(e)) for s, e in vmas]
         self.ends = [e for _, e in self.vmas]
@@ -260,6 +266,10 @@ class ConcreteOps:
     def vm_end(self, r: VmaRef) -> Word:
         i = _index(r)
         return Word(self.vmas[i][1] if i >= 0 else 0, self.bits)
+
+    def uffd_without_remap(self, r: VmaRef) -> bool:
+        i = _index(r)
+        return 0 <= i < len(self.uffd) and self.uffd[i]
 
     def find_vma_prev(self, addr: Any) -> tuple[VmaRef, VmaRef]:
         """(lowest VMA with vm_end > addr, highest VMA with vm_end <= addr), NULL where none."""

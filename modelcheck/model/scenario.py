@@ -20,15 +20,21 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class Vma:
-    """A VMA [start, end); ``populated`` means it may hold page-table entries."""
+    """A VMA [start, end); ``populated`` means it may hold page-table entries; ``uffd_wp`` that it
+    is registered with userfaultfd in write-protect mode on a uffd without
+    UFFD_FEATURE_EVENT_REMAP (what vma_has_uffd_without_event_remap() tests, include/linux/
+    userfaultfd_k.h; since 0cef0bb836e3 such a VMA's page tables move only entry by entry)."""
 
     start: int
     end: int
     populated: bool = True
     name: str = ""
+    uffd_wp: bool = False
 
     def to_json(self) -> dict:
         d: dict[str, Any] = {"start": hex(self.start), "end": hex(self.end), "populated": self.populated}
+        if self.uffd_wp:
+            d["uffd_wp"] = True
         if self.name:
             d["name"] = self.name
         return d
@@ -102,6 +108,12 @@ class Scenario:
     def spans(self) -> tuple[tuple[int, int], ...]:
         """The VMAs' (start, end), sorted and disjoint: what the kernel's lookups search."""
         return tuple((v.start, v.end) for v in self.vmas)
+
+    @cached_property
+    def uffd(self) -> tuple[bool, ...]:
+        """Each VMA's uffd_wp, in order (empty when none is registered)."""
+        flags = tuple(v.uffd_wp for v in self.vmas)
+        return flags if any(flags) else ()
 
     @cached_property
     def ends(self) -> list[int]:
@@ -289,7 +301,7 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
-_VMA_KEYS = frozenset({"start", "end", "populated", "name"})
+_VMA_KEYS = frozenset({"start", "end", "populated", "name", "uffd_wp"})
 
 
 def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
@@ -306,12 +318,14 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     vmas = []
     for i, v in enumerate(data["vmas"]):  # the common case checked inline: a process may have 65530
         if not isinstance(v, dict) or not _VMA_KEYS.issuperset(v) or "start" not in v or "end" not in v:
-            _check_keys(v, f"vmas[{i}]", {"start", "end"}, {"populated", "name"})
+            _check_keys(v, f"vmas[{i}]", {"start", "end"}, {"populated", "name", "uffd_wp"})
         start, end, populated, name = v["start"], v["end"], v.get("populated", True), v.get("name", "")
+        uffd = v.get("uffd_wp", False)
         vmas.append(Vma(start if type(start) is int and start >= 0 else parse_number(start, f"vmas[{i}].start"),
                         end if type(end) is int and end >= 0 else parse_number(end, f"vmas[{i}].end"),
                         populated if type(populated) is bool else _bool(populated, f"vmas[{i}].populated"),
-                        name if type(name) is str and name.isprintable() else _text(name, f"vmas[{i}].name")))
+                        name if type(name) is str and name.isprintable() else _text(name, f"vmas[{i}].name"),
+                        uffd if type(uffd) is bool else _bool(uffd, f"vmas[{i}].uffd_wp")))
     m = _check_keys(data["move"], "move", {"old_vma", "new_vma", "old_addr", "new_addr", "len"},
                     {"for_stack", "stop_at"})
     for key in ("old_vma", "new_vma"):

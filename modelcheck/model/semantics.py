@@ -11,7 +11,8 @@ from modelcheck.checks.missed_optimization import missed
 from modelcheck.errors import InputError, InternalError
 from modelcheck.model.ops import ConcreteOps
 from modelcheck.model.scenario import Scenario
-from modelcheck.model.simulate import LevelMove, PageTables, entries_differ, initial_tables, move_window, simulate
+from modelcheck.model.simulate import (LevelMove, PageTables, SimResult, entries_differ, initial_tables, move_window,
+                                       simulate)
 from modelcheck.checks import MISSED, PROPERTIES
 from modelcheck.model.variants import Call, Decision, Variant, get_variant
 
@@ -40,6 +41,8 @@ class Evaluation:
     refused: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves of the unbroken move (no-warn)
     faults: list[tuple[str, str]] = field(default_factory=list)  # (warn|oops, where) the decision ran into
     moves_entries: bool = False  # [old_addr, old_end) holds entries at the call
+    undo: Undo | None = None  # move_vma()'s undo move, when the move broke
+    restored: list[tuple[int, int]] = field(default_factory=list)  # where the undo left entries not as at the call
     properties: dict[str, str] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)  # why each violated property is violated
 
@@ -53,15 +56,61 @@ class Evaluation:
                 "properties": dict(self.properties), "details": dict(self.details),
                 "faults": [{"kind": kind, "where": where} for kind, where in self.faults],
                 "moves": [m.to_json() for m in self.moves],
-                "warnings": [m.to_json() for m in self.warnings]}
+                "warnings": [m.to_json() for m in self.warnings],
+                **({"undo": self.undo.to_json()} if self.undo is not None else {})}
 
 
 def _decision(s: Scenario, variant: Variant, level: str) -> tuple[Decision, ConcreteOps]:
-    k = ConcreteOps(s.geometry, s.spans, checked=True)
+    k = ConcreteOps(s.geometry, s.spans, checked=True, uffd=s.uffd)
     mv = s.move
     call = Call(vma=k.vma(mv.old_vma), new_vma=k.vma(mv.new_vma), old_addr=k.word(mv.old_addr),
                 new_addr=k.word(mv.new_addr), len=k.word(mv.len), for_stack=mv.for_stack)
     return variant.decide(k, call, level), k
+
+
+@dataclass
+class Undo:
+    """move_vma()'s undo move after a move_page_tables() that moved less than asked: a second
+    call with the VMAs and addresses swapped and the length the first returned (mm/mremap.c;
+    6.15+: ``PAGETABLE_MOVE(pmc_revert, new_vma, vma, new_addr, addr, moved_len)``), with its own
+    realignment decision, on the page tables the first left.  ``result`` is None when the call
+    returns at once (``if (!len) return 0;``, or a C head's early return)."""
+
+    len: int
+    realigned: bool
+    old_addr: int  # its cursors after its decision (on the destination side of the first move)
+    new_addr: int
+    old_end: int
+    tables: bool
+    refuse_late: bool
+    result: SimResult | None
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"len": hex(self.len), "realigned": self.realigned, "old_addr": hex(self.old_addr),
+                               "new_addr": hex(self.new_addr), "tables": self.tables}
+        if self.result is not None:
+            out["moves"] = [m.to_json() for m in self.result.moves]
+            out["warnings"] = [m.to_json() for m in self.result.warnings]
+        return out
+
+
+def undo_call(s: Scenario, k: ConcreteOps, returned: int) -> Call:
+    """The undo move's arguments: move_page_tables(new_vma, new_addr, vma, old_addr, returned)."""
+    mv = s.move
+    return Call(vma=k.vma(mv.new_vma), new_vma=k.vma(mv.old_vma), old_addr=k.word(mv.new_addr),
+                new_addr=k.word(mv.old_addr), len=k.word(returned), for_stack=False)
+
+
+def _undo(s: Scenario, variant: Variant, level: str, k: ConcreteOps, after: PageTables, returned: int) -> Undo:
+    g, mv = s.geometry, s.move
+    d = variant.decide(k, undo_call(s, k, returned), level)
+    old_c, new_c = int(d.old_addr), int(d.new_addr)
+    end = (mv.new_addr + returned) & g.word_mask
+    early = any(bool(c) for _, c in d.early) or (returned == 0 and variant.source is None)
+    u = Undo(returned, bool(d.realign), old_c, new_c, end, bool(d.tables), bool(d.refuse_late), None)
+    if not early:
+        u.result = simulate(g, after, old_c, new_c, end, tables=u.tables, refuse_late=u.refuse_late)
+    return u
 
 
 def decide(s: Scenario, variant: Variant, level: str = "pmd") -> tuple[bool, int, int, ConcreteOps]:
@@ -86,6 +135,7 @@ class Run:
     scenario: Scenario
     full: Any
     returned_at: Callable[[int], int]
+    undo: Undo | None = None  # the undo move, when the move broke (an mremap's; exec has none)
 
 
 def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
@@ -96,13 +146,29 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
         if cond:
             raise InputError(where, "move_page_tables() returns here before its loop on this state; the model "
                                     "covers only calls that reach the loop")
-    start = initial_tables(s, move_window(s, [(old_c, new_c)]))
-    run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at)
-    full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end)
-    plain = simulate(g, start, mv.old_addr, mv.new_addr, mv.old_end)
+    rules = {"tables": bool(d.tables), "refuse_late": bool(d.refuse_late)}
 
     def returned_at(cursor: int) -> int:
         return int(variant.progress(k, k.word(cursor), k.word(mv.old_end), k.word(mv.len)))
+
+    starts = [(old_c, new_c)]
+    start = initial_tables(s, move_window(s, starts))
+    run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at, **rules)
+    undo = None
+    if run.broke and not mv.for_stack:
+        returned = returned_at(run.cursor)
+        undo = _undo(s, variant, level, k, run.tables, returned)
+        # the undo reads and writes [its cursor, its end) and as much at the other side: if that
+        # is outside what the tables were built for, build them for both and run both again
+        span = max(0, undo.old_end - undo.old_addr) if undo.result is not None else 0
+        have = move_window(s, starts)
+        need = P.closedopen(undo.old_addr, undo.old_addr + span) | P.closedopen(undo.new_addr, undo.new_addr + span)
+        if span and not (need - have).empty:
+            start = initial_tables(s, have | need)
+            run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at, **rules)
+            undo = _undo(s, variant, level, k, run.tables, returned)
+    full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end, **rules)
+    plain = simulate(g, start, mv.old_addr, mv.new_addr, mv.old_end, **rules)
 
     ev = Evaluation(variant.id, level, realigned, old_c, new_c, returned_at(run.cursor), run.broke,
                     run.cursor, run.moves, run.warnings,
@@ -115,7 +181,11 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     for kind, cond in (("warn", d.warn), ("oops", d.oops)):
         if bool(cond) != any(kd == kind for kd, _ in ev.faults):
             raise InternalError(f"{variant.id}: the decision's {kind} condition disagrees with its sites")
-    run_ = Run(s, full, returned_at)
+    ev.undo = undo
+    if undo is not None and undo.result is not None:
+        ev.restored = [(a.lower, a.upper) for a in entries_differ(undo.result.tables.entries, start.entries)
+                       if not a.empty]
+    run_ = Run(s, full, returned_at, undo)
     for pid, prop in PROPERTIES.items():
         why = prop.judge(ev, run_)  # type: ignore[misc]
         ev.properties[pid] = HOLDS if why is None else VIOLATED

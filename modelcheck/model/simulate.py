@@ -17,9 +17,14 @@ What is modelled (the loop of move_page_tables() in mm/mremap.c, v6.6 .. v6.15):
 * ``stop_at``: the first page-table allocation made with the old-side cursor at ``stop_at``
   fails and the loop breaks.
 
+* ``tables``/``refuse_late``: whether move_normal_pud()/move_normal_pmd() refuse a table move
+  for userfaultfd-wp without EVENT_REMAP before or after their WARN_ON_ONCE() (772e5b4a5e83 and
+  0cef0bb836e3): then the slot moves by move_ptes().
+
 Deliberately left out: hugetlb (move_hugetlb_page_tables()), THP and devmap leaf entries (every
-entry is a PTE), swap PMDs, userfaultfd, the retract_page_tables() race, rmap locks, TLB flushing,
-and architectures whose arch_supports_page_table_move() is a runtime check.
+entry is a PTE), swap PMDs, userfaultfd beyond that refusal (uffd-wp bits, events), the
+retract_page_tables() race, rmap locks, TLB flushing, and architectures whose
+arch_supports_page_table_move() is a runtime check.
 """
 
 from __future__ import annotations
@@ -247,10 +252,17 @@ def _pmd_run(g: Geometry, t: PageTables, old: int, new: int, old_end: int, stop_
 
 
 def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_end: int,
-             stop_at: int | None = None, batch: bool = True) -> SimResult:
+             stop_at: int | None = None, batch: bool = True, tables: bool = True,
+             refuse_late: bool = False) -> SimResult:
     """Run move_page_tables()'s loop from the given cursors to ``old_end`` (at most ``MAX_STEPS``
     iterations: see ``check_steps``).  With ``batch`` a stretch of PMD-level moves that cannot
-    affect each other is made at once (``_pmd_run``); the result is the same as without."""
+    affect each other is made at once (``_pmd_run``); the result is the same as without.
+
+    ``tables`` False: move_normal_pud() and move_normal_pmd() refuse before their WARN (the
+    userfaultfd test of 772e5b4a5e83: uffd-wp without EVENT_REMAP), so every entry moves by
+    move_ptes(), and nothing warns.  ``refuse_late``: they refuse after their WARN_ON_ONCE()
+    (0cef0bb836e3's test): a populated destination entry still warns, an empty one is left empty
+    and the slot moves by move_ptes()."""
     check_steps(g, old_addr, old_end)
     t = start.copy()
     folded_pmd = g.levels == 2
@@ -289,9 +301,11 @@ def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_e
             res.broke = True
             break
         res.alloc_points.append(old)
-        if g.have_move_pud and extent == g.pud_size:
+        if g.have_move_pud and extent == g.pud_size and tables:
             if pud_present(new):
                 res.warnings.append(LevelMove("pud", old, new, extent))
+            elif refuse_late:
+                pass
             else:
                 relocate(old, new, extent)
                 move_tables(old, new, extent)
@@ -305,9 +319,11 @@ def simulate(g: Geometry, start: PageTables, old_addr: int, new_addr: int, old_e
             continue
         if not folded_pmd:  # alloc_new_pmd() populates the PUD entry at new
             t.pmd_tables |= _span(new - new % g.pud_size, new - new % g.pud_size + g.pud_size)
-        if g.have_move_pmd and extent == g.pmd_size:
+        if g.have_move_pmd and extent == g.pmd_size and tables:
             if pmd_present(new):
                 res.warnings.append(LevelMove("pmd", old, new, extent))
+            elif refuse_late:
+                pass
             else:
                 relocate(old, new, extent)
                 move_tables(old, new, extent)

@@ -24,6 +24,7 @@ False
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -32,7 +33,8 @@ from modelcheck._data import read_spec
 from modelcheck.errors import InputError
 from modelcheck.model.ops import KernelOps
 
-__all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register", "unregister"]
+__all__ = ["Call", "Decision", "Variant", "VARIANTS", "get_variant", "variant_ids", "register", "unregister",
+           "Profile", "PROFILES", "UFFD_RULES", "table_moves", "get_profile", "profile_variant", "with_rule"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class Decision:
     short-circuits that reach them).  ``sites`` names them: (kind, where, condition), kind
     ``"warn"`` or ``"oops"``, so a report can say which one fired.  ``early``: where and when
     move_page_tables() itself returns before its loop (a C variant's head): (where, condition).
+    ``tables``: whether move_normal_pmd()/move_normal_pud() try a table move at all (they do not
+    refuse for userfaultfd before their WARN_ON_ONCE(); ``table_moves()``); ``refuse_late``:
+    whether they refuse after it (the destination entry was none, yet the table stays and the
+    loop moves entry by entry): conditions of the call's VMAs.
     """
 
     realign: Any
@@ -65,6 +71,8 @@ class Decision:
     oops: Any = False
     sites: tuple = ()
     early: tuple = ()
+    tables: Any = True
+    refuse_late: Any = False
 
 
 Decide = Callable[[KernelOps, Call, str], Decision]
@@ -343,7 +351,98 @@ def variant_ids() -> list[str]:
 
 
 def get_variant(vid: str) -> Variant:
+    """A built-in variant, a kernel profile (``profiles``: ``linux-6.15``, ...) or a registered one."""
+    if vid in VARIANTS:
+        return VARIANTS[vid]
+    if vid in _USER:
+        return _USER[vid]
+    if vid in PROFILES:
+        return profile_variant(vid)
+    raise InputError("variant", f"unknown variant {vid!r} (known: {', '.join(variant_ids())}; kernel profiles: "
+                                f"{', '.join(PROFILES)})")
+
+
+# --- kernel profiles ---------------------------------------------------------------------------
+#
+# A built-in variant is one version of the realignment decision.  A profile is what the checker
+# runs for a kernel release: that predicate, plus the userfaultfd rule of its move_normal_pmd()/
+# move_normal_pud() (``table_moves()``), with the commits that made them so
+# (``properties/profiles.toml``).  Every profile has move_vma()'s undo move (``semantics``).  A
+# profile is itself a variant: ``get_variant("linux-6.15")`` gives the predicate with the rule.
+
+#: the userfaultfd rules, with what they mean and the commit that introduced them
+UFFD_RULES = {
+    "none": "move_normal_pmd()/move_normal_pud() never look at userfaultfd",
+    "source-after-warn": "after their WARN_ON_ONCE(!pmd_none(*new_pmd)) they refuse when the source VMA has "
+                         "uffd-wp without EVENT_REMAP (0cef0bb836e3, 6.14-rc1)",
+    "both": "before their WARN_ON_ONCE they refuse when either VMA has it: uffd_supports_page_table_move() "
+            "(772e5b4a5e83, 6.17-rc; in 6.12.y the loop's uffd_supports_move)",
+}
+
+
+def table_moves(k: KernelOps, c: Call, rule: str) -> tuple[Any, Any]:
+    """(Decision.tables, Decision.refuse_late) for this call under ``rule``."""
+    if rule == "none":
+        return True, False
+    if rule == "source-after-warn":
+        return True, k.uffd_without_remap(c.vma)
+    if rule == "both":
+        return k.and_(k.not_(k.uffd_without_remap(c.vma)), k.not_(k.uffd_without_remap(c.new_vma))), False
+    raise ValueError(rule)
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    kernels: str
+    predicate: str
+    uffd: str
+    summary: str
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "kernels": self.kernels, "predicate": self.predicate, "uffd": self.uffd,
+                "uffd_rule": UFFD_RULES[self.uffd], "undo": True, "summary": self.summary}
+
+
+def _load() -> dict[str, Profile]:
+    out: dict[str, Profile] = {}
+    for p in tomllib.loads(read_spec("profiles.toml"))["profile"]:
+        prof = Profile(p["id"], p["kernels"], p["predicate"], p["uffd"], p["summary"])
+        if prof.predicate not in VARIANTS or prof.uffd not in UFFD_RULES:
+            raise ValueError(f"profiles.toml: {prof.id}: unknown predicate or uffd rule")
+        out[prof.id] = prof
+    return out
+
+
+PROFILES: dict[str, Profile] = _load()
+
+
+def get_profile(pid: str) -> Profile:
     try:
-        return VARIANTS[vid] if vid in VARIANTS else _USER[vid]
+        return PROFILES[pid]
     except KeyError:
-        raise InputError("variant", f"unknown variant {vid!r} (known: {', '.join(variant_ids())})") from None
+        raise InputError("profile", f"unknown profile {pid!r} (known: {', '.join(PROFILES)})") from None
+
+
+def with_rule(base: Variant, rule: str, vid: str, summary: str, provenance: str) -> Variant:
+    """``base``'s decision and tail, with the loop's userfaultfd rule ``rule``."""
+    def decide(k: KernelOps, c: Call, level: str) -> Decision:
+        d = base.decide(k, c, level)
+        if rule == "none":
+            return d
+        tables, late = table_moves(k, c, rule)
+        return dataclasses.replace(d, tables=k.and_(d.tables, tables), refuse_late=k.or_(d.refuse_late, late))
+    return Variant(vid, summary, provenance, decide, base.progress, source=base.source)
+
+
+_MADE: dict[str, Variant] = {}
+
+
+def profile_variant(pid: str) -> Variant:
+    """The variant a profile runs (made once)."""
+    if pid not in _MADE:
+        p = get_profile(pid)
+        base = VARIANTS[p.predicate]
+        _MADE[pid] = with_rule(base, p.uffd, p.id, f"{p.kernels}: {p.summary}",
+                               f"predicate {base.id} ({base.provenance}); uffd: {UFFD_RULES[p.uffd]}")
+    return _MADE[pid]

@@ -28,7 +28,7 @@ def maps_lines(s: Scenario) -> list[str]:
     for i, v in enumerate(s.vmas):
         state = "populated" if v.populated else "empty"
         out.append(f"{v.start:0{width}x}-{v.end:0{width}x} {state:<9} {_role(s, i):<7} "
-                   f"vmas[{i}]{' ' + v.name if v.name else ''}".rstrip())
+                   f"vmas[{i}]{' uffd-wp' if v.uffd_wp else ''}{' ' + v.name if v.name else ''}".rstrip())
     return out
 
 
@@ -72,6 +72,21 @@ def evaluation_lines(s: Scenario, ev: Evaluation) -> list[str]:
                    + (f"sweeps entries of {_owners(s, ev.source_hits)}" if ev.source_hits else "no entries"))
         out.append(f"{pad}D = [{hex(ev.new_addr)}, {hex(mv.new_addr)}): "
                    + (f"overwrites entries of {_owners(s, ev.dest_hits)}" if ev.dest_hits else "no entries"))
+    u = ev.undo
+    if u is not None:
+        back = (f"undo: move_page_tables({hex(mv.new_addr)} -> {hex(mv.old_addr)}, len={hex(u.len)}) "
+                "with the VMAs swapped: ")
+        if u.result is None:
+            back += "returns at once"
+        else:
+            how = (f"realigns to {hex(u.old_addr)} -> {hex(u.new_addr)}" if u.realigned else "does not realign")
+            levels: dict[str, int] = {}
+            for m in u.result.moves:
+                levels[m.level] = levels.get(m.level, 0) + 1
+            back += f"{how}; {', '.join(f'{n} {lvl}' for lvl, n in levels.items()) or 'no'} moves"
+            if u.result.warnings:
+                back += f"; {len(u.result.warnings)} refused with a WARN"
+        out.append(f"{pad}{back}")
     for pid in bad:
         out.append(f"{pad}{pid}: {ev.details[pid]}")
     return out

@@ -30,7 +30,7 @@ from modelcheck.settings import DEFAULT, Settings
 from modelcheck.userspace.syscalls import stack_len_max, stack_shift_max
 from modelcheck.model.variants import Call, Decision, Variant
 
-__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "violation_of", "property_violation", "decode",
+__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "undo_of", "Undo", "violation_of", "property_violation", "decode",
            "new_context"]
 
 
@@ -97,11 +97,13 @@ class BvOps(_Logic):
 
     null = -1
 
-    def __init__(self, geometry: Geometry, starts: Sequence[z3.BitVecRef], ends: Sequence[z3.BitVecRef]) -> None:
+    def __init__(self, geometry: Geometry, starts: Sequence[z3.BitVecRef], ends: Sequence[z3.BitVecRef],
+                 uffd: Sequence[Any] = ()) -> None:
         self.geometry = geometry
         self.bits = geometry.word_bits
         self.starts, self.ends = list(starts), list(ends)
         self.ctx = self.starts[0].ctx if self.starts else z3.main_ctx()
+        self.uffd = [as_bool(u, self.ctx) for u in uffd] or [z3.BoolVal(False, self.ctx)] * len(self.starts)
 
     def word(self, value: int) -> z3.BitVecRef:
         return z3.BitVecVal(value, self.bits, self.ctx)
@@ -157,6 +159,10 @@ class BvOps(_Logic):
 
     def vm_end(self, r: Any) -> z3.BitVecRef:
         return self._select(r, self.ends)
+
+    def uffd_without_remap(self, r: Any) -> z3.BoolRef:
+        ref = _ref(r, self.ctx)
+        return z3.Or(*[z3.And(ref == i, u) for i, u in enumerate(self.uffd)], self.ctx)
 
     def _first(self, preds: Sequence[z3.BoolRef]) -> z3.BitVecRef:
         out: Any = _ref(self.null, self.ctx)
@@ -362,6 +368,8 @@ class IntOps(_Logic):
         # reference is opaque, so any other term given as one (``c.vma - 6``) is refused, and
         # every VMA a formula reaches is one the cutoff counts
         self._refs: set[int] = set()
+        # vma_has_uffd_without_event_remap() of each VMA (SymbolicState sets them; none if empty)
+        self.uffd: list = []
 
     def issue(self, r: Any) -> Any:
         """Mark ``r`` as a VMA reference variant code may use."""
@@ -479,6 +487,17 @@ class IntOps(_Logic):
     def vm_end(self, r: Any) -> IntWord:
         return self._select(r, self.ends)
 
+    def uffd_without_remap(self, r: Any) -> z3.BoolRef:
+        """vma_has_uffd_without_event_remap(r): the flag of the VMA ``r`` refers to (NULL: false).
+        A field of the VMA like its bounds: the cutoff keeps every VMA a formula reaches, with it."""
+        self._ref(r)
+        out = z3.Or(*[z3.And(r == i, u) for i, u in enumerate(self.uffd)], self.ctx) if self.uffd else \
+            z3.BoolVal(False, self.ctx)
+        if z3.is_expr(out) and not z3.is_false(out):
+            self.reach[out.get_id()] = ("field", r)
+            self._held.append(out)
+        return out
+
     def _first(self, preds: Sequence[z3.BoolRef]) -> Any:
         out: Any = z3.IntVal(-1, self.ctx)
         for i in reversed(range(len(preds))):
@@ -575,6 +594,8 @@ class SymbolicState:
         self.starts = [self._address(f"{t}start{i}") for i in range(self.n)]
         self.ends = [self._address(f"{t}end{i}") for i in range(self.n)]
         self.populated = [z3.Bool(f"{t}populated{i}", ctx) for i in range(self.n)]
+        # vma_has_uffd_without_event_remap() of each VMA (Vma.uffd_wp)
+        self.uffd = [z3.Bool(f"{t}uffd{i}", ctx) for i in range(self.n)]
         self.count = z3.Int(f"{t}count", ctx) if self.upto else None
         # VMA i exists: all of them, or the first ``count``
         self.exists = [z3.BoolVal(True, ctx) if not self.upto or i == 0 else self.count > i for i in range(self.n)]
@@ -584,6 +605,7 @@ class SymbolicState:
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack", ctx), z3.Bool(f"{t}has_stop", ctx)
         self.stop_at = self._address(f"{t}stop_at")
         self.ops = IntOps(g, self.starts, self.ends, self.count, self.settings)
+        self.ops.uffd = self.uffd
         self.ops.issue(self.old_vma)
         self.ops.issue(self.new_vma)
         self.constraints = []
@@ -622,7 +644,8 @@ class SymbolicState:
             valid = vma_rules(INT_ORDER, g, self.starts, self.ends, i, below)
             # a VMA that does not exist is pinned, so that it adds no freedom
             c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
-                                                               z3.And(s == 0, e == 0, z3.Not(self.populated[i])))]
+                                                               z3.And(s == 0, e == 0, z3.Not(self.populated[i]),
+                                                                      z3.Not(self.uffd[i])))]
         top = self.n if not self.upto else self.count
         if self.upto:
             c += [1 <= self.count, self.count <= self.n]
@@ -633,16 +656,27 @@ class SymbolicState:
         c += [m.stop_at >= 0, m.stop_at < m.old_end]  # a decision may start anywhere below old_addr
         return c
 
-    def exec_reachable(self) -> z3.BoolRef:
+    def exec_reachable(self, uffd: bool = True) -> z3.BoolRef:
         """A stack move is one exec can make (modelcheck.userspace.syscalls.exec_stack): the mm holds only
         the stack, which ends at STACK_TOP_MAX, holds at most MAX_ARG_BYTES of arguments in
         written pages and moves down by at most the stack randomization."""
         g = self.geometry
         only = self.count == 1 if self.count is not None else z3.BoolVal(self.n == 1, self.ctx)
         out = z3.Implies(self.for_stack, z3.And(only, self.ends[0] == g.task_size, self.populated[0],
-                                                self.len <= stack_len_max(g),
+                                                z3.Not(self.uffd[0]), self.len <= stack_len_max(g),
                                                 self.old_addr - self.new_addr <= stack_shift_max(g)))
         self.ops.reach[out.get_id()] = ("layout", out)  # a state of one VMA: nothing to delete
+        # an mremap's new VMA is a copy of the source (vm_area_dup() copies vm_userfaultfd_ctx),
+        # and a uffd-wp source without EVENT_REMAP is copied into a VMA of its own: copy_vma()
+        # merges it with nothing (vma_merge_copied_range())
+        if not uffd:  # (search.UFFD_FREE: the VMAs' userfaultfd states are left free)
+            return out
+        k = self.ops
+        fresh = z3.And(self.old_vma != self.new_vma, k.vm_start(self.new_vma).t == self.new_addr,
+                       k.vm_end(self.new_vma).t == self.new_end)
+        src = k.uffd_without_remap(self.old_vma)
+        out = z3.And(out, z3.Implies(z3.Not(self.for_stack),
+                                     z3.And(k.uffd_without_remap(self.new_vma) == src, z3.Implies(src, fresh))))
         return out
 
     def cutoff(self, formulas: Sequence[Any]) -> "Cutoff":
@@ -836,6 +870,41 @@ def decision_of(st: SymbolicState, variant: Variant, level: str) -> Decision:
     return d
 
 
+@dataclass
+class Undo:
+    """move_vma()'s undo move on a symbolic state (semantics.Undo): the length the first move
+    returned at its break (``len``: the variant's tail at stop_at), the undo's own decision on the
+    swapped call, where it ends, and when it runs at all (``runs``: the move broke, it is an
+    mremap's, and the undo call does not return at once)."""
+
+    len: Any
+    decision: Decision
+    end: Any
+    runs: z3.BoolRef
+
+
+def undo_of(st: SymbolicState, variant: Variant, level: str, d: Decision) -> Undo:
+    """The undo move of the state's call, built once per state and variant."""
+    memo = st.__dict__.setdefault("_undos", {})
+    hit = memo.get((id(variant), level))
+    if hit is not None and hit[0] is variant:
+        return hit[1]
+    k, g = st.ops, st.geometry
+    w, top = k.wrap, g.task_size
+    ret = variant.progress(k, w(st.stop_at, top), w(st.old_end, top), w(st.len, top))
+    call = Call(vma=st.new_vma, new_vma=st.old_vma, old_addr=w(st.new_addr, top), new_addr=w(st.old_addr, top),
+                len=ret, for_stack=z3.BoolVal(False, st.ctx))
+    d2 = free_decision(st, f"undo{len(memo)}") if st.abstract else variant.decide(k, call, level)
+    end = term(w(st.new_addr, top) + ret)
+    quiet = [z3.Not(as_bool(c, st.ctx)) for _, c in d2.early]
+    if variant.source is None:  # the built-ins' heads begin with "if (!len) return 0;" (6.1 on)
+        quiet.append(term(ret) != 0)
+    runs = z3.And(st.has_stop, z3.Not(st.for_stack), term(d.old_addr) <= st.stop_at, *quiet)
+    u = Undo(ret, d2, end, runs)
+    memo[id(variant), level] = (variant, u)
+    return u
+
+
 def free_decision(st: SymbolicState, tag: str) -> Decision:
     """A decision of which nothing is known but that its cursors are words: whether it realigns,
     warns or dereferences NULL, and where its cursors start, are free.  Every real decision on
@@ -850,7 +919,8 @@ def free_decision(st: SymbolicState, tag: str) -> Decision:
     st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
     return Decision(realign=z3.Bool(f"{t}realign", st.ctx), old_addr=IntWord(c0, st.geometry.word_bits),
                     new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn", st.ctx),
-                    oops=z3.Bool(f"{t}oops", st.ctx))
+                    oops=z3.Bool(f"{t}oops", st.ctx), tables=z3.Bool(f"{t}tables", st.ctx),
+                    refuse_late=z3.Bool(f"{t}refuse_late", st.ctx))
 
 
 def violation_of(st: SymbolicState, variant: Variant, pid: str, level: str) -> "Violation":
@@ -889,6 +959,8 @@ class Violation:
     stop: bool = False
     over: z3.BoolRef | None = None
     why_assumed: str = ""
+    #: what a model of ``over`` that the simulator does not confirm leaves open (the unknown's reason)
+    over_why: str = ""
     cases: list = field(default_factory=list)  # disjuncts of ``condition``, cheaper to solve one by one
 
     def alternatives(self) -> list:
@@ -917,11 +989,16 @@ class Loop:
     destination slot can only have been written by iterations whose destinations lie below it.
     """
 
-    def __init__(self, st: SymbolicState, c0: Any, n0: Any) -> None:
+    def __init__(self, st: SymbolicState, c0: Any, n0: Any, tables: Any = True, refuse_late: Any = False) -> None:
+        """``tables``/``refuse_late``: the decision's (Decision): where ``tables`` is false no table
+        move is tried, so nothing warns or jumps; where ``refuse_late`` holds every try warns on a
+        populated destination and otherwise leaves the table where it is."""
         self.st, self.c0, self.n0 = st, c0, n0
         self.g = st.geometry
         self.delta = c0 - n0
         self.end = st.old_end
+        self.tables = as_bool(tables, st.ctx)
+        self.late = as_bool(refuse_late, st.ctx)
 
     def fits(self, c: Any, size: int) -> z3.BoolRef:
         return c + size <= self.end
@@ -937,7 +1014,8 @@ class Loop:
         if not self.g.have_move_pud:
             return z3.BoolVal(False, self.st.ctx)
         pud = self.g.pud_size
-        return z3.And(_aligned(c, pud), _aligned(c - self.delta, pud), self.fits(c, pud), self.pud_present0(c))
+        return z3.And(self.tables, _aligned(c, pud), _aligned(c - self.delta, pud), self.fits(c, pud),
+                      self.pud_present0(c))
 
     def swallowed(self, c: Any) -> z3.BoolRef:
         """c lies strictly inside a PUD slot the loop moved whole from a PUD-aligned cursor >= c0.
@@ -947,7 +1025,8 @@ class Loop:
             return z3.BoolVal(False, self.st.ctx)
         pud = self.g.pud_size
         p = c - c % pud
-        return z3.And(_aligned(self.delta, pud), self.c0 <= p, p < c, self.fits(p, pud), self.pud_present0(p))
+        return z3.And(self.tables, z3.Not(self.late), _aligned(self.delta, pud), self.c0 <= p, p < c,
+                      self.fits(p, pud), self.pud_present0(p))
 
     def pmd_stage(self, c: Any) -> z3.BoolRef:
         """The loop reaches the PMD stage at cursor c > c0 with the source PMD entry present."""
@@ -956,6 +1035,24 @@ class Loop:
     def warn(self, w_pmd: Any, w_pud: Any) -> list:
         """The ways a PMD/PUD-level move can find its destination entry populated (needs
         _offset_kept); a WARN happens iff one of them holds."""
+        moving = self._warn(w_pmd, w_pud)
+        if z3.is_false(z3.simplify(self.late)):
+            return moving
+        # refused after the WARN: no table ever moves, so every slot keeps the table it had
+        # (the destination range's own were freed by the munmap before); every cursor at a
+        # PMD (PUD) boundary on both sides with a whole slot to go is tried, and warns iff its
+        # destination slot had a table at the call (earlier iterations write only below it)
+        g, d = self.g, self.delta
+        late = []
+        for w, size, on in ((w_pmd, g.pmd_size, g.have_move_pmd), (w_pud, g.pud_size, g.have_move_pud)):
+            if on:
+                # (both aligned: a slot is the range itself, no remainder for the solver)
+                late.append(z3.And(self.tables, self.late, _aligned(w, size), _aligned(d, size), self.c0 <= w,
+                                   self.fits(w, size), self.st.has_entries(w, w + size),
+                                   self.st.has_entries(w - d, w - d + size)))
+        return [z3.And(z3.Not(self.late), x) for x in moving] + late
+
+    def _warn(self, w_pmd: Any, w_pud: Any) -> list:
         st, g, c0, n0, d = self.st, self.g, self.c0, self.n0, self.delta
         pmd, pud = g.pmd_size, g.pud_size
         cases = []
@@ -972,18 +1069,57 @@ class Loop:
             cases.append(z3.And(_aligned(d, pud), _aligned(w_pud, pud), n0 < w_pud, w_pud < st.new_addr,
                                 self.pud_attempt(w_pud + d), self.pud_present0(w_pud)))
         if g.have_move_pmd:
-            cases.append(z3.And(self.pud_present0(c0), z3.Not(self.pud_attempt(c0)), _aligned(c0, pmd),
+            cases.append(z3.And(self.tables, self.pud_present0(c0), z3.Not(self.pud_attempt(c0)), _aligned(c0, pmd),
                                 _aligned(n0, pmd), self.fits(c0, pmd), self.pmd_present0(c0),
                                 self.pmd_present0(n0)))
             # Linus's case: the unaligned first chunk moves by PTEs and leaves its table behind;
             # moving down by a PMD multiple, the PMD move at that slot + delta lands on it
             s0 = c0 - c0 % pmd
-            cases.append(z3.And(down, _aligned(d, pmd), z3.Not(_aligned(c0, pmd)), self.pmd_present0(s0),
+            cases.append(z3.And(self.tables, down, _aligned(d, pmd), z3.Not(_aligned(c0, pmd)), self.pmd_present0(s0),
                                 self.fits(s0 + d, pmd), self.pmd_stage(s0 + d)))
             # a later PMD move whose destination lies in D and is populated
-            cases.append(z3.And(_aligned(d, pmd), _aligned(w_pmd, pmd), n0 < w_pmd, w_pmd < st.new_addr,
+            cases.append(z3.And(self.tables, _aligned(d, pmd), _aligned(w_pmd, pmd), n0 < w_pmd, w_pmd < st.new_addr,
                                 self.fits(w_pmd + d, pmd), self.pmd_stage(w_pmd + d), self.pmd_present0(w_pmd)))
         return cases
+
+
+def undo_warn(st: SymbolicState, d: Decision, undo: Undo) -> list:
+    """The ways the undo move can attempt a PMD- or PUD-level move onto a populated entry, over-
+    approximated (their models go to the simulator): at an undo cursor u aligned at that level
+    (with its destination u - (u0 - v0)), inside the undo's range, whose source slot may hold a
+    table after the first move (it had one at the call, or the first move wrote into it), and
+    whose destination slot may too: it had one at the call and the first move cannot have moved it
+    away whole (it moves a table only from a slot it passed completely with table moves allowed),
+    or the first move wrote into it.  Page tables are never freed during the moves, so a slot
+    holds a table after the first move only in those cases.  It assumes that the first move, run
+    to its end, warns nowhere (else it may have kept a table it would have moved): no-warn's exact
+    part, which the checker asks first, says that, and where it has a model no-warn is violated
+    anyway."""
+    g = st.geometry
+    c0, n0 = term(d.old_addr), term(d.new_addr)
+    u0, v0 = term(undo.decision.old_addr), term(undo.decision.new_addr)
+    c, back = st.stop_at, u0 - v0
+    wrote_hi = c + (n0 - c0)  # the first move wrote into slots meeting [n0, wrote_hi)
+    # the first move takes a table away only where it may and does move tables; the undo tries
+    # (and warns) wherever it does not refuse before the WARN
+    t1 = z3.And(as_bool(d.tables, st.ctx), z3.Not(as_bool(d.refuse_late, st.ctx)))
+    t2 = as_bool(undo.decision.tables, st.ctx)
+
+    def meets(lo: Any, hi: Any) -> z3.BoolRef:
+        return z3.And(lo < wrote_hi, n0 < hi, n0 < wrote_hi)
+
+    cases = []
+    for level, size, on in (("pmd", g.pmd_size, g.have_move_pmd), ("pud", g.pud_size, g.have_move_pud)):
+        if not on:
+            continue
+        u = z3.Int(f"undo_{level}", st.ctx)
+        x = u - back
+        source = z3.Or(st.has_entries(u, u + size), meets(u, u + size))  # (u, x aligned: slots as ranges)
+        kept = z3.Or(z3.And(st.has_entries(x, x + size), z3.Not(z3.And(t1, c0 <= x, x + size <= c))),
+                     meets(x, x + size))
+        cases.append(z3.And(undo.runs, t2, _aligned(u, size), _aligned(x, size), u0 <= u, u + size <= undo.end,
+                            source, kept))
+    return cases
 
 
 def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decision, level: str = "pmd") -> Violation:
@@ -1016,7 +1152,8 @@ def decode(st: SymbolicState, model: z3.ModelRef, with_stop: bool) -> Scenario:
         return z3.is_true(model.eval(x, model_completion=True))
 
     n = st.n if st.count is None else val(st.count)
-    vmas = tuple(Vma(val(s), val(e), truth(p)) for s, e, p in list(zip(st.starts, st.ends, st.populated))[:n])
+    vmas = tuple(Vma(val(s), val(e), truth(p), uffd_wp=truth(u))
+                 for s, e, p, u in list(zip(st.starts, st.ends, st.populated, st.uffd))[:n])
     stop = val(st.stop_at) if with_stop and truth(st.has_stop) else None
     move = Move(val(st.old_vma), val(st.new_vma), val(st.old_addr), val(st.new_addr), val(st.len),
                 truth(st.for_stack), stop)

@@ -400,7 +400,7 @@ def _vacuous(g: Geometry, variant: Variant, level: str, n_max: int, rlimit: int,
         s.set("rlimit", rlimit)
         s.add(*st.constraints)
         if reachable:
-            s.add(st.exec_reachable())
+            s.add(st.exec_reachable(reachable != UFFD_FREE))
         r = states.solve(s, decision_of(st, variant, level).realign)
         if r == z3.sat:
             return False
@@ -476,7 +476,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
         def formulas(st: SymbolicState) -> list:  # every goal a check may search, and vacuity's
             out = [as_bool(decision_of(st, variant, level).realign, st.ctx)]
             for goal in goals.values():
-                out += (_reachable_only(goal) if reachable else goal)(st)[0]
+                out += (_reachable_only(goal, reachable) if reachable else goal)(st)[0]
             return out
         cut, depth = _depth(g, vmas, extend, formulas, cap, states)
         result.vmas_bound, result.cutoff = depth, cut
@@ -485,7 +485,7 @@ def check(variant: Variant, pid: str, g: Geometry, level: str = "pmd", vmas: int
                         states, plain=not extend and not cap)
         result.unbounded = result.verdict == HOLDS and cut.covers(depth)
         if result.counterexample is not None:
-            result.reachability = find_recipe(result.counterexample)
+            result.reachability = find_recipe(result.counterexample, any_uffd=reachable == UFFD_FREE)
             if reachable and not result.reachability.reachable:
                 result.verdict = UNKNOWN
                 result.reason = ("a counterexample was found but no recipe reaches it: "
@@ -513,12 +513,18 @@ def _depth(g: Geometry, vmas: int, extend: bool, formulas: Callable[[SymbolicSta
     return cut, (min(vmas, cut.vmas) if cap else vmas)
 
 
-def _reachable_only(goal: Goal) -> Goal:
+#: a value of ``reachable``: reachable states, but with the VMAs' userfaultfd states left free (the
+#: kernel copies the source's context to the new VMA, mm/vma.c; review judges a condition on them
+#: over the states where they differ too)
+UFFD_FREE = "uffd-free"
+
+
+def _reachable_only(goal: Goal, reachable: bool | str = True) -> Goal:
     """The goal among states a program can get the kernel into (for a stack move, exactly what
     exec can do; an mremap's counterexample is then confirmed by a recipe)."""
     def restricted(st: SymbolicState) -> tuple[list, bool]:
         alternatives, stop = goal(st)
-        return [z3.And(a, st.exec_reachable()) for a in alternatives], stop
+        return [z3.And(a, st.exec_reachable(reachable != UFFD_FREE)) for a in alternatives], stop
     return restricted
 
 
@@ -556,7 +562,7 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
     goals = goals or _goals(variant, pid, level)
 
     def find(goal: Goal, label: str) -> Scenario | None:
-        return _search(g, vmas, _reachable_only(goal) if reachable else goal, rlimit, gave_up, label, minimal,
+        return _search(g, vmas, _reachable_only(goal, reachable) if reachable else goal, rlimit, gave_up, label, minimal,
                        progress=progress, states=states, plain=plain)
 
     if pid == MISSED:
@@ -590,7 +596,8 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
         else:
             result.verdict = UNKNOWN
-            result.reason = (f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
+            why = violation_of(states.get_state(1), variant, pid, level).over_why
+            result.reason = (why or f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
                              "but that cursor is not shown to be reachable")
     elif (scenario := find(goals["outside"], "outside")) is not None:
         st = states.get_state(1)
@@ -660,7 +667,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     plain = not extend and not cap  # --no-cutoff: the plain bounded search
 
     def find(goal: Goal, label: str) -> Scenario | None:
-        goal = _reachable_only(goal) if reachable else goal
+        goal = _reachable_only(goal, reachable) if reachable else goal
         cut, depth = _depth(g, vmas, extend, lambda st: [
             *goal(st)[0], as_bool(decision_of(st, a, level).realign, st.ctx),
             as_bool(decision_of(st, b, level).realign, st.ctx)], cap,
@@ -670,7 +677,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
         s = _search(g, depth, goal, rlimit, gave_up, label, progress=progress, states=states,
                     plain=plain)
         if s is not None and reachable:
-            reach = find_recipe(s)
+            reach = find_recipe(s, any_uffd=reachable == UFFD_FREE)
             if not reach.reachable:
                 gave_up.append(f"{label}: a case was found but no recipe reaches it: {reach.reason}")
                 return None
@@ -678,7 +685,7 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
     def never(split: Callable[[SymbolicState], z3.BoolRef], label: str) -> bool:
         """Is there no state at all where the split holds (one search instead of one per
         property)?  Only a complete search says so: a search that gave up says nothing."""
-        probe = _reachable_only(lambda st: ([split(st)], True)) if reachable else (lambda st: ([split(st)], True))
+        probe = _reachable_only(lambda st: ([split(st)], True), reachable) if reachable else (lambda st: ([split(st)], True))
         cut, depth = _depth(g, vmas, extend, lambda st: probe(st)[0], cap, states)
         if cutoffs is not None:
             cutoffs.append((cut, depth))
@@ -789,7 +796,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
                cutoffs: list | None = None, settings: Settings = DEFAULT,
                states: "_States | None" = None) -> tuple[str, Scenario | None]:
     """Do ``a`` and ``b`` make the same decision (realign, both cursors, whether a WARN_ON_ONCE()
-    fires or NULL is dereferenced) on every kernel state, and return the same value for every
+    fires or NULL is dereferenced, whether the loop may move tables) on every kernel state, and return the same value for every
     loop end?  ("holds", None), ("violated", a scenario where they differ) or ("unknown", None).
 
     The states searched have up to ``vmas`` VMAs and, with ``extend``, up to the cutoff of the
@@ -809,7 +816,9 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
         return z3.And(cursor >= 0, cursor <= top, z3.Or(
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
             k.ne(ra, rb), as_bool(da.warn, st.ctx) != as_bool(db.warn, st.ctx),
-            as_bool(da.oops, st.ctx) != as_bool(db.oops, st.ctx)))
+            as_bool(da.oops, st.ctx) != as_bool(db.oops, st.ctx),
+            as_bool(da.tables, st.ctx) != as_bool(db.tables, st.ctx),
+            as_bool(da.refuse_late, st.ctx) != as_bool(db.refuse_late, st.ctx)))
 
     cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:

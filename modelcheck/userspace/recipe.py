@@ -60,6 +60,10 @@ class Step:
         if self.op == "mremap":
             old, length, new = a
             return f"mremap({hex(old)}, {hex(length)}, {hex(length)}, MREMAP_MAYMOVE|MREMAP_FIXED, {hex(new)})"
+        if self.op == "uffd":
+            addr, length = a
+            return (f"userfaultfd(): UFFDIO_API without UFFD_FEATURE_EVENT_REMAP, UFFDIO_REGISTER "
+                    f"[{hex(addr)}, {hex(addr + length)}) with UFFDIO_REGISTER_MODE_WP")
         arg_bytes, shift = a
         return f"execve() with {hex(arg_bytes)} bytes of arguments, the stack top randomized {hex(shift)} down"
 
@@ -99,6 +103,8 @@ def replay_steps(s: Scenario, steps: list[Step]) -> Scenario:
             mm.mmap(*st.args)
         elif st.op == "touch":
             mm.touch(*st.args)
+        elif st.op == "uffd":
+            mm.uffd_register_wp(*st.args)
         elif st.op == "mremap":
             old, length, new = st.args
             call = mm.mremap(old, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, new)
@@ -112,7 +118,7 @@ def replay_steps(s: Scenario, steps: list[Step]) -> Scenario:
 
 
 def _same(a: Scenario, b: Scenario) -> bool:
-    strip = lambda vs: tuple(Vma(v.start, v.end, v.populated) for v in vs)  # noqa: E731
+    strip = lambda vs: tuple(Vma(v.start, v.end, v.populated, uffd_wp=v.uffd_wp) for v in vs)  # noqa: E731
     mv_a, mv_b = a.move, b.move
     return strip(a.vmas) == strip(b.vmas) and (mv_a.old_vma, mv_a.new_vma, mv_a.old_addr, mv_a.new_addr, mv_a.len,
                                                mv_a.for_stack) == (mv_b.old_vma, mv_b.new_vma, mv_b.old_addr,
@@ -135,6 +141,8 @@ def _stack(s: Scenario) -> Reachability:
         why.append(f"randomize_stack_top() moves the stack down by at most {hex(most_shift)}, not {hex(shift)}")
     if not v.populated:
         why.append("the arguments are written to every page of the stack, which is unpopulated here")
+    if v.uffd_wp:
+        why.append("exec's new stack is registered with no userfaultfd")
     if why:
         return Reachability(False, reason="; ".join(why))
     needs = ""
@@ -173,12 +181,31 @@ def _mremap(s: Scenario) -> Reachability:
                         steps += _mmap(p, shared=False)
             else:
                 steps += _mmap(v, shared=i not in private)
+    # userfaultfd-wp registrations, after the writes (a write-protected page would fault), of
+    # every registered VMA but the new one, which the mremap makes as a copy of the source
+    steps += [Step("uffd", (v.start, v.end - v.start)) for i, v in enumerate(s.vmas)
+              if v.uffd_wp and (i != mv.new_vma or i == mv.old_vma)]
     steps.append(Step("mremap", (mv.old_addr, mv.len, mv.new_addr)))
     return Reachability(True, steps)
 
 
-def find_recipe(s: Scenario) -> Reachability:
-    """A recipe the simulator confirms, or why none was found (see the module's description)."""
+def find_recipe(s: Scenario, any_uffd: bool = False) -> Reachability:
+    """A recipe the simulator confirms, or why none was found (see the module's description).
+    With ``any_uffd`` an mremap's new VMA may have another userfaultfd state than its source:
+    the recipe is the one for the source's, and says that the state asked for is not the one it
+    makes (search.UFFD_FREE)."""
+    mv = s.move
+    if any_uffd and not mv.for_stack and mv.old_vma != mv.new_vma and s.old_vma.uffd_wp != s.new_vma.uffd_wp:
+        import dataclasses
+        vmas = list(s.vmas)
+        vmas[mv.new_vma] = dataclasses.replace(s.new_vma, uffd_wp=s.old_vma.uffd_wp)
+        r = find_recipe(dataclasses.replace(s, vmas=tuple(vmas)))
+        if r.reachable:
+            r.needs = ((f"{r.needs}; " if r.needs else "") +
+                       f"the new VMA {'with' if s.new_vma.uffd_wp else 'without'} a userfaultfd context during the "
+                       f"moves, unlike its source, which these kernels do not make (vm_area_dup() copies it; "
+                       f"mremap_userfaultfd_prep() clears it after the moves)")
+        return r
     r = _stack(s) if s.move.for_stack else _mremap(s)
     if not r.reachable:
         return r

@@ -87,6 +87,8 @@ class Area:
     pgoff: int
     anon_vma: int | None = None
     name: str = ""
+    #: registered with userfaultfd in write-protect mode on a uffd without UFFD_FEATURE_EVENT_REMAP
+    uffd_wp: bool = False
 
     def pages(self, page_shift: int) -> int:
         return (self.end - self.start) >> page_shift
@@ -142,7 +144,7 @@ class AddressSpace:
         """a directly below b can be one VMA: is_mergeable_vma() (same flags, file), the anon_vma
         rule of is_mergeable_anon_vma() (one of them has none, or the same) and vm_pgoff continuity."""
         return (a.end == b.start and a.prot == b.prot and a.shared == b.shared and a.file == b.file
-                and a.name == b.name and (a.anon_vma is None or b.anon_vma is None or a.anon_vma == b.anon_vma)
+                and a.name == b.name and not a.uffd_wp and not b.uffd_wp and (a.anon_vma is None or b.anon_vma is None or a.anon_vma == b.anon_vma)
                 and a.pgoff + a.pages(self._shift()) == b.pgoff)
 
     def _merge_around(self, area: Area) -> Area:
@@ -251,6 +253,24 @@ class AddressSpace:
                 self._merge_around(a)
         self.calls.append(f"mprotect({hex(addr)}, {hex(length)}, {_prot_c(prot)})")
 
+    def uffd_register_wp(self, addr: int, length: int) -> None:
+        """ioctl(UFFDIO_API) on a new userfaultfd without UFFD_FEATURE_EVENT_REMAP (with
+        UFFD_FEATURE_WP_HUGETLBFS_SHMEM, which shmem needs for write-protect), then
+        UFFDIO_REGISTER of [addr, addr + length) with UFFDIO_REGISTER_MODE_WP: the range must be
+        mapped; its VMAs are split at its ends and carry the uffd (userfaultfd_register()).  Such
+        a VMA merges with no other here (vma_merge_copied_range() refuses one without
+        EVENT_REMAP; the neighbours have no uffd)."""
+        hi = addr + length
+        if not self._page_aligned(addr, length) or length == 0:
+            raise SyscallError("EINVAL", "UFFDIO_REGISTER needs a page-aligned, non-empty range")
+        if not self._covered(addr, hi):
+            raise SyscallError("EINVAL", f"[{hex(addr)}, {hex(hi)}) is not fully mapped")
+        self._split(addr)
+        self._split(hi)
+        for a in self._overlapping(addr, hi):
+            a.uffd_wp = True
+        self.calls.append(f"uffd_register_wp({hex(addr)}, {hex(length)})")
+
     def _covered(self, lo: int, hi: int) -> bool:
         covered = P.empty()
         for a in self._overlapping(lo, hi):
@@ -331,7 +351,7 @@ class AddressSpace:
             have = self.entries & want
             if not have.empty and have != want:
                 raise Unrepresentable("state", f"VMA [{hex(a.start)}, {hex(a.end)}) is only partly populated")
-            vmas.append(Vma(a.start, a.end, not have.empty, a.name))
+            vmas.append(Vma(a.start, a.end, not have.empty, a.name, a.uffd_wp))
         move = Move(self.areas.index(vma), self.areas.index(new_vma), old, new, length, for_stack)
         return Scenario(self.geometry, tuple(vmas), move)
 

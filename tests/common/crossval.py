@@ -20,7 +20,8 @@ def pin(st: SymbolicState, s: Scenario) -> list:
     m = s.move
     c = []
     for i, v in enumerate(s.vmas):
-        c += [st.starts[i] == v.start, st.ends[i] == v.end, st.populated[i] == v.populated]
+        c += [st.starts[i] == v.start, st.ends[i] == v.end, st.populated[i] == v.populated,
+              st.uffd[i] == v.uffd_wp]
     c += [st.old_vma == m.old_vma, st.new_vma == m.new_vma, st.old_addr == m.old_addr,
           st.new_addr == m.new_addr, st.len == m.len, st.for_stack == m.for_stack]
     return c
