@@ -86,6 +86,8 @@ class CheckResult:
                 "solver_seconds": round(self.solver_seconds, 3), "reachable_only": self.reachable_only,
                 "reachability": self.reachability.to_json() if self.reachability else None,
                 "counterexample": self.counterexample.to_json() if self.counterexample else None,
+                # the simulator's replay of it: the decision, the moves, the undo move, why it violates
+                "replay": self.replay.to_json() if self.replay is not None and self.counterexample else None,
                 "reason": self.reason, "files": dict(self.files),
                 **({"crosscheck": self.crosscheck} if self.crosscheck else {})}
 
