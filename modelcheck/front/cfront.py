@@ -183,7 +183,8 @@ def _table_rules(interp: Interp, unit: CUnit, frame: Any, c: Call, pmc: Any) -> 
     mt = unit.kernel
     if mt is None or frame is None:
         return tables, late
-    levels = ["pmd"] + (["pud"] if k.geometry.have_move_pud else [])
+    levels = [lv for lv in ("pmd", "pud") if getattr(k.geometry, f"have_move_{lv}")
+              and (lv in mt.gates or f"move_normal_{lv}" in unit.guards)]
     seen: dict[str, tuple] = {}
     for level in levels:
         gates = mt.gates.get(level, [])

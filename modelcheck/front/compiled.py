@@ -19,6 +19,7 @@ toy geometries and 32-bit ones are not cross-checked) and a 32-bit ``int``; othe
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import random
@@ -368,6 +369,12 @@ class CrossCheck:
 
 
 _BUILT: dict[str, str] = {}  # harness text hash -> binary (one build per harness per process)
+_WORK: list[str] = []  # the build directories this process made, removed when it exits
+
+
+def _clean() -> None:
+    for work in _WORK:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _build(source: str) -> str:
@@ -375,6 +382,9 @@ def _build(source: str) -> str:
     if key in _BUILT and os.path.exists(_BUILT[key]):
         return _BUILT[key]
     work = tempfile.mkdtemp(prefix="modelcheck-cc-")
+    if not _WORK:
+        atexit.register(_clean)
+    _WORK.append(work)
     c, exe = Path(work, "harness.c"), Path(work, "harness")
     c.write_text(source)
     cc = compiler()
@@ -382,6 +392,7 @@ def _build(source: str) -> str:
     r = subprocess.run([cc, "-std=gnu11", "-O1", "-fwrapv", "-fno-strict-aliasing", "-w", "-o", str(exe), str(c)],
                        capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
+        _WORK.remove(work)  # kept, for the message to name
         first = next((ln for ln in r.stderr.splitlines() if "error" in ln), r.stderr.strip()[:200])
         raise InternalError(f"the compiler cannot build the cross-check harness of this C ({first}); "
                             f"harness: {c}")

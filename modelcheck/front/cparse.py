@@ -146,31 +146,39 @@ def table_guards(fn: c_ast.FuncDef) -> TableGuards:
 def loop_gates(loop: c_ast.Node) -> dict[str, list]:
     """The conditions under which the loop calls move_pgt_entry(NORMAL_PMD/NORMAL_PUD, ...),
     besides IS_ENABLED(CONFIG_HAVE_MOVE_P?D) and extent == P?D_SIZE (the model's loop has those):
-    6.12.y's ``uffd_supports_move``, computed before the loop.  By level ("pmd", "pud")."""
-    out: dict[str, list] = {"pmd": [], "pud": []}
+    6.12.y's ``uffd_supports_move``, computed before the loop.  By level ("pmd", "pud"), for the
+    levels at which the loop moves tables."""
+    out: dict[str, list] = {}
+
+    def mover(call: c_ast.Node) -> str | None:
+        if (isinstance(call, c_ast.FuncCall) and isinstance(call.name, c_ast.ID) and call.name.name == "move_pgt_entry"
+                and call.args and call.args.exprs):
+            first = [a for a in call.args.exprs if isinstance(a, c_ast.ID) and a.name in ("NORMAL_PMD", "NORMAL_PUD")]
+            return first[0].name[-3:].lower() if first else None
+        return None
+
     for node in _walk(loop):
-        if not isinstance(node, c_ast.If) or node.iftrue is None:
+        if not isinstance(node, c_ast.If) or node.cond is None:
             continue
-        for call in _walk(node.iftrue):
-            if (isinstance(call, c_ast.FuncCall) and isinstance(call.name, c_ast.ID) and call.name.name == "move_pgt_entry"
-                    and call.args and isinstance(call.args.exprs[0], c_ast.ID)
-                    and call.args.exprs[0].name in ("NORMAL_PMD", "NORMAL_PUD")):
-                level = call.args.exprs[0].name[-3:].lower()
-                conds, todo = [], [node.cond]
-                while todo:
-                    c = todo.pop()
-                    if isinstance(c, c_ast.BinaryOp) and c.op == "&&":
-                        todo += [c.right, c.left]
-                    else:
-                        conds.append(c)
-                for c in conds:
-                    t = _text(c)
-                    if t.startswith("IS_ENABLED(") or t in (f"extent == {level.upper()}_SIZE",
-                                                             f"{level.upper()}_SIZE == extent"):
-                        continue
-                    if all(_text(x) != t for x in out[level]):
-                        out[level].append(c)
-                break
+        conds, todo = [], [node.cond]
+        while todo:
+            c = todo.pop()
+            if isinstance(c, c_ast.BinaryOp) and c.op == "&&":
+                todo += [c.right, c.left]
+            else:
+                conds.append(c)
+        # the call in the condition itself (``... && move_pgt_entry(NORMAL_PMD, ...)``) or in the branch
+        levels = [lv for lv in map(mover, conds) if lv] or \
+            [lv for lv in (mover(x) for x in _walk(node.iftrue)) if lv][:1] if node.iftrue is not None else []
+        for level in levels:
+            out.setdefault(level, [])
+            for c in conds:
+                t = _text(c)
+                if mover(c) or isinstance(c, c_ast.Constant) or t.startswith("IS_ENABLED(") or t in (f"extent == {level.upper()}_SIZE",
+                                                                     f"{level.upper()}_SIZE == extent"):
+                    continue
+                if all(_text(x) != t for x in out[level]):
+                    out[level].append(c)
     return out
 
 

@@ -11,7 +11,10 @@ must undo what it moved; a wrong return value makes it undo too little).  Mappin
 anon_vma NULL, so that copy_vma() can merge) hold the zero page, whose bytes cannot show a wrong
 move; for them the program compares the present bits of /proc/self/pagemap before and after.
 
-Only mremap recipes have reproducers: an exec stack move depends on the randomized stack top.
+A recipe's userfaultfd registrations are made after the writes (UFFDIO_API without
+UFFD_FEATURE_EVENT_REMAP, UFFDIO_REGISTER_MODE_WP); a kernel without userfaultfd, or without
+write-protect for shmem, makes it skip.  Only mremap recipes have reproducers: an exec stack move
+depends on the randomized stack top.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ _PRELUDE = r"""#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -49,6 +55,11 @@ struct region {
 };
 
 enum { FILL_NONE, FILL_READ, FILL_WRITE };
+
+/* a range registered with userfaultfd-wp on a uffd without UFFD_FEATURE_EVENT_REMAP */
+struct uffd_range {
+	unsigned long start, len;
+};
 """
 
 _BODY = r"""
@@ -148,6 +159,29 @@ int main(void)
 		}
 	}
 
+	if (NUFFD) {
+		/* UFFDIO_API without UFFD_FEATURE_EVENT_REMAP (shmem write-protect needs its feature) */
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+		long fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+		if (fd < 0) {
+			printf("# userfaultfd: %s\n", strerror(errno));
+			skip_all("userfaultfd is not available (CONFIG_USERFAULTFD, vm.unprivileged_userfaultfd)");
+		}
+		if (ioctl((int)fd, UFFDIO_API, &api))
+			skip_all("this kernel has no userfaultfd write-protect for shmem");
+		for (i = 0; i < NUFFD; i++) {
+			struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
+						       .mode = UFFDIO_REGISTER_MODE_WP };
+
+			if (ioctl((int)fd, UFFDIO_REGISTER, &reg)) {
+				printf("# UFFDIO_REGISTER(%#lx, %#lx): %s\n", uffd_ranges[i].start, uffd_ranges[i].len,
+				       strerror(errno));
+				skip_all("userfaultfd-wp registration failed");
+			}
+		}
+	}
+
 	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
 	if (p == MAP_FAILED) {
@@ -237,6 +271,7 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
         raise InputError("scenario", "exec stack moves have no reproducer: the shift is the randomized stack top")
     fills: dict[int, str] = {}
     regions: list[tuple[int, int, bool]] = []
+    uffd = [st.args for st in r.steps if st.op == "uffd"]
     for st in r.steps:
         if st.op == "mmap":
             addr, length, _, flags = st.args
@@ -274,6 +309,11 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
         "",
         "static const struct region regions[] = {",
         *[f"\t{{ {hex(a)}UL, {hex(n)}UL, {int(sh)}, {fills[a]} }}," for a, n, sh in regions],
+        "};",
+        "",
+        f"#define NUFFD {len(uffd)}",
+        "static const struct uffd_range uffd_ranges[] = {",
+        *([f"\t{{ {hex(a)}UL, {hex(n)}UL }}," for a, n in uffd] or ["\t{ 0, 0 },"]),
         "};",
     ]
     head = len(lines) - lines.index(" */")  # the header comment's text must not end the comment early

@@ -91,3 +91,23 @@ def test_reproducer_text_and_refusals():
         reproducer(stack, find_recipe(stack))
     r = CliRunner().invoke(cli, ["reproduce", str(GALLERY / "x86_64-4level" / "v6.15" / "no-warn.json")])
     assert r.exit_code == 1 and "no recipe" in r.output
+
+
+@needs_gcc
+def test_a_uffd_reproducer_registers_and_runs(tmp_path):
+    """syzbot 4d9a13f0797c46a29e42's shape: the reproducer registers the source with userfaultfd-wp
+    (no EVENT_REMAP) before the mremap; without an injected failure the move completes."""
+    import json
+    s = {"schema": 1, "geometry": "x86_64-4level",
+         "vmas": [{"start": "0x200000000000", "end": "0x200000400000", "uffd_wp": True},
+                  {"start": "0x200000c00000", "end": "0x200001000000", "populated": False, "uffd_wp": True}],
+         "move": {"old_vma": 0, "new_vma": 1, "old_addr": "0x200000000000", "new_addr": "0x200000c00000",
+                  "len": "0x400000", "stop_at": "0x200000200000"}}
+    path = tmp_path / "syz.json"
+    path.write_text(json.dumps(s))
+    out = _compile_and_maybe_run(tmp_path, path, HOST_X86)
+    text = (tmp_path / "repro.c").read_text()
+    assert "UFFDIO_REGISTER_MODE_WP" in text and "{ 0x200000000000UL, 0x400000UL }," in text
+    assert "It also needs an allocation failure at 0x200000200000" in text
+    if HOST_X86 and "SKIP" not in out:
+        assert "ok 2 every page outside the move unchanged" in out
