@@ -219,8 +219,19 @@ def bench_unbounded(repeat: int, quick: bool) -> dict:
                      "solver_seconds": _median([x.solver_seconds for x in done]),
                      "seconds": _median([x.seconds for x in done])})
         _log(f"unbounded: {vid} {pid} {r.verdict} up to {r.vmas_bound}: {rows[-1]['solver_seconds']:.3f} s")
+    # the kernel profiles' no-warn among reachable states: the move, its undo and the uffd rules
+    from modelcheck.model.variants import PROFILES
+    profiles = []
+    for pid_ in (["linux-6.17"] if quick else list(PROFILES)):
+        done = [check(get_variant(pid_), "no-warn", g, reachable=True) for _ in range(1 if quick else repeat)]
+        r = done[0]
+        profiles.append({"profile": pid_, "property": "no-warn", "reachable": True, "verdict": r.verdict,
+                         "unbounded": r.unbounded, "vmas_searched": r.vmas_bound,
+                         "solver_seconds": _median([x.solver_seconds for x in done]),
+                         "seconds": _median([x.seconds for x in done])})
+        _log(f"unbounded: {pid_} no-warn (reachable) {r.verdict}: {profiles[-1]['seconds']:.3f} s")
     holds = [x for x in rows if x["verdict"] == "holds"]
-    return {"rows": rows, "target": TARGET_CHECK_SECONDS,
+    return {"rows": rows, "profiles": profiles, "target": TARGET_CHECK_SECONDS,
             "holds_unbounded": sum(x["unbounded"] for x in holds), "holds": len(holds),
             "max_holds_solver_seconds": max((x["solver_seconds"] for x in holds), default=0.0),
             "median_holds_solver_seconds": _median([x["solver_seconds"] for x in holds]) if holds else 0.0,
@@ -599,6 +610,10 @@ def summary(results: dict) -> str:
         lines.append(f"checks for any number of VMAs: {u['holds_unbounded']}/{u['holds']} holds unbounded, solver "
                      f"median {u['median_holds_solver_seconds']:.3f} s, max {u['max_holds_solver_seconds']:.3f} s "
                      f"(target {u['target']} s); CBMC: {u['cbmc']}")
+        if u.get("profiles"):
+            lines.append("kernel profiles, no-warn among reachable states: " + ", ".join(
+                f"{x['profile']} {x['verdict']}{' (any number of VMAs)' if x['unbounded'] else ''} "
+                f"{x['seconds']:.2f} s" for x in u["profiles"]))
     if "words" in results:
         w = results["words"]
         lines.append("solver seconds by word size: " + ", ".join(f"{b}: {t:.2f}" for b, t in

@@ -189,9 +189,10 @@ def _table_rules(interp: Interp, unit: CUnit, frame: Any, c: Call, pmc: Any) -> 
     for level in levels:
         gates = mt.gates.get(level, [])
         guards = unit.guards.get(f"move_normal_{level}")
-        key = (tuple(_text(x) for x in gates), ((), ()) if guards is None else
-               (tuple(_text(x.cond) for x in guards.before), tuple(_text(x.cond) for x in guards.after)))
-        seen[level] = key
+        seen[level] = (tuple(_text(x) for x in gates), ((), ()) if guards is None else
+                       (tuple(_text(x.cond) for x in guards.before), tuple(_text(x.cond) for x in guards.after)))
+        if level != levels[0]:
+            continue  # the same text (checked below): the model runs one rule, the first level's
         for gate in gates:
             tables = k.and_(tables, interp.as_bool(interp.expr(gate, frame, True), gate))
         if guards is not None:

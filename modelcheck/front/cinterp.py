@@ -946,7 +946,8 @@ def mover_refusals(interp: "Interp", guards: Any, call: dict[str, Any]) -> tuple
     def refused(stmts: list) -> Any:
         out: Any = False
         for x in stmts:
-            c = interp.as_bool(interp.expr(x.cond, frame, k.not_(out)), x.cond)
+            g = k.not_(out)
+            c = interp.decides(x.cond, interp.as_bool(interp.expr(x.cond, frame, g), x.cond), g)
             out = k.or_(out, c)
         return out
     return refused(guards.before), refused(guards.after)

@@ -30,7 +30,7 @@ import z3
 from pycparser import c_ast, c_generator
 
 from modelcheck.front.cfront import CUnit, KNOWN_FALSE, MPT, START, _check_entry, _where, c_variant, reachable
-from modelcheck.front.cinterp import VMA_FLAGS, _always_returns
+from modelcheck.front.cinterp import KNOWN_TRUE, VMA_FLAGS, _always_returns
 from modelcheck.front.cparse import _walk
 from modelcheck.solver.encoding import SymbolicState, as_bool, decision_of
 from modelcheck.errors import InputError
@@ -110,7 +110,7 @@ class Finding:
                 "context": c.context, "verdict": list(self.verdicts),
                 "property": next((self.properties[v] for v in self.verdicts if v in self.properties), None),
                 "witness": self.witnesses[first].to_json() if first else None,
-                "reasons": {v: self.reasons[v] for v in self.verdicts},
+                "reasons": {v: self.reasons[v] for v in [*self.verdicts, "decides"] if v in self.reasons},
                 "properties": {v: self.properties[v] for v in self.verdicts if v in self.properties},
                 "witnesses": {v: s.to_json() for v, s in self.witnesses.items()},
                 **({"outside": self.outside} if self.outside else {}), **({"note": self.note} if self.note else {})}
@@ -133,17 +133,26 @@ def conditions(unit: CUnit) -> list[Condition]:
     gen = c_generator.CGenerator()
     out: list[Condition] = []
 
+    # the functions that read a VMA's userfaultfd state, directly or through a call
+    reads_flags = {name for name in unit.functions
+                   if any(isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and n.name.name in VMA_FLAGS
+                          for callee in reachable(unit, {name}) for n in _walk(unit.functions[callee]))}
     early = {id(x.cond) for x in (unit.functions[START].body.block_items or [])
              if unit.cut(START) and isinstance(x, c_ast.If) and _always_returns(x.iftrue)} if start == "kernel" else set()
 
     def add(node: c_ast.Node, fn: str, context: str, neutral: bool, outside: str = "") -> None:
-        if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) and node.name.name in KNOWN_FALSE:
-            return  # a fact of the model (no hugetlb VMA), not a condition it can judge
+        if isinstance(node, c_ast.UnaryOp) and node.op == "!":
+            inner = node.expr
+        else:
+            inner = node
+        if isinstance(inner, c_ast.FuncCall) and isinstance(inner.name, c_ast.ID) and \
+                inner.name.name in (*KNOWN_FALSE, *KNOWN_TRUE):
+            return  # a fact of the model (no hugetlb VMA; tables move where the geometry says), not a condition it can judge
         file, line, col = _where(node).rsplit(":", 2)
         shown = unit.label(fn)
         name = MPT if shown.startswith(f"{MPT}() ") else fn
-        flags = any(isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and n.name.name in VMA_FLAGS
-                    for n in _walk(node))
+        called = {n.name.name for n in _walk(node) if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID)}
+        flags = any(name in VMA_FLAGS or name in reads_flags for name in called)
         out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), name, context, neutral, shown,
                              flags, outside))
 
@@ -166,7 +175,22 @@ def conditions(unit: CUnit) -> list[Condition]:
                         add(side, self.fn, node.op, node.op == "&&")
             self.generic_visit(node)
 
-    for name in reachable(unit, {START, tail}):
+    read = reachable(unit, {START, tail})
+    for name in read:
+        Walk(name).visit(unit.functions[name])
+    # move_normal_pmd()/move_normal_pud(): only their guards are run (the rest is the model's
+    # loop), and the functions those call (uffd_supports_page_table_move())
+    helpers: set[str] = set()
+    # (the PUD mover's guards are the PMD mover's text, or the file is refused: the model runs
+    # them as one rule, so review reports the first mover's)
+    for name, guards in list(unit.guards.items())[:1]:
+        w = Walk(name)
+        for x in guards.before + guards.after:
+            w.visit(x.cond)
+            add(x.cond, name, "if", False)
+            helpers |= {n.name.name for n in _walk(x.cond) if isinstance(n, c_ast.FuncCall)
+                        and isinstance(n.name, c_ast.ID) and n.name.name in unit.functions}
+    for name in reachable(unit, helpers) - read - set(unit.guards):
         Walk(name).visit(unit.functions[name])
     out.sort(key=lambda c: (c.file, c.line, c.col))
     return out
@@ -392,6 +416,10 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
     # a search that gave up matters only if it could add a verdict: where the dropped
     # variant realigns, needed (or optimization-only, which needed excludes); where the
     # variant realigns, harmful
+    if c.flags and not f.verdicts:
+        f.reasons["decides"] = ("no verdict: dropping it lets the tables of a uffd-wp VMA move whole, which breaks "
+                                "no property the model has; what 0cef0bb836e3 tests it for, clearing the uffd-wp "
+                                "bits of the entries it moves, is outside the model")
     for x in gave_up:
         if x.startswith(dropped.id + " "):
             if "needed" in f.verdicts:

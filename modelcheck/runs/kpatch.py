@@ -163,7 +163,13 @@ def _why(done: subprocess.CompletedProcess) -> str:
 #: what a tinyconfig kernel needs on top to boot the reproducers under QEMU and show WARNs
 CONFIG = ("64BIT", "BLK_DEV_INITRD", "RD_GZIP", "PRINTK", "BUG", "GENERIC_BUG", "TTY", "SERIAL_8250",
           "SERIAL_8250_CONSOLE", "BINFMT_ELF", "PROC_FS", "PROC_PAGE_MONITOR", "SYSFS", "DEVTMPFS",
-          "TRANSPARENT_HUGEPAGE", "SHMEM", "MULTIUSER", "FUTEX", "POSIX_TIMERS")
+          "TRANSPARENT_HUGEPAGE", "SHMEM", "MULTIUSER", "FUTEX", "POSIX_TIMERS",
+          # userfaultfd and fault injection (/proc/thread-self/fail-nth, fail_page_alloc in debugfs):
+          # what a run of the undo move after a failed page-table allocation needs
+          "USERFAULTFD", "DEBUG_KERNEL", "DEBUG_FS", "FAULT_INJECTION", "FAIL_PAGE_ALLOC",
+          "FAULT_INJECTION_DEBUG_FS")
+#: what only x86_64 has: userfaultfd write-protect for shmem (HAVE_ARCH_USERFAULTFD_WP)
+CONFIG_X86_64 = ("PTE_MARKER_UFFD_WP",)
 
 
 #: what an i386 kernel needs instead of 64BIT: a CPU with PAE and PAE itself (the i386-pae
@@ -182,7 +188,7 @@ def tree_arch(tree: Path) -> str:
 def configure(tree: Path, arch: str = "x86_64") -> None:
     """make tinyconfig in ``tree`` for ``arch`` (x86_64, or i386 with PAE), then enable CONFIG and
     fill in the rest (olddefconfig)."""
-    want = CONFIG if arch == "x86_64" else tuple(c for c in CONFIG if c != "64BIT") + CONFIG_I386
+    want = CONFIG + CONFIG_X86_64 if arch == "x86_64" else tuple(c for c in CONFIG if c != "64BIT") + CONFIG_I386
     off = () if arch == "x86_64" else _NOT_I386
     steps = [["make", f"ARCH={arch}", "tinyconfig"],
              ["./scripts/config", *[x for c in want for x in ("--enable", c)], *[x for c in off for x in ("--disable", c)]],

@@ -156,3 +156,24 @@ SYZ = {"schema": 1, "geometry": "x86_64-4level",
                 {"start": "0x200000c00000", "end": "0x200001000000", "populated": False, "uffd_wp": True}],
        "move": {"old_vma": 0, "new_vma": 1, "old_addr": "0x200000000000", "new_addr": "0x200000c00000",
                 "len": "0x400000", "stop_at": "0x200000200000"}}
+
+
+def test_review_of_7_3_judges_the_uffd_checks():
+    """7.3.4's uffd_supports_page_table_move(): each operand needed for no-warn, with a witness
+    whose VMAs differ in their uffd state; the guard that calls it changes nothing a property
+    sees (what it is for, the uffd-wp bits, is outside the model); ``!pmc->len_in`` outside the
+    model.  None of them dead."""
+    r = run("review", "--tree", tree("7.3"), "--reachable", "--json", "--no-fixes")
+    assert r.exit_code == 0, r.output
+    conds = {c["text"]: c for c in json.loads(r.stdout)["conditions"]}
+    for side in ("old", "new"):
+        c = conds[f"!vma_has_uffd_without_event_remap(pmc->{side})"]
+        assert c["verdict"] == ["needed"] and c["property"] == "no-warn" and "userfaultfd" in c["note"], c
+        vmas = c["witness"]["vmas"]
+        assert len({bool(v.get("uffd_wp")) for v in vmas}) == 2
+    guard = conds["!uffd_supports_page_table_move(pmc)"]
+    assert guard["verdict"] == [] and guard["function"] == "move_normal_pmd"
+    assert "outside the model" in guard["reasons"]["decides"]
+    assert conds["!pmc->len_in"]["verdict"] == [] and "before its loop" in conds["!pmc->len_in"]["outside"]
+    for c in conds.values():
+        assert not {"never-true", "never-false", "never-evaluated"} & set(c["verdict"]) or "uffd" not in c["text"]
