@@ -183,6 +183,8 @@ def _table_rules(interp: Interp, unit: CUnit, frame: Any, c: Call, pmc: Any) -> 
     mt = unit.kernel
     if mt is None or frame is None:
         return tables, late
+    if mt.entries_only:  # a loop that moves no table whole (before 2c91bd4a4e2e): nothing to refuse or warn
+        return False, False
     levels = [lv for lv in ("pmd", "pud") if getattr(k.geometry, f"have_move_{lv}")
               and (lv in mt.gates or f"move_normal_{lv}" in unit.guards)]
     seen: dict[str, tuple] = {}

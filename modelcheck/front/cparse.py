@@ -330,6 +330,10 @@ class MoveTables:
     late: dict = field(default_factory=dict)
     # the loop's own conditions on moving a whole table, by level (loop_gates())
     gates: dict = field(default_factory=dict)
+    # the loop moves entries only: it calls move_ptes() and nothing that moves a table
+    # (move_pgt_entry(), move_normal_pmd(), move_normal_pud()), as before 2c91bd4a4e2e ("mm: speed
+    # up mremap by 20x on large regions")
+    entries_only: bool = False
 
 
 _GEN = None
@@ -442,8 +446,10 @@ def _cut(fn: c_ast.FuncDef, chunks: dict, path: str) -> MoveTables:
     for d in decls:
         late.setdefault(d.name, d.coord.line if d.coord else 0)
     tail_line = tail[0].coord.line if tail and tail[0].coord else loop.coord.line
+    called = {n.name.name for n in _walk(loop.stmt) if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID)}
+    entries_only = "move_ptes" in called and not called & {"move_pgt_entry", *TABLE_MOVERS}
     return MoveTables(path, shape, names, head, tail, prefix, decls, loop.coord.line, tail_line, late,
-                      loop_gates(loop.stmt))
+                      loop_gates(loop.stmt), entries_only)
 
 
 def _written(stmt: c_ast.Node):

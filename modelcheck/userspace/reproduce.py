@@ -11,6 +11,11 @@ must undo what it moved; a wrong return value makes it undo too little).  Mappin
 anon_vma NULL, so that copy_vma() can merge) hold the zero page, whose bytes cannot show a wrong
 move; for them the program compares the present bits of /proc/self/pagemap before and after.
 
+A move with an allocation failure (``stop_at``) gets another body: the n-th page allocation of
+the mremap fails (/proc/thread-self/fail-nth, fail_page_alloc told through debugfs to fail
+order-0 allocations that may sleep), for n = 1, 2, ... until the mremap makes fewer; after each
+attempt every byte is checked, and as root the kernel log (/dev/kmsg) is read for a WARNING from
+mm/mremap.c (TAP 1..3); a kernel without fault injection makes it skip.
 A recipe's userfaultfd registrations are made after the writes (UFFDIO_API without
 UFFD_FEATURE_EVENT_REMAP, UFFDIO_REGISTER_MODE_WP); a kernel without userfaultfd, or without
 write-protect for shmem, makes it skip.  Only mremap recipes have reproducers: an exec stack move
@@ -36,7 +41,10 @@ _PRELUDE = r"""#define _GNU_SOURCE
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
@@ -242,6 +250,215 @@ int main(void)
 """
 
 
+_FAIL_BODY = r"""
+#define NREGIONS (sizeof(regions) / sizeof(regions[0]))
+#define MAX_NTH 256
+
+static unsigned long page_size;
+static const unsigned char zero_page[PAGE_SIZE];
+static int tests_run, tests_failed, kmsg_fd = -1;
+
+static unsigned char pattern(unsigned int region, unsigned long offset)
+{
+	return (unsigned char)(region * 37 + (offset / page_size) * 13 + offset % 251 + 1);
+}
+
+static void skip_all(const char *why)
+{
+	printf("ok 1 # SKIP %s\n", why);
+	exit(KSFT_SKIP);
+}
+
+static void report(int ok, const char *what)
+{
+	tests_run++;
+	if (!ok)
+		tests_failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
+}
+
+static void put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		printf("# %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* the mappings of the recipe, written or read as it says, and its userfaultfd registrations */
+static void setup(void)
+{
+	unsigned int i;
+	unsigned long off;
+
+	for (i = 0; i < NREGIONS; i++) {
+		void *p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
+			       (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
+
+		if (p != (void *)regions[i].start) {
+			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
+			skip_all("an address of the recipe is taken or not allowed here");
+		}
+		if (regions[i].fill == FILL_WRITE)
+			for (off = 0; off < regions[i].len; off++)
+				b[off] = pattern(i, off);
+		else if (regions[i].fill == FILL_READ)
+			for (off = 0; off < regions[i].len; off += page_size)
+				(void)b[off];
+	}
+	if (NUFFD) {
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+		long fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+		if (fd < 0 || ioctl((int)fd, UFFDIO_API, &api))
+			skip_all("userfaultfd with write-protect for shmem is not available");
+		for (i = 0; i < NUFFD; i++) {
+			struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
+						       .mode = UFFDIO_REGISTER_MODE_WP };
+
+			if (ioctl((int)fd, UFFDIO_REGISTER, &reg))
+				skip_all("userfaultfd-wp registration failed");
+		}
+		/* (the uffd stays open: closing it would unregister the ranges) */
+	}
+}
+
+static void teardown(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NREGIONS; i++)
+		munmap((void *)regions[i].start, regions[i].len);
+	munmap((void *)new_addr, move_len);
+}
+
+/* bytes that are not what a correct kernel leaves: the move done (moved) or not at all */
+static unsigned long check(int moved)
+{
+	unsigned long bad = 0, a;
+	unsigned int i;
+
+	for (i = 0; i < NREGIONS; i++)
+		for (a = regions[i].start; a < regions[i].start + regions[i].len; a++) {
+			unsigned long to = a;
+			unsigned char want, got;
+
+			if (moved && a >= old_addr && a < old_addr + move_len)
+				to = a - old_addr + new_addr;
+			else if (a >= new_addr && a < new_addr + move_len)
+				continue;
+			if (regions[i].fill != FILL_WRITE && a % page_size == 0 &&
+			    !memcmp((const void *)to, zero_page, page_size)) {
+				a += page_size - 1;
+				continue;
+			}
+			want = regions[i].fill == FILL_WRITE ? pattern(i, a - regions[i].start) : 0;
+			got = *(volatile unsigned char *)to;
+			if (got != want && bad++ < 8)
+				printf("# byte %#lx (now at %#lx): expected %#x, found %#x\n", a, to, want, got);
+		}
+	return bad;
+}
+
+/* WARNING records of mm/mremap.c that the kernel logged since the last call (-1: no log) */
+static int kernel_warnings(void)
+{
+	char rec[1024];
+	int found = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return -1;
+	while ((n = read(kmsg_fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, "WARNING:") && strstr(rec, "mm/mremap.c")) {
+			printf("# kernel: %s", strchr(rec, ';') ? strchr(rec, ';') + 1 : rec);
+			found++;
+		}
+	}
+	return found;
+}
+
+int main(void)
+{
+	char buf[32];
+	unsigned long bad = 0;
+	int n, fd, left = 0, failed = 0, warnings = 0, last_moved = 0;
+
+	page_size = (unsigned long)sysconf(_SC_PAGESIZE);
+	printf("TAP version 13\n");
+	printf("1..3\n");
+	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
+		skip_all("the recipe is for another page size or word size");
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fd < 0)
+		skip_all("no fault injection here (CONFIG_FAULT_INJECTION, CONFIG_FAIL_PAGE_ALLOC): "
+			 "the move needs a page-table allocation to fail");
+	close(fd);
+	/* let fail_page_alloc fail order-0 allocations that may sleep: page tables are those (in a
+	 * bare initramfs, debugfs and /dev/kmsg may not be there yet: made here, as root) */
+	if (access("/sys/kernel/debug/fail_page_alloc", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access("/dev/kmsg", F_OK))
+		mknod("/dev/kmsg", S_IFCHR | 0600, makedev(1, 11));
+	put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N");
+	put("/sys/kernel/debug/fail_page_alloc/min-order", "0");
+	put("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+	else
+		printf("# /dev/kmsg: %s: the kernel log is not checked\n", strerror(errno));
+	/* the n-th page allocation of the mremap fails, for n = 1, 2, ... until it makes fewer */
+	for (n = 1; n <= MAX_NTH; n++) {
+		void *p;
+		int err;
+
+		setup();
+		fd = open("/proc/thread-self/fail-nth", O_RDWR);
+		snprintf(buf, sizeof(buf), "%d", n);
+		if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+			skip_all("cannot arm /proc/thread-self/fail-nth");
+		p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+		err = errno;
+		memset(buf, 0, sizeof(buf));
+		if (lseek(fd, 0, SEEK_SET) < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		left = atoi(buf);
+		if (write(fd, "0", 1) < 0)
+			(void)0;	/* (a kernel that refuses 0 has disarmed it on its own) */
+		close(fd);
+		last_moved = p == (void *)new_addr;
+		if (p == MAP_FAILED)
+			failed++;
+		if (p == MAP_FAILED || left > 0)
+			printf("# fail-nth %d: %s\n", n, p == MAP_FAILED ? strerror(err) : "moved, no allocation failed");
+		bad += check(last_moved);
+		if (kernel_warnings() > 0)
+			warnings++;
+		teardown();
+		if (left > 0)
+			break;	/* the mremap made fewer than n page allocations: each has failed once */
+	}
+	report(failed > 0 && last_moved, "mremap(" MOVE_TEXT ") failed with an injected allocation failure, "
+	       "and moved once none failed");
+	report(bad == 0, "after every attempt, every page where a correct kernel leaves it");
+	if (kmsg_fd < 0)
+		printf("ok 3 # SKIP the kernel log is not readable (run as root)\n");
+	else
+		report(warnings == 0, "no WARNING from mm/mremap.c in the kernel log");
+	return tests_failed ? KSFT_FAIL : KSFT_PASS;
+}
+"""
+
+
 def build_command(s: Scenario) -> str:
     """gcc -static ..., with the program's text linked at the first GiB boundary above the
     scenario (-Ttext-segment; its data and heap follow it), so that none of the program's own
@@ -291,7 +508,13 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
         f" *   {move_call(s)}",
         " * by these calls:",
         *[f" *   {i}. {st.c()}" for i, st in enumerate(r.steps, 1)],
-        *([f" * It also needs {r.needs}; without it the move completes normally."] if r.needs else []),
+        *([f" * It also needs {r.needs}; without it the move completes normally."] if r.needs and
+          mv.stop_at is None else []),
+        *([" * The allocation failure comes from fault injection: the n-th page allocation of the mremap",
+           " * fails (/proc/thread-self/fail-nth), for n = 1, 2, ... until it makes fewer; a kernel without",
+           " * CONFIG_FAULT_INJECTION and CONFIG_FAIL_PAGE_ALLOC makes the program skip.  As root it lets",
+           " * fail_page_alloc fail page-table allocations (debugfs) and reads the kernel log (/dev/kmsg):",
+           " * a WARNING from mm/mremap.c there is \"not ok 3\"."] if mv.stop_at is not None else []),
         " * A kernel whose realignment is wrong here moves or overwrites pages outside the request;",
         " * this program then reports \"not ok 2\".",
         " *",
@@ -318,4 +541,4 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
     ]
     head = len(lines) - lines.index(" */")  # the header comment's text must not end the comment early
     lines[:-head] = [x.replace("/*", "/ *").replace("*/", "* /") if i else x for i, x in enumerate(lines[:-head])]
-    return "\n".join(lines) + "\n" + _BODY
+    return "\n".join(lines) + "\n" + (_BODY if mv.stop_at is None else _FAIL_BODY)

@@ -94,3 +94,19 @@ def test_a_guard_on_the_page_tables_is_refused_at_its_line():
         variant(text)
     line = text[:text.index("if (!pmd_none(*old_pmd))")].count("\n") + 1
     assert f"mremap-uffd.c:{line}:" in str(e.value)
+
+
+def test_a_loop_that_moves_entries_only_has_no_table_move_to_warn():
+    """Before 2c91bd4a4e2e the loop called move_ptes() alone: a file whose loop moves no table
+    whole gets no move_normal_pmd() WARN from the model (the exec stack move's, otherwise the
+    first counterexample)."""
+    from modelcheck.solver.search import check
+    block = ("\t\tif (IS_ENABLED(CONFIG_HAVE_MOVE_PMD) && extent == PMD_SIZE &&\n"
+             "\t\t    move_pgt_entry(NORMAL_PMD, vma, old_addr, new_addr,\n"
+             "\t\t\t\t   old_pmd, new_pmd, true))\n\t\t\tcontinue;\n")
+    assert block in V67
+    old = variant(V67)
+    assert check(old, "no-warn", G).verdict == "violated"
+    entries_only = variant(V67.replace(block, ""), "mremap-4.14-like.c")
+    r = check(entries_only, "no-warn", G)
+    assert r.verdict == "holds" and r.unbounded

@@ -53,7 +53,8 @@ def _compile_and_maybe_run(tmp_path: Path, scenario: Path, run: bool) -> str:
     # a correct kernel (every released one: no realignment before v6.7, the merged code since)
     # moves exactly the request; 4 is kselftest's skip (an address is taken here)
     assert done.returncode in (0, 4), done.stdout
-    assert done.stdout.startswith("TAP version 13\n1..2\n")
+    # (1..3 for a move with an allocation failure: the third test is the kernel log's WARNINGs)
+    assert done.stdout.startswith("TAP version 13\n1..2\n") or done.stdout.startswith("TAP version 13\n1..3\n")
     return done.stdout
 
 
@@ -96,7 +97,9 @@ def test_reproducer_text_and_refusals():
 @needs_gcc
 def test_a_uffd_reproducer_registers_and_runs(tmp_path):
     """syzbot 4d9a13f0797c46a29e42's shape: the reproducer registers the source with userfaultfd-wp
-    (no EVENT_REMAP) before the mremap; without an injected failure the move completes."""
+    (no EVENT_REMAP) and makes the mremap's n-th page allocation fail, n = 1, 2, ...; a kernel
+    without fault injection makes it skip, saying why (docs/kernels.md: its runs on 6.1.192, which
+    warns, and 6.12.118)."""
     import json
     s = {"schema": 1, "geometry": "x86_64-4level",
          "vmas": [{"start": "0x200000000000", "end": "0x200000400000", "uffd_wp": True},
@@ -108,6 +111,8 @@ def test_a_uffd_reproducer_registers_and_runs(tmp_path):
     out = _compile_and_maybe_run(tmp_path, path, HOST_X86)
     text = (tmp_path / "repro.c").read_text()
     assert "UFFDIO_REGISTER_MODE_WP" in text and "{ 0x200000000000UL, 0x400000UL }," in text
-    assert "It also needs an allocation failure at 0x200000200000" in text
-    if HOST_X86 and "SKIP" not in out:
-        assert "ok 2 every page outside the move unchanged" in out
+    assert "/proc/thread-self/fail-nth" in text and "1..3" in text
+    if HOST_X86 and "SKIP" not in out:  # a kernel with fault injection: the move is made to fail
+        assert "ok 2 after every attempt, every page where a correct kernel leaves it" in out
+    elif HOST_X86:
+        assert "ok 1 # SKIP no fault injection here" in out
