@@ -8,10 +8,12 @@ hold page-table entries.  ``mremap`` and ``exec_stack`` stop where the kernel ca
 move_page_tables() and return the call as a ``Scenario`` in the project's schema.
 
 Each rule names the kernel function it mirrors (mm/mmap.c, mm/vma.c, mm/mremap.c, fs/exec.c /
-mm/vma_exec.c as of v6.12–v6.15).  Deliberately left out: file-backed
-mapping sizes (an abstract file is as long as needed), mlock, hugetlb, userfaultfd, sealing,
-VM_GROWSDOWN stacks other than exec's, and the randomness of ASLR (hints and the stack shift are
-given explicitly).
+mm/vma_exec.c as of v6.12–v6.15).  Userfaultfd is there as far as the moves need it: a
+write-protect registration without EVENT_REMAP (``uffd_register_wp``), which the new VMA of an
+mremap inherits; 6.17's multi-VMA mremap is ``remap_move``.  Deliberately left out: file-backed
+mapping sizes (an abstract file is as long as needed), mlock, hugetlb, userfaultfd events and
+other modes, sealing, VM_GROWSDOWN stacks other than exec's, and the randomness of ASLR (hints
+and the stack shift are given explicitly).
 
 >>> from modelcheck.model.geometry import get_geometry
 >>> mm = AddressSpace(get_geometry("x86_64-4level"))
@@ -34,7 +36,7 @@ from modelcheck.model.scenario import Move, Scenario, Vma
 
 __all__ = ["AddressSpace", "Area", "SyscallError", "Unrepresentable", "MAP_SHARED", "MAP_PRIVATE",
            "MAP_ANONYMOUS", "MAP_FIXED", "MAP_FIXED_NOREPLACE", "MREMAP_MAYMOVE", "MREMAP_FIXED",
-           "MREMAP_DONTUNMAP", "STACK_RANDOM", "MAX_ARG_BYTES", "exec_stack", "stack_shift_max", "stack_len_max"]
+           "MREMAP_DONTUNMAP", "Remap", "STACK_RANDOM", "MAX_ARG_BYTES", "exec_stack", "stack_shift_max", "stack_len_max"]
 
 # the values of include/uapi/linux/mman.h and asm-generic/mman-common.h
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE = 0x01, 0x02, 0x10, 0x20, 0x100000
@@ -339,6 +341,47 @@ class AddressSpace:
         self.calls.append(f"mremap({hex(old)}, {hex(old_len)}, {hex(new_len)}, {_mremap_c(flags)}, {hex(new)})")
         return scenario
 
+    def remap_move(self, old: int, length: int, flags: int, new: int) -> "Remap":
+        """mremap(old, length, length, MREMAP_MAYMOVE|MREMAP_FIXED[|MREMAP_DONTUNMAP], new) as 6.17
+        and later make it (remap_move(), d23cb648e365 "mm/mremap: permit mremap() move of multiple
+        VMAs"): every VMA in [old, old + length) is moved as a piece of its own, in address order,
+        to the target plus the gaps between the source VMAs (a piece starts at the previous
+        piece's new end plus the gap), each by the one-VMA mremap (``mremap``: its target
+        unmapped, copy_vma(), move_page_tables()) on the layout the pieces before it left.  A gap
+        at the start is -EFAULT; a VMA armed with userfaultfd moves only as the sole VMA
+        (vma_multi_allowed()); an error part-way leaves the pieces before it moved.  Returns every
+        piece's move_page_tables() call, and the error if one stopped it."""
+        g = self.geometry
+        length = -(-length // g.page_size) * g.page_size
+        end = old + length
+        if not flags & MREMAP_FIXED or not flags & MREMAP_MAYMOVE or flags & ~7:
+            raise SyscallError("EINVAL", "only MREMAP_MAYMOVE|MREMAP_FIXED[|MREMAP_DONTUNMAP] is modelled")
+        if old + length > new and new + length > old:  # check_mremap_params(): vrm_overlaps()
+            raise SyscallError("EINVAL", "source and destination overlap")
+        out = Remap([], None)
+        sources = [(a.start, a.end, a.uffd_wp) for a in self._overlapping(old, end)]
+        target, last_end = new, None
+        for i, (vm_start, vm_end, armed) in enumerate(sources):
+            if last_end is None and old < vm_start:
+                out.error = SyscallError("EFAULT", f"nothing is mapped at {hex(old)}")
+                break
+            if armed and (i > 0 or vm_end < end):  # vma_multi_allowed(): uffd-armed only alone
+                out.error = SyscallError("EFAULT", "a VMA armed with userfaultfd moves only as the sole VMA")
+                break
+            addr = max(vm_start, old)
+            piece = min(end, vm_end) - addr
+            offset = vm_start - last_end if last_end is not None else 0
+            last_end = vm_end
+            try:
+                out.pieces.append(self.mremap(addr, piece, piece, flags, target + offset))
+            except SyscallError as e:
+                out.error = e
+                break
+            target = target + offset + piece
+        if not sources:
+            out.error = SyscallError("EFAULT", f"nothing is mapped at {hex(old)}")
+        return out
+
     def _call(self, vma: Area, old: int, new_vma: Area, new: int, length: int, for_stack: bool) -> Scenario:
         """The state at move_page_tables(), in the scenario schema."""
         dest = P.empty() if for_stack else P.closedopen(new, new + length)
@@ -354,6 +397,15 @@ class AddressSpace:
             vmas.append(Vma(a.start, a.end, not have.empty, a.name, a.uffd_wp))
         move = Move(self.areas.index(vma), self.areas.index(new_vma), old, new, length, for_stack)
         return Scenario(self.geometry, tuple(vmas), move)
+
+
+@dataclass
+class Remap:
+    """The pieces of a multi-VMA mremap (AddressSpace.remap_move): each one's move_page_tables()
+    call, in order, and the error that stopped it part-way (None: every piece moved)."""
+
+    pieces: list[Scenario]
+    error: "SyscallError | None"
 
 
 def exec_stack(g: Geometry, arg_bytes: int, shift: int) -> tuple[AddressSpace, Scenario]:

@@ -195,3 +195,58 @@ def selftest_scenarios():
     mm.touch(a, 10 * MB, write=False)
     out.append(("self_merge", mm.mremap(a + 2 * MB, MB, MB, MOVE, a + 5 * MB)))
     return out
+
+
+# --- 6.17's multi-VMA mremap (remap_move()) --------------------------------------------------
+
+def _three(dontunmap_ok: bool = False):
+    """A, B, C: 2 MiB, 1 MiB, 3 MiB of private (or shared) anonymous memory with gaps of 1 MiB and
+    64 KiB, all written."""
+    from modelcheck.model.geometry import get_geometry
+    from modelcheck.userspace.syscalls import MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MAP_SHARED, AddressSpace
+    mm = AddressSpace(get_geometry("x86_64-4level"))
+    kind = MAP_PRIVATE if dontunmap_ok else MAP_SHARED
+    base = 0x40000000
+    spans = [(base, 2 << 20), (base + (3 << 20), 1 << 20), (base + (4 << 20) + 0x10000, 3 << 20)]
+    for a, n in spans:
+        mm.mmap(a, n, "rw", kind | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+        mm.touch(a, n)
+    return mm, spans
+
+
+def test_remap_move_moves_each_vma_keeping_the_gaps():
+    from modelcheck.model.semantics import evaluate
+    from modelcheck.model.variants import get_variant
+    from modelcheck.userspace.syscalls import MREMAP_FIXED, MREMAP_MAYMOVE
+    mm, spans = _three()
+    start, end, target = spans[0][0] + 0x1000, spans[2][0] + (1 << 20), 0x80000000 + 0x1000
+    r = mm.remap_move(start, end - start, MREMAP_MAYMOVE | MREMAP_FIXED, target)
+    assert r.error is None and len(r.pieces) == 3
+    calls = [(p.move.old_addr, p.move.new_addr, p.move.len) for p in r.pieces]
+    assert calls == [(start, target, spans[0][0] + (2 << 20) - start),
+                     (spans[1][0], target + (spans[1][0] - start), 1 << 20),
+                     (spans[2][0], target + (spans[2][0] - start), 1 << 20)]
+    for p in r.pieces:  # each piece on the layout the pieces before it left
+        assert evaluate(p, get_variant("linux-6.17")).violated() == []
+    assert mm.area_at(target) is not None and mm.area_at(start) is None
+
+
+def test_remap_move_errors_and_partial_moves():
+    from modelcheck.userspace.syscalls import MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, SyscallError
+    mm, spans = _three()
+    r = mm.remap_move(spans[0][0] - 0x1000, 0x2000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x80000000)
+    assert r.pieces == [] and r.error.errno == "EFAULT"  # a gap at the start
+    with pytest.raises(SyscallError) as e:  # 6.12: one VMA per mremap
+        mm.mremap(spans[0][0], spans[1][0] + 0x1000 - spans[0][0], spans[1][0] + 0x1000 - spans[0][0],
+                  MREMAP_MAYMOVE | MREMAP_FIXED, 0x80000000)
+    assert e.value.errno == "EFAULT"
+    mm.uffd_register_wp(spans[1][0], spans[1][1])
+    r = mm.remap_move(spans[0][0], spans[2][0] - spans[0][0] + 0x1000, MREMAP_MAYMOVE | MREMAP_FIXED, 0x80000000)
+    assert len(r.pieces) == 1 and r.error.errno == "EFAULT"  # the armed VMA: moved A, then stopped
+    alone = mm.remap_move(spans[1][0], spans[1][1], MREMAP_MAYMOVE | MREMAP_FIXED, 0xc0000000)
+    assert alone.error is None and len(alone.pieces) == 1 and alone.pieces[0].old_vma.uffd_wp
+    mm2, spans2 = _three(dontunmap_ok=True)
+    r = mm2.remap_move(spans2[0][0], spans2[1][0] + (1 << 20) - spans2[0][0],
+                       MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, 0x80000000)
+    assert r.error is None and len(r.pieces) == 2
+    assert mm2.area_at(spans2[0][0]) is not None and mm2.area_at(0x80000000) is not None  # sources stay
