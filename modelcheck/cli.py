@@ -262,6 +262,59 @@ def profiles_cmd(as_json: bool) -> None:
     _run(lambda: Shown(0, [p.to_json() for p in PROFILES.values()], text), as_json)
 
 
+@cli.command("calls")
+@click.argument("program", type=click.Path(dir_okay=False))
+@click.option("--variant", "variant_list", multiple=True, metavar="ID",
+              help="Variant or kernel profile to judge each move with (repeatable); default: linux-6.17.")
+@click.option("--one-vma", is_flag=True,
+              help="mremap as before 6.17: one VMA per call (a range over several is -EFAULT); default: "
+                   "6.17's remap_move(), a move_page_tables() call per VMA.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def calls_cmd(program: str, variant_list: tuple[str, ...], one_vma: bool, as_json: bool) -> None:
+    """Run a program of system calls (JSON: mmap, write, read, uffd_wp, mremap) through the
+    system-call simulator and judge every move_page_tables() call its mremaps make, each on the
+    layout the calls before it left.
+
+    Exit 0 when every property holds for every call, 1 when one is violated, 2 bad input.
+    """
+    from modelcheck.output.report import eval_report
+    from modelcheck.model.semantics import evaluate
+    from modelcheck.userspace.recipe import load_calls, run_calls
+
+    def run() -> Shown:
+        g, calls = load_calls(program)
+        chosen = [get_variant(v) for v in _unique(variant_list or ("linux-6.17",))]
+        results = run_calls(g, calls, multi=not one_vma)
+        evaluated = [(r, [(p, [evaluate(p, v) for v in chosen]) for p in r.pieces]) for r in results]
+        bad = any(e.violated() for _, pieces in evaluated for _, evs in pieces for e in evs)
+
+        def text() -> str:
+            out = []
+            for r, pieces in evaluated:
+                c = r.call
+                if c["op"] != "mremap" and not r.error:
+                    continue
+                args = ", ".join(f"{k}={hex(v) if isinstance(v, int) and not isinstance(v, bool) else v}"
+                                 for k, v in c.items() if k != "op")
+                out.append(f"calls[{r.index}] {c['op']}({args}): "
+                           + (f"{len(pieces)} move_page_tables() call{'s' if len(pieces) != 1 else ''}"
+                              if c["op"] == "mremap" else "")
+                           + (f"{'; ' if c['op'] == 'mremap' else ''}fails: {r.error}" if r.error else ""))
+                for k, (p, evs) in enumerate(pieces, 1):
+                    out.append(f"  piece {k}:")
+                    out += ["    " + x for x in eval_report(p, evs).rstrip("\n").split("\n")]
+            return "\n".join(out) + "\n"
+        return Shown(1 if bad else 0,
+                     {"geometry": g.name, "one_vma": one_vma, "calls": [
+                         {"index": r.index, "call": {k: hex(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                                                     for k, v in r.call.items()},
+                          "error": r.error or None,
+                          "pieces": [{"scenario": p.to_json(), "results": [e.to_json() for e in evs]}
+                                     for p, evs in pieces]} for r, pieces in evaluated]},
+                     text)
+    _run(run, as_json)
+
+
 @cli.command("properties")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def properties_cmd(as_json: bool) -> None:

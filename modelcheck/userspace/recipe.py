@@ -25,6 +25,7 @@ injection (CONFIG_FAIL_PAGE_ALLOC), which the recipe says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from modelcheck.errors import InputError
 from modelcheck.model.scenario import Scenario, Vma
@@ -32,7 +33,11 @@ from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, M
                                  MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
                                  exec_stack, stack_len_max, stack_shift_max)
 
-__all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe"]
+__all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe", "load_calls", "run_calls",
+           "CallResult"]
+
+if TYPE_CHECKING:
+    from modelcheck.model.geometry import Geometry
 
 #: the argument bytes exec takes under the default 8 MiB stack rlimit (a quarter of it)
 DEFAULT_ARG_BYTES = 2 << 20
@@ -288,3 +293,97 @@ def shortest_recipe(s: Scenario, max_calls: int, budget: int = 20000) -> tuple[R
                     queue.append((nxt, [*steps, st]))
     return Reachability(False, reason=f"no sequence of at most {max_calls} mmap and fault calls at the "
                                       "scenario's boundary addresses reaches it"), expanded
+
+
+# --- a program of calls, run through the simulator ---------------------------------------------
+
+#: each call's fields in the order they are shown: (numbers, flags)
+_CALL_KEYS = {"mmap": (("addr", "len"), ("shared",)), "write": (("addr", "len"), ()),
+              "read": (("addr", "len"), ()), "uffd_wp": (("addr", "len"), ()),
+              "mremap": (("old", "len", "new"), ("dontunmap",))}
+
+
+def load_calls(path: str) -> tuple["Geometry", list[dict]]:
+    """A JSON program: ``{"schema": 1, "geometry": NAME, "calls": [...]}``, each call one of
+    ``{"op": "mmap", "addr", "len", "shared"}`` (anonymous memory, MAP_FIXED_NOREPLACE),
+    ``{"op": "write"|"read", "addr", "len"}`` (faults), ``{"op": "uffd_wp", "addr", "len"}``
+    (userfaultfd-wp without EVENT_REMAP) and ``{"op": "mremap", "old", "len", "new",
+    "dontunmap"}`` (MREMAP_MAYMOVE|MREMAP_FIXED, old_len == new_len).  Any problem is an
+    InputError naming the file and the field."""
+    from modelcheck.model.geometry import get_geometry
+    from modelcheck.model.scenario import _bool, _check_keys, _text, loads_json, parse_number
+    try:
+        raw = open(path, "rb").read()
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    try:
+        data = loads_json(raw.decode("utf-8"), path)
+    except UnicodeDecodeError as e:
+        raise InputError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+    try:
+        _check_keys(data, "", {"schema", "geometry", "calls"}, set())
+        if data["schema"] != 1 or type(data["schema"]) is not int:
+            raise InputError("schema", "expected the integer 1")
+        g = get_geometry(_text(data["geometry"], "geometry"))
+        if not isinstance(data["calls"], list) or not data["calls"]:
+            raise InputError("calls", "expected a non-empty list")
+        calls = []
+        for i, c in enumerate(data["calls"]):
+            where = f"calls[{i}]"
+            if not isinstance(c, dict) or c.get("op") not in _CALL_KEYS:
+                raise InputError(f"{where}.op", f"expected one of {', '.join(_CALL_KEYS)}")
+            need, optional = _CALL_KEYS[c["op"]]
+            _check_keys(c, where, {"op", *need}, set(optional))
+            call = {"op": c["op"]}
+            for key in need:
+                call[key] = parse_number(c[key], f"{where}.{key}")
+            for key in optional:
+                call[key] = _bool(c.get(key, False), f"{where}.{key}")
+            calls.append(call)
+    except InputError as e:
+        raise InputError(f"{path}: {e.where}" if e.where else path, e.message) from None
+    return g, calls
+
+
+@dataclass
+class CallResult:
+    """One call of a program: what it did (``error``: the errno and why, as the kernel refuses it)
+    and, for an mremap, each piece's move_page_tables() call."""
+
+    index: int
+    call: dict
+    error: str = ""
+    pieces: list = field(default_factory=list)
+
+
+def run_calls(g: "Geometry", calls: list[dict], multi: bool = True) -> list[CallResult]:
+    """Run the program through the system-call simulator; ``multi``: mremap as 6.17 and later
+    make it (remap_move(): a piece per VMA), else one VMA per mremap (6.12)."""
+    from modelcheck.userspace.syscalls import MREMAP_DONTUNMAP
+    mm = AddressSpace(g)
+    out = []
+    for i, c in enumerate(calls):
+        r = CallResult(i, c)
+        try:
+            if c["op"] == "mmap":
+                kind = MAP_SHARED if c["shared"] else MAP_PRIVATE
+                mm.mmap(c["addr"], c["len"], "rw", kind | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+            elif c["op"] in ("write", "read"):
+                mm.touch(c["addr"], c["len"], c["op"] == "write")
+            elif c["op"] == "uffd_wp":
+                mm.uffd_register_wp(c["addr"], c["len"])
+            else:
+                flags = MREMAP_MAYMOVE | MREMAP_FIXED | (MREMAP_DONTUNMAP if c["dontunmap"] else 0)
+                if multi:
+                    moved = mm.remap_move(c["old"], c["len"], flags, c["new"])
+                    r.pieces = moved.pieces
+                    if moved.error is not None:
+                        r.error = str(moved.error)
+                else:
+                    r.pieces = [mm.mremap(c["old"], c["len"], c["len"], flags, c["new"])]
+        except SyscallError as e:
+            r.error = str(e)
+        except Unrepresentable as e:  # (a VMA only partly populated at a move_page_tables() call)
+            r.error = f"the state at move_page_tables() is not a scenario: {e.message}"
+        out.append(r)
+    return out
