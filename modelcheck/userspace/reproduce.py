@@ -70,12 +70,11 @@ struct uffd_range {
 };
 """
 
-_BODY = r"""
+_COMMON = r"""
 #define NREGIONS (sizeof(regions) / sizeof(regions[0]))
 
 static unsigned long page_size;
 static const unsigned char zero_page[PAGE_SIZE];
-static int pagemap_fd = -1;
 static int tests_run, tests_failed;
 
 static unsigned char pattern(unsigned int region, unsigned long offset)
@@ -89,6 +88,83 @@ static void skip_all(const char *why)
 	exit(KSFT_SKIP);
 }
 
+static void report(int ok, const char *what)
+{
+	tests_run++;
+	if (!ok)
+		tests_failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
+}
+
+/* the recipe's mappings at their addresses, written or read as it says (KSFT_FAIL: mmap failed) */
+static int map_regions(void)
+{
+	unsigned int i;
+	unsigned long off;
+
+	for (i = 0; i < NREGIONS; i++) {
+		void *p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
+			       (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
+			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
+			skip_all("an address of the recipe is taken or not allowed here");
+		}
+		if (p == MAP_FAILED) {
+			printf("# mmap(%#lx): %s\n", regions[i].start, strerror(errno));
+			return KSFT_FAIL;
+		}
+		if ((unsigned long)p != regions[i].start)
+			skip_all("MAP_FIXED_NOREPLACE is not honoured by this kernel");
+	}
+	for (i = 0; i < NREGIONS; i++) {
+		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
+
+		if (regions[i].fill == FILL_WRITE)
+			for (off = 0; off < regions[i].len; off++)
+				b[off] = pattern(i, off);
+		else if (regions[i].fill == FILL_READ)
+			for (off = 0; off < regions[i].len; off += page_size)
+				(void)b[off];
+	}
+	return KSFT_PASS;
+}
+
+/* the recipe's userfaultfd registrations: UFFDIO_API without UFFD_FEATURE_EVENT_REMAP (shmem
+ * write-protect needs its feature), UFFDIO_REGISTER_MODE_WP; the uffd stays open (closing it
+ * would unregister them) */
+static void register_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	unsigned int i;
+	long fd;
+
+	if (!NUFFD)
+		return;
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		printf("# userfaultfd: %s\n", strerror(errno));
+		skip_all("userfaultfd is not available (CONFIG_USERFAULTFD, vm.unprivileged_userfaultfd)");
+	}
+	if (ioctl((int)fd, UFFDIO_API, &api))
+		skip_all("this kernel has no userfaultfd write-protect for shmem");
+	for (i = 0; i < NUFFD; i++) {
+		struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+
+		if (ioctl((int)fd, UFFDIO_REGISTER, &reg)) {
+			printf("# UFFDIO_REGISTER(%#lx, %#lx): %s\n", uffd_ranges[i].start, uffd_ranges[i].len,
+			       strerror(errno));
+			skip_all("userfaultfd-wp registration failed");
+		}
+	}
+}
+"""
+
+_BODY = r"""
+static int pagemap_fd = -1;
+
 /* 1 present, 0 not present, -1 unknown (no /proc/self/pagemap) */
 static int present(unsigned long addr)
 {
@@ -100,13 +176,6 @@ static int present(unsigned long addr)
 	return (int)(entry >> 63);
 }
 
-static void report(int ok, const char *what)
-{
-	tests_run++;
-	if (!ok)
-		tests_failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
-}
 
 /* 0 once mremap() failed: then nothing may have moved (mremap_to() unmapped the target first) */
 static int moved = 1;
@@ -133,30 +202,8 @@ int main(void)
 	printf("1..2\n");
 	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
 		skip_all("the recipe is for another page size or word size");
-	for (i = 0; i < NREGIONS; i++) {
-		p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
-			 (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
-			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
-			skip_all("an address of the recipe is taken or not allowed here");
-		}
-		if (p == MAP_FAILED) {
-			printf("# mmap(%#lx): %s\n", regions[i].start, strerror(errno));
-			return KSFT_FAIL;
-		}
-		if ((unsigned long)p != regions[i].start)
-			skip_all("MAP_FIXED_NOREPLACE is not honoured by this kernel");
-	}
-	for (i = 0; i < NREGIONS; i++) {
-		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
-
-		if (regions[i].fill == FILL_WRITE)
-			for (off = 0; off < regions[i].len; off++)
-				b[off] = pattern(i, off);
-		else if (regions[i].fill == FILL_READ)
-			for (off = 0; off < regions[i].len; off += page_size)
-				(void)b[off];
-	}
+	if (map_regions() != KSFT_PASS)
+		return KSFT_FAIL;
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	for (i = 0, off = 0; i < NREGIONS; i++) {
 		unsigned long a;
@@ -167,28 +214,7 @@ int main(void)
 		}
 	}
 
-	if (NUFFD) {
-		/* UFFDIO_API without UFFD_FEATURE_EVENT_REMAP (shmem write-protect needs its feature) */
-		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
-		long fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-		if (fd < 0) {
-			printf("# userfaultfd: %s\n", strerror(errno));
-			skip_all("userfaultfd is not available (CONFIG_USERFAULTFD, vm.unprivileged_userfaultfd)");
-		}
-		if (ioctl((int)fd, UFFDIO_API, &api))
-			skip_all("this kernel has no userfaultfd write-protect for shmem");
-		for (i = 0; i < NUFFD; i++) {
-			struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
-						       .mode = UFFDIO_REGISTER_MODE_WP };
-
-			if (ioctl((int)fd, UFFDIO_REGISTER, &reg)) {
-				printf("# UFFDIO_REGISTER(%#lx, %#lx): %s\n", uffd_ranges[i].start, uffd_ranges[i].len,
-				       strerror(errno));
-				skip_all("userfaultfd-wp registration failed");
-			}
-		}
-	}
+	register_uffd();
 
 	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
@@ -251,31 +277,9 @@ int main(void)
 
 
 _FAIL_BODY = r"""
-#define NREGIONS (sizeof(regions) / sizeof(regions[0]))
 #define MAX_NTH 256
 
-static unsigned long page_size;
-static const unsigned char zero_page[PAGE_SIZE];
-static int tests_run, tests_failed, kmsg_fd = -1;
-
-static unsigned char pattern(unsigned int region, unsigned long offset)
-{
-	return (unsigned char)(region * 37 + (offset / page_size) * 13 + offset % 251 + 1);
-}
-
-static void skip_all(const char *why)
-{
-	printf("ok 1 # SKIP %s\n", why);
-	exit(KSFT_SKIP);
-}
-
-static void report(int ok, const char *what)
-{
-	tests_run++;
-	if (!ok)
-		tests_failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
-}
+static int kmsg_fd = -1;
 
 static void put(const char *path, const char *text)
 {
@@ -290,41 +294,9 @@ static void put(const char *path, const char *text)
 /* the mappings of the recipe, written or read as it says, and its userfaultfd registrations */
 static void setup(void)
 {
-	unsigned int i;
-	unsigned long off;
-
-	for (i = 0; i < NREGIONS; i++) {
-		void *p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
-			       (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			       -1, 0);
-		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
-
-		if (p != (void *)regions[i].start) {
-			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
-			skip_all("an address of the recipe is taken or not allowed here");
-		}
-		if (regions[i].fill == FILL_WRITE)
-			for (off = 0; off < regions[i].len; off++)
-				b[off] = pattern(i, off);
-		else if (regions[i].fill == FILL_READ)
-			for (off = 0; off < regions[i].len; off += page_size)
-				(void)b[off];
-	}
-	if (NUFFD) {
-		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
-		long fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-		if (fd < 0 || ioctl((int)fd, UFFDIO_API, &api))
-			skip_all("userfaultfd with write-protect for shmem is not available");
-		for (i = 0; i < NUFFD; i++) {
-			struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
-						       .mode = UFFDIO_REGISTER_MODE_WP };
-
-			if (ioctl((int)fd, UFFDIO_REGISTER, &reg))
-				skip_all("userfaultfd-wp registration failed");
-		}
-		/* (the uffd stays open: closing it would unregister the ranges) */
-	}
+	if (map_regions() != KSFT_PASS)
+		exit(KSFT_FAIL);
+	register_uffd();
 }
 
 static void teardown(void)
@@ -541,4 +513,4 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
     ]
     head = len(lines) - lines.index(" */")  # the header comment's text must not end the comment early
     lines[:-head] = [x.replace("/*", "/ *").replace("*/", "* /") if i else x for i, x in enumerate(lines[:-head])]
-    return "\n".join(lines) + "\n" + (_BODY if mv.stop_at is None else _FAIL_BODY)
+    return "\n".join(lines) + "\n" + _COMMON + (_BODY if mv.stop_at is None else _FAIL_BODY)
