@@ -19,8 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -38,6 +44,11 @@ struct region {
 
 enum { FILL_NONE, FILL_READ, FILL_WRITE };
 
+/* a range registered with userfaultfd-wp on a uffd without UFFD_FEATURE_EVENT_REMAP */
+struct uffd_range {
+	unsigned long start, len;
+};
+
 #define PAGE_SIZE 0x10000UL
 #define WORD_BITS 64
 #define MAX_PAGES 24576
@@ -49,11 +60,15 @@ static const struct region regions[] = {
 	{ 0x10000UL, 0x60000000UL, 0, FILL_READ },
 };
 
+#define NUFFD 0
+static const struct uffd_range uffd_ranges[] = {
+	{ 0, 0 },
+};
+
 #define NREGIONS (sizeof(regions) / sizeof(regions[0]))
 
 static unsigned long page_size;
 static const unsigned char zero_page[PAGE_SIZE];
-static int pagemap_fd = -1;
 static int tests_run, tests_failed;
 
 static unsigned char pattern(unsigned int region, unsigned long offset)
@@ -67,6 +82,81 @@ static void skip_all(const char *why)
 	exit(KSFT_SKIP);
 }
 
+static void report(int ok, const char *what)
+{
+	tests_run++;
+	if (!ok)
+		tests_failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
+}
+
+/* the recipe's mappings at their addresses, written or read as it says (KSFT_FAIL: mmap failed) */
+static int map_regions(void)
+{
+	unsigned int i;
+	unsigned long off;
+
+	for (i = 0; i < NREGIONS; i++) {
+		void *p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
+			       (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
+			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
+			skip_all("an address of the recipe is taken or not allowed here");
+		}
+		if (p == MAP_FAILED) {
+			printf("# mmap(%#lx): %s\n", regions[i].start, strerror(errno));
+			return KSFT_FAIL;
+		}
+		if ((unsigned long)p != regions[i].start)
+			skip_all("MAP_FIXED_NOREPLACE is not honoured by this kernel");
+	}
+	for (i = 0; i < NREGIONS; i++) {
+		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
+
+		if (regions[i].fill == FILL_WRITE)
+			for (off = 0; off < regions[i].len; off++)
+				b[off] = pattern(i, off);
+		else if (regions[i].fill == FILL_READ)
+			for (off = 0; off < regions[i].len; off += page_size)
+				(void)b[off];
+	}
+	return KSFT_PASS;
+}
+
+/* the recipe's userfaultfd registrations: UFFDIO_API without UFFD_FEATURE_EVENT_REMAP (shmem
+ * write-protect needs its feature), UFFDIO_REGISTER_MODE_WP; the uffd stays open (closing it
+ * would unregister them) */
+static void register_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	unsigned int i;
+	long fd;
+
+	if (!NUFFD)
+		return;
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		printf("# userfaultfd: %s\n", strerror(errno));
+		skip_all("userfaultfd is not available (CONFIG_USERFAULTFD, vm.unprivileged_userfaultfd)");
+	}
+	if (ioctl((int)fd, UFFDIO_API, &api))
+		skip_all("this kernel has no userfaultfd write-protect for shmem");
+	for (i = 0; i < NUFFD; i++) {
+		struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+
+		if (ioctl((int)fd, UFFDIO_REGISTER, &reg)) {
+			printf("# UFFDIO_REGISTER(%#lx, %#lx): %s\n", uffd_ranges[i].start, uffd_ranges[i].len,
+			       strerror(errno));
+			skip_all("userfaultfd-wp registration failed");
+		}
+	}
+}
+
+static int pagemap_fd = -1;
+
 /* 1 present, 0 not present, -1 unknown (no /proc/self/pagemap) */
 static int present(unsigned long addr)
 {
@@ -78,13 +168,6 @@ static int present(unsigned long addr)
 	return (int)(entry >> 63);
 }
 
-static void report(int ok, const char *what)
-{
-	tests_run++;
-	if (!ok)
-		tests_failed++;
-	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
-}
 
 /* 0 once mremap() failed: then nothing may have moved (mremap_to() unmapped the target first) */
 static int moved = 1;
@@ -111,30 +194,8 @@ int main(void)
 	printf("1..2\n");
 	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
 		skip_all("the recipe is for another page size or word size");
-	for (i = 0; i < NREGIONS; i++) {
-		p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
-			 (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
-			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
-			skip_all("an address of the recipe is taken or not allowed here");
-		}
-		if (p == MAP_FAILED) {
-			printf("# mmap(%#lx): %s\n", regions[i].start, strerror(errno));
-			return KSFT_FAIL;
-		}
-		if ((unsigned long)p != regions[i].start)
-			skip_all("MAP_FIXED_NOREPLACE is not honoured by this kernel");
-	}
-	for (i = 0; i < NREGIONS; i++) {
-		volatile unsigned char *b = (volatile unsigned char *)regions[i].start;
-
-		if (regions[i].fill == FILL_WRITE)
-			for (off = 0; off < regions[i].len; off++)
-				b[off] = pattern(i, off);
-		else if (regions[i].fill == FILL_READ)
-			for (off = 0; off < regions[i].len; off += page_size)
-				(void)b[off];
-	}
+	if (map_regions() != KSFT_PASS)
+		return KSFT_FAIL;
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	for (i = 0, off = 0; i < NREGIONS; i++) {
 		unsigned long a;
@@ -144,6 +205,8 @@ int main(void)
 			with_entry += before[off++] == 1;
 		}
 	}
+
+	register_uffd();
 
 	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");

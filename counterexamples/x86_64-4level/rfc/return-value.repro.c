@@ -6,7 +6,11 @@
  *   1. mmap(0x10000, 0x5f1000, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)
  *   2. read one byte of every page in [0x10000, 0x601000)
  *   3. mremap(0x201000, 0x200000, 0x200000, MREMAP_MAYMOVE|MREMAP_FIXED, 0x401000)
- * It also needs an allocation failure at 0x200000 (the first page-table allocation there; fault injection, e.g. CONFIG_FAIL_PAGE_ALLOC); without it the move completes normally.
+ * The allocation failure comes from fault injection: the n-th page allocation of the mremap
+ * fails (/proc/thread-self/fail-nth), for n = 1, 2, ... until it makes fewer; a kernel without
+ * CONFIG_FAULT_INJECTION and CONFIG_FAIL_PAGE_ALLOC makes the program skip.  As root it lets
+ * fail_page_alloc fail page-table allocations (debugfs) and reads the kernel log (/dev/kmsg):
+ * a WARNING from mm/mremap.c there is "not ok 3".
  * A kernel whose realignment is wrong here moves or overwrites pages outside the request;
  * this program then reports "not ok 2".
  *
@@ -20,8 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -39,6 +49,11 @@ struct region {
 
 enum { FILL_NONE, FILL_READ, FILL_WRITE };
 
+/* a range registered with userfaultfd-wp on a uffd without UFFD_FEATURE_EVENT_REMAP */
+struct uffd_range {
+	unsigned long start, len;
+};
+
 #define PAGE_SIZE 0x1000UL
 #define WORD_BITS 64
 #define MAX_PAGES 1521
@@ -50,11 +65,15 @@ static const struct region regions[] = {
 	{ 0x10000UL, 0x5f1000UL, 0, FILL_READ },
 };
 
+#define NUFFD 0
+static const struct uffd_range uffd_ranges[] = {
+	{ 0, 0 },
+};
+
 #define NREGIONS (sizeof(regions) / sizeof(regions[0]))
 
 static unsigned long page_size;
 static const unsigned char zero_page[PAGE_SIZE];
-static int pagemap_fd = -1;
 static int tests_run, tests_failed;
 
 static unsigned char pattern(unsigned int region, unsigned long offset)
@@ -68,17 +87,6 @@ static void skip_all(const char *why)
 	exit(KSFT_SKIP);
 }
 
-/* 1 present, 0 not present, -1 unknown (no /proc/self/pagemap) */
-static int present(unsigned long addr)
-{
-	uint64_t entry;
-
-	if (pagemap_fd < 0 ||
-	    pread(pagemap_fd, &entry, sizeof(entry), (off_t)(addr / page_size * sizeof(entry))) != sizeof(entry))
-		return -1;
-	return (int)(entry >> 63);
-}
-
 static void report(int ok, const char *what)
 {
 	tests_run++;
@@ -87,34 +95,17 @@ static void report(int ok, const char *what)
 	printf("%sok %d %s\n", ok ? "" : "not ", tests_run, what);
 }
 
-/* 0 once mremap() failed: then nothing may have moved (mremap_to() unmapped the target first) */
-static int moved = 1;
-
-/* where the page at addr is after a correct move; 0 if the move's destination unmapping dropped it */
-static unsigned long after_move(unsigned long addr)
+/* the recipe's mappings at their addresses, written or read as it says (KSFT_FAIL: mmap failed) */
+static int map_regions(void)
 {
-	if (moved && addr >= old_addr && addr < old_addr + move_len)
-		return addr - old_addr + new_addr;
-	if (addr >= new_addr && addr < new_addr + move_len)
-		return 0;
-	return addr;
-}
-
-int main(void)
-{
-	static int before[MAX_PAGES];
 	unsigned int i;
-	unsigned long off, bad_bytes = 0, bad_pages = 0, checked = 0, with_entry = 0;
-	void *p;
+	unsigned long off;
 
-	page_size = (unsigned long)sysconf(_SC_PAGESIZE);
-	printf("TAP version 13\n");
-	printf("1..2\n");
-	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
-		skip_all("the recipe is for another page size or word size");
 	for (i = 0; i < NREGIONS; i++) {
-		p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
-			 (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		void *p = mmap((void *)regions[i].start, regions[i].len, PROT_READ | PROT_WRITE,
+			       (regions[i].shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
 		if (p == MAP_FAILED && (errno == EEXIST || errno == EPERM || errno == ENOMEM)) {
 			printf("# mmap(%#lx, %#lx): %s\n", regions[i].start, regions[i].len, strerror(errno));
 			skip_all("an address of the recipe is taken or not allowed here");
@@ -136,70 +127,187 @@ int main(void)
 			for (off = 0; off < regions[i].len; off += page_size)
 				(void)b[off];
 	}
-	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-	for (i = 0, off = 0; i < NREGIONS; i++) {
-		unsigned long a;
+	return KSFT_PASS;
+}
 
-		for (a = regions[i].start; a < regions[i].start + regions[i].len; a += page_size) {
-			before[off] = present(a);
-			with_entry += before[off++] == 1;
+/* the recipe's userfaultfd registrations: UFFDIO_API without UFFD_FEATURE_EVENT_REMAP (shmem
+ * write-protect needs its feature), UFFDIO_REGISTER_MODE_WP; the uffd stays open (closing it
+ * would unregister them) */
+static void register_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	unsigned int i;
+	long fd;
+
+	if (!NUFFD)
+		return;
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		printf("# userfaultfd: %s\n", strerror(errno));
+		skip_all("userfaultfd is not available (CONFIG_USERFAULTFD, vm.unprivileged_userfaultfd)");
+	}
+	if (ioctl((int)fd, UFFDIO_API, &api))
+		skip_all("this kernel has no userfaultfd write-protect for shmem");
+	for (i = 0; i < NUFFD; i++) {
+		struct uffdio_register reg = { .range = { .start = uffd_ranges[i].start, .len = uffd_ranges[i].len },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+
+		if (ioctl((int)fd, UFFDIO_REGISTER, &reg)) {
+			printf("# UFFDIO_REGISTER(%#lx, %#lx): %s\n", uffd_ranges[i].start, uffd_ranges[i].len,
+			       strerror(errno));
+			skip_all("userfaultfd-wp registration failed");
 		}
 	}
+}
 
-	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
-	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
-	if (p == MAP_FAILED) {
-		/* a failed mremap() must leave the old range as it was: check it in place */
-		printf("# mremap: %s\n", strerror(errno));
-		moved = 0;
-	} else if (p != (void *)new_addr) {
-		printf("# mremap: moved to %p\n", p);
-		return KSFT_FAIL;
-	}
+#define MAX_NTH 256
 
-	/* page-table entries first (reading the bytes would fault pages back in) */
-	for (i = 0, off = 0; i < NREGIONS; i++) {
-		unsigned long a;
+static int kmsg_fd = -1;
 
-		for (a = regions[i].start; a < regions[i].start + regions[i].len; a += page_size, off++) {
-			unsigned long to = after_move(a);
-			int now;
+static void put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
 
-			if (!to || before[off] != 1)
-				continue;
-			now = present(to);
-			if (now == 0) {
-				if (bad_pages++ < 8)
-					printf("# page %#lx: expected an entry at %#lx, found none\n", a, to);
-			}
-		}
-	}
-	for (i = 0; i < NREGIONS; i++) {
-		unsigned long a;
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		printf("# %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
 
+/* the mappings of the recipe, written or read as it says, and its userfaultfd registrations */
+static void setup(void)
+{
+	if (map_regions() != KSFT_PASS)
+		exit(KSFT_FAIL);
+	register_uffd();
+}
+
+static void teardown(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NREGIONS; i++)
+		munmap((void *)regions[i].start, regions[i].len);
+	munmap((void *)new_addr, move_len);
+}
+
+/* bytes that are not what a correct kernel leaves: the move done (moved) or not at all */
+static unsigned long check(int moved)
+{
+	unsigned long bad = 0, a;
+	unsigned int i;
+
+	for (i = 0; i < NREGIONS; i++)
 		for (a = regions[i].start; a < regions[i].start + regions[i].len; a++) {
-			unsigned long to = after_move(a);
+			unsigned long to = a;
 			unsigned char want, got;
 
-			if (!to)
+			if (moved && a >= old_addr && a < old_addr + move_len)
+				to = a - old_addr + new_addr;
+			else if (a >= new_addr && a < new_addr + move_len)
 				continue;
-			/* an unwritten page reads as zeros: one memcmp() instead of a loop over its bytes */
 			if (regions[i].fill != FILL_WRITE && a % page_size == 0 &&
 			    !memcmp((const void *)to, zero_page, page_size)) {
-				checked += page_size;
 				a += page_size - 1;
 				continue;
 			}
 			want = regions[i].fill == FILL_WRITE ? pattern(i, a - regions[i].start) : 0;
 			got = *(volatile unsigned char *)to;
-			checked++;
-			if (got != want && bad_bytes++ < 8)
+			if (got != want && bad++ < 8)
 				printf("# byte %#lx (now at %#lx): expected %#x, found %#x\n", a, to, want, got);
 		}
+	return bad;
+}
+
+/* WARNING records of mm/mremap.c that the kernel logged since the last call (-1: no log) */
+static int kernel_warnings(void)
+{
+	char rec[1024];
+	int found = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return -1;
+	while ((n = read(kmsg_fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, "WARNING:") && strstr(rec, "mm/mremap.c")) {
+			printf("# kernel: %s", strchr(rec, ';') ? strchr(rec, ';') + 1 : rec);
+			found++;
+		}
 	}
-	printf("# %lu bytes checked, %lu wrong; %lu of %lu page-table entries missing%s\n", checked, bad_bytes,
-	       bad_pages, with_entry, pagemap_fd < 0 ? " (no /proc/self/pagemap)" : "");
-	report(bad_bytes == 0 && bad_pages == 0, moved ? "every page outside the move unchanged, the moved range intact"
-						      : "every page unchanged by the failed mremap");
+	return found;
+}
+
+int main(void)
+{
+	char buf[32];
+	unsigned long bad = 0;
+	int n, fd, left = 0, failed = 0, warnings = 0, last_moved = 0;
+
+	page_size = (unsigned long)sysconf(_SC_PAGESIZE);
+	printf("TAP version 13\n");
+	printf("1..3\n");
+	if (page_size != PAGE_SIZE || sizeof(long) * 8 != WORD_BITS)
+		skip_all("the recipe is for another page size or word size");
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fd < 0)
+		skip_all("no fault injection here (CONFIG_FAULT_INJECTION, CONFIG_FAIL_PAGE_ALLOC): "
+			 "the move needs a page-table allocation to fail");
+	close(fd);
+	/* let fail_page_alloc fail order-0 allocations that may sleep: page tables are those (in a
+	 * bare initramfs, debugfs and /dev/kmsg may not be there yet: made here, as root) */
+	if (access("/sys/kernel/debug/fail_page_alloc", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access("/dev/kmsg", F_OK))
+		mknod("/dev/kmsg", S_IFCHR | 0600, makedev(1, 11));
+	put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	put("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N");
+	put("/sys/kernel/debug/fail_page_alloc/min-order", "0");
+	put("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+	else
+		printf("# /dev/kmsg: %s: the kernel log is not checked\n", strerror(errno));
+	/* the n-th page allocation of the mremap fails, for n = 1, 2, ... until it makes fewer */
+	for (n = 1; n <= MAX_NTH; n++) {
+		void *p;
+		int err;
+
+		setup();
+		fd = open("/proc/thread-self/fail-nth", O_RDWR);
+		snprintf(buf, sizeof(buf), "%d", n);
+		if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+			skip_all("cannot arm /proc/thread-self/fail-nth");
+		p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+		err = errno;
+		memset(buf, 0, sizeof(buf));
+		if (lseek(fd, 0, SEEK_SET) < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		left = atoi(buf);
+		if (write(fd, "0", 1) < 0)
+			(void)0;	/* (a kernel that refuses 0 has disarmed it on its own) */
+		close(fd);
+		last_moved = p == (void *)new_addr;
+		if (p == MAP_FAILED)
+			failed++;
+		if (p == MAP_FAILED || left > 0)
+			printf("# fail-nth %d: %s\n", n, p == MAP_FAILED ? strerror(err) : "moved, no allocation failed");
+		bad += check(last_moved);
+		if (kernel_warnings() > 0)
+			warnings++;
+		teardown();
+		if (left > 0)
+			break;	/* the mremap made fewer than n page allocations: each has failed once */
+	}
+	report(failed > 0 && last_moved, "mremap(" MOVE_TEXT ") failed with an injected allocation failure, "
+	       "and moved once none failed");
+	report(bad == 0, "after every attempt, every page where a correct kernel leaves it");
+	if (kmsg_fd < 0)
+		printf("ok 3 # SKIP the kernel log is not readable (run as root)\n");
+	else
+		report(warnings == 0, "no WARNING from mm/mremap.c in the kernel log");
 	return tests_failed ? KSFT_FAIL : KSFT_PASS;
 }
