@@ -624,7 +624,8 @@ class DiffCase:
     realigns: str  # the variant that realigns (kind "return": the one whose return value is wrong)
     declines: str  # (kind "return": the other, which decides alike and returns the bytes moved)
     # "unsafe" (the realigning side violates ``property``), "missed" (the other misses a safe one),
-    # "return" (they decide alike and only ``realigns`` returns a wrong value)
+    # "return" (they decide alike and only ``realigns`` returns a wrong value), "loop" (they realign
+    # alike and only ``realigns``'s loop rule warns: ``realigns`` names that side)
     kind: str
     property: str | None
     scenario: Scenario
@@ -639,6 +640,9 @@ class DiffCase:
         if self.kind == "return":
             return (f"{self.realigns} and {self.declines} decide alike; {self.realigns} returns a wrong value "
                     f"(violates {self.property}), {self.declines} does not")
+        if self.kind == "loop":
+            return (f"{self.realigns} and {self.declines} realign alike; the loop's userfaultfd rule of "
+                    f"{self.realigns} violates {self.property}, {self.declines}'s does not")
         return f"{self.realigns} realigns safely; {self.declines} misses the optimization"
 
 
@@ -785,7 +789,33 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
                 cases.append(DiffCase(yes.id, no.id, "return", RETURN_VALUE, s))
             except TooLong as e:
                 gave_up.append(f"{yes.id} {RETURN_VALUE} alone: no replay ({e})")
+
+        # the same realignment and another rule of the loop (userfaultfd: Decision.tables,
+        # refuse_late): one warns in the move or its undo where the other does not
+        def loop(st: SymbolicState) -> tuple[list, bool]:
+            dy, dn = decision_of(st, yes, level), decision_of(st, no, level)
+            v = violation_of(st, yes, NO_WARN, level)
+            same = as_bool(dy.realign, st.ctx) == as_bool(dn.realign, st.ctx)
+            rule = z3.Or(as_bool(dy.tables, st.ctx) != as_bool(dn.tables, st.ctx),
+                         as_bool(dy.refuse_late, st.ctx) != as_bool(dn.refuse_late, st.ctx))
+            parts = [*v.alternatives(), *([v.over] if v.over is not None else [])]
+            return [z3.And(same, rule, v.assumption, c) for c in parts], True
+        s = find(loop, f"{yes.id} {NO_WARN} by its loop's rule") if tails and (pids is None or NO_WARN in pids) else None
+        if s is not None:
+            try:
+                replay, other = evaluate(s, yes, level), evaluate(s, no, level)
+                if replay.properties[NO_WARN] == VIOLATED and other.properties[NO_WARN] != VIOLATED \
+                        and replay.realigned == other.realigned:
+                    cases.append(DiffCase(yes.id, no.id, "loop", NO_WARN, s))
+                else:
+                    gave_up.append(f"{yes.id} {NO_WARN} by its loop's rule: a state the simulator does not confirm")
+            except TooLong as e:
+                gave_up.append(f"{yes.id} {NO_WARN} by its loop's rule: no replay ({e})")
     return cases, gave_up
+
+
+#: the WARN property (the trait ``warns``): diff's class of "the same decision, another loop rule"
+NO_WARN = next(pid for pid, p in PROPERTIES.items() if p.warns)
 
 
 #: the property of the return value (the trait ``of_the_return``): diff's class of "the same

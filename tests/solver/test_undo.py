@@ -186,3 +186,16 @@ def test_reachable_no_warn_by_profile(vid, verdict):
 @given(data=st.data())
 def test_undo_pointwise_all(geometry, vid, data):
     test_undo_pointwise.hypothesis.inner_test(geometry, vid, data)
+
+
+def test_diff_finds_a_loop_rule_that_warns():
+    """Two profiles with the same predicate and another uffd rule decide alike: diff still tells
+    them apart, with the state where one warns and the other does not."""
+    from modelcheck.model.geometry import get_geometry
+    from modelcheck.solver.search import diff
+    cases, gave_up = diff(get_variant("linux-6.15"), get_variant("linux-6.17"), get_geometry("x86_64-4level"),
+                          reachable=True)
+    loop = [c for c in cases if c.kind == "loop"]
+    assert [(c.realigns, c.declines, c.property) for c in loop] == [("linux-6.15", "linux-6.17", "no-warn")]
+    assert not [c for c in cases if c.kind != "loop"] and not gave_up
+    assert evaluate(loop[0].scenario, get_variant("linux-6.15")).undo.result.warnings
