@@ -27,10 +27,10 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     the over-approximate part (encoding.undo_warn), whose models the simulator must confirm."""
     import z3
 
-    from modelcheck.solver.encoding import KEPT, Loop, Violation, offset_kept, term, undo_of, undo_warn
+    from modelcheck.solver.encoding import KEPT, Loop, Violation, decision_rules, offset_kept, term, undo_of, undo_warn
     c0, n0 = term(d.old_addr), term(d.new_addr)
     cases = [z3.And(z3.Not(st.has_stop), x)
-             for x in Loop(st, c0, n0, d.tables, d.refuse_late).warn(z3.Int("w_pmd", st.ctx), z3.Int("w_pud", st.ctx))]
+             for x in Loop(st, c0, n0, *decision_rules(st, d)).warn(z3.Int("w_pmd", st.ctx), z3.Int("w_pud", st.ctx))]
     kept = offset_kept(st, c0, n0)
     undo = undo_warn(st, d, undo_of(st, variant, level, d))
     return Violation(z3.Or(*cases) if cases else z3.BoolVal(False, st.ctx), kept, stop=True,

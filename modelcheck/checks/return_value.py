@@ -34,19 +34,21 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     a PUD entry that is none skips to the next PUD boundary.  So every cursor after the first is
     a PMD boundary on one side (c % PMD == 0 or (c - delta) % PMD == 0), and the loop allocates
     (and can break) at such a cursor c iff it reaches c and c's source PUD entry is present.
-    When the move does not overlap its own source upward, no destination write reaches a PUD
-    slot the loop has not yet entered (a write below the cursor lands in a slot the loop has
-    already found present), so that entry is present iff its slot had entries at the call; and c
+    When the move goes down, or up with its destination's first PUD slot at or above old_end, no
+    destination write reaches a PUD slot the loop has not yet entered (a write below the cursor
+    lands in a slot the loop has already found present), so that entry is present iff its slot
+    had entries at the call; and c
     is reached unless a PUD-level move took its slot whole.  That move is certain where nothing
     stood at its destination at the call and impossible where its conditions fail; in between
     (a destination slot that held entries but may have been moved away earlier), and for a move
-    up onto its own source, the cursors go to the over-approximate part, whose models the
+    up whose destination shares a PUD slot with the source's rest, the cursors go to the
+    over-approximate part, whose models the
     simulator must confirm.  The encoding assumes the decision's cursors are page-aligned (a
     stop_at names a page) and start at or below old_addr (so that the bytes moved at a cursor c
     are c - old_addr, or none); a decision outside that is searched for and reported as such."""
     import z3
 
-    from modelcheck.solver.encoding import Loop, Violation, term
+    from modelcheck.solver.encoding import Loop, Violation, decision_rules, term
     c0, n0 = term(d.old_addr), term(d.new_addr)
     g, k = st.geometry, st.ops
     if right_everywhere(st, variant):
@@ -57,7 +59,7 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
         above = z3.And(z3.Not(st.has_stop), st.old_addr < c0, c0 <= st.old_end)
         beyond = z3.And(z3.Not(st.has_stop), st.old_end < c0, end != 0)
         return Violation(z3.Or(above, beyond), True, stop=True, cases=[above, beyond])
-    loop = Loop(st, c0, n0, d.tables, d.refuse_late)
+    loop = Loop(st, c0, n0, *decision_rules(st, d))
 
     def wrong(cursor: Any, top: int) -> Any:
         ret = term(variant.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, g.task_size),
@@ -72,7 +74,10 @@ def violation(st: Any, variant: Any, d: Any, level: str) -> Any:
     # a later cursor: a PMD boundary on either side
     later = z3.And(st.has_stop, c0 < c, c < st.old_end,
                    z3.Or(c % pmd == 0, (c - loop.delta) % pmd == 0), wrong(c, g.task_size))
-    no_up_overlap = z3.Or(c0 >= n0, st.old_end <= n0)
+    # a move up writes its destination ahead of the cursor: exact only where no destination write
+    # lands in a PUD slot the loop has yet to enter (the destination's first PUD slot starts at or
+    # above old_end); a write there makes that slot's PUD entry present, and a break possible
+    no_up_overlap = z3.Or(c0 >= n0, st.old_end <= n0 - n0 % pud)
     slot = c - c % pud
     may_jump = loop.swallowed(c)  # the conditions of a PUD-level move at c's slot start hold
     sure_jump = z3.And(may_jump, z3.Not(loop.pud_present0(slot - loop.delta)))

@@ -30,7 +30,7 @@ from modelcheck.settings import DEFAULT, Settings
 from modelcheck.userspace.syscalls import stack_len_max, stack_shift_max
 from modelcheck.model.variants import Call, Decision, Variant
 
-__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "undo_of", "Undo", "violation_of", "property_violation", "decode",
+__all__ = ["IntOps", "IntWord", "BvOps", "SymbolicState", "Violation", "Loop", "KEPT", "range_hits", "offset_kept", "term", "as_bool", "decision_of", "decision_rules", "undo_of", "Undo", "violation_of", "property_violation", "decode",
            "new_context"]
 
 
@@ -368,8 +368,9 @@ class IntOps(_Logic):
         # reference is opaque, so any other term given as one (``c.vma - 6``) is refused, and
         # every VMA a formula reaches is one the cutoff counts
         self._refs: set[int] = set()
-        # vma_has_uffd_without_event_remap() of each VMA (SymbolicState sets them; none if empty)
-        self.uffd: list = []
+        # vma_has_uffd_without_event_remap() of each VMA, made when first read (SymbolicState.uffd);
+        # None: every VMA has none
+        self.uffd_vars: Callable[[], list] | None = None
 
     def issue(self, r: Any) -> Any:
         """Mark ``r`` as a VMA reference variant code may use."""
@@ -491,7 +492,8 @@ class IntOps(_Logic):
         """vma_has_uffd_without_event_remap(r): the flag of the VMA ``r`` refers to (NULL: false).
         A field of the VMA like its bounds: the cutoff keeps every VMA a formula reaches, with it."""
         self._ref(r)
-        out = z3.Or(*[z3.And(r == i, u) for i, u in enumerate(self.uffd)], self.ctx) if self.uffd else \
+        flags = self.uffd_vars() if self.uffd_vars is not None else []
+        out = z3.Or(*[z3.And(r == i, u) for i, u in enumerate(flags)], self.ctx) if flags else \
             z3.BoolVal(False, self.ctx)
         if z3.is_expr(out) and not z3.is_false(out):
             self.reach[out.get_id()] = ("field", r)
@@ -594,8 +596,6 @@ class SymbolicState:
         self.starts = [self._address(f"{t}start{i}") for i in range(self.n)]
         self.ends = [self._address(f"{t}end{i}") for i in range(self.n)]
         self.populated = [z3.Bool(f"{t}populated{i}", ctx) for i in range(self.n)]
-        # vma_has_uffd_without_event_remap() of each VMA (Vma.uffd_wp)
-        self.uffd = [z3.Bool(f"{t}uffd{i}", ctx) for i in range(self.n)]
         self.count = z3.Int(f"{t}count", ctx) if self.upto else None
         # VMA i exists: all of them, or the first ``count``
         self.exists = [z3.BoolVal(True, ctx) if not self.upto or i == 0 else self.count > i for i in range(self.n)]
@@ -605,7 +605,7 @@ class SymbolicState:
         self.for_stack, self.has_stop = z3.Bool(f"{t}for_stack", ctx), z3.Bool(f"{t}has_stop", ctx)
         self.stop_at = self._address(f"{t}stop_at")
         self.ops = IntOps(g, self.starts, self.ends, self.count, self.settings)
-        self.ops.uffd = self.uffd
+        self.ops.uffd_vars = lambda: self.uffd
         self.ops.issue(self.old_vma)
         self.ops.issue(self.new_vma)
         self.constraints = []
@@ -616,6 +616,15 @@ class SymbolicState:
 
     def _address(self, name: str) -> Any:
         return z3.Int(name, self.ctx) * self.geometry.page_size
+
+    @property
+    def uffd(self) -> list:
+        """vma_has_uffd_without_event_remap() of each VMA (Vma.uffd_wp), made when a formula first
+        reads one: a state whose formulas never do is the same set of terms as without them (the
+        solver's search depends on the terms made, and their order)."""
+        if "_uffd" not in self.__dict__:
+            self.__dict__["_uffd"] = [z3.Bool(f"{self.tag}uffd{i}", self.ctx) for i in range(self.n)]
+        return self.__dict__["_uffd"]
 
     @property
     def old_end(self) -> Any:
@@ -643,9 +652,9 @@ class SymbolicState:
             below = range(i) if self.settings.sorted == "pairwise" else range(max(i - 1, 0), i)
             valid = vma_rules(INT_ORDER, g, self.starts, self.ends, i, below)
             # a VMA that does not exist is pinned, so that it adds no freedom
+            # (its uffd flag is left free: no reference reaches a VMA that does not exist)
             c += valid if i == 0 or not self.upto else [z3.If(self.exists[i], z3.And(*valid),
-                                                               z3.And(s == 0, e == 0, z3.Not(self.populated[i]),
-                                                                      z3.Not(self.uffd[i])))]
+                                                               z3.And(s == 0, e == 0, z3.Not(self.populated[i])))]
         top = self.n if not self.upto else self.count
         if self.upto:
             c += [1 <= self.count, self.count <= self.n]
@@ -919,8 +928,20 @@ def free_decision(st: SymbolicState, tag: str) -> Decision:
     st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
     return Decision(realign=z3.Bool(f"{t}realign", st.ctx), old_addr=IntWord(c0, st.geometry.word_bits),
                     new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn", st.ctx),
-                    oops=z3.Bool(f"{t}oops", st.ctx), tables=z3.Bool(f"{t}tables", st.ctx),
-                    refuse_late=z3.Bool(f"{t}refuse_late", st.ctx))
+                    oops=z3.Bool(f"{t}oops", st.ctx), tables=None, refuse_late=None)
+
+
+def decision_rules(st: SymbolicState, d: Decision) -> tuple[Any, Any]:
+    """(tables, refuse_late) of ``d`` as terms; a free decision's (None) are free variables made
+    here when a formula first reads them, so that a check whose formulas never do builds the same
+    terms as before they existed (the solver's search depends on the terms a context holds)."""
+    if d.tables is not None:
+        return as_bool(d.tables, st.ctx), as_bool(d.refuse_late, st.ctx)
+    memo = st.__dict__.setdefault("_free_rules", {})
+    if id(d) not in memo:
+        t = f"{st.tag}free_rules{len(memo)}_"
+        memo[id(d)] = (d, z3.Bool(f"{t}tables", st.ctx), z3.Bool(f"{t}refuse_late", st.ctx))
+    return memo[id(d)][1], memo[id(d)][2]
 
 
 def violation_of(st: SymbolicState, variant: Variant, pid: str, level: str) -> "Violation":
@@ -1102,8 +1123,9 @@ def undo_warn(st: SymbolicState, d: Decision, undo: Undo) -> list:
     wrote_hi = c + (n0 - c0)  # the first move wrote into slots meeting [n0, wrote_hi)
     # the first move takes a table away only where it may and does move tables; the undo tries
     # (and warns) wherever it does not refuse before the WARN
-    t1 = z3.And(as_bool(d.tables, st.ctx), z3.Not(as_bool(d.refuse_late, st.ctx)))
-    t2 = as_bool(undo.decision.tables, st.ctx)
+    tables, late = decision_rules(st, d)
+    t1 = z3.And(tables, z3.Not(late))
+    t2 = decision_rules(st, undo.decision)[0]
 
     def meets(lo: Any, hi: Any) -> z3.BoolRef:
         return z3.And(lo < wrote_hi, n0 < hi, n0 < wrote_hi)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.solver.encoding import (Cutoff, SymbolicState, as_bool, decision_of, decode, new_context,
+from modelcheck.solver.encoding import (Cutoff, SymbolicState, as_bool, decision_of, decision_rules, decode, new_context,
                                         violation_of)
 from modelcheck.errors import InputError, InternalError
 from modelcheck.model.geometry import Geometry
@@ -796,8 +796,8 @@ def diff(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: int = DE
             dy, dn = decision_of(st, yes, level), decision_of(st, no, level)
             v = violation_of(st, yes, NO_WARN, level)
             same = as_bool(dy.realign, st.ctx) == as_bool(dn.realign, st.ctx)
-            rule = z3.Or(as_bool(dy.tables, st.ctx) != as_bool(dn.tables, st.ctx),
-                         as_bool(dy.refuse_late, st.ctx) != as_bool(dn.refuse_late, st.ctx))
+            (ty, ly), (tn, ln) = decision_rules(st, dy), decision_rules(st, dn)
+            rule = z3.Or(ty != tn, ly != ln)
             parts = [*v.alternatives(), *([v.over] if v.over is not None else [])]
             return [z3.And(same, rule, v.assumption, c) for c in parts], True
         s = find(loop, f"{yes.id} {NO_WARN} by its loop's rule") if tails and (pids is None or NO_WARN in pids) else None
@@ -849,8 +849,7 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
             k.ne(ra, rb), as_bool(da.warn, st.ctx) != as_bool(db.warn, st.ctx),
             as_bool(da.oops, st.ctx) != as_bool(db.oops, st.ctx),
-            as_bool(da.tables, st.ctx) != as_bool(db.tables, st.ctx),
-            as_bool(da.refuse_late, st.ctx) != as_bool(db.refuse_late, st.ctx)))
+            *[x != y for x, y in zip(decision_rules(st, da), decision_rules(st, db))]))
 
     cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:
