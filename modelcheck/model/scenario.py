@@ -12,8 +12,8 @@ from typing import Any
 from modelcheck.errors import InputError
 from modelcheck.model.geometry import Geometry, get_geometry, parse_int_text
 
-__all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "loads_json", "scenario_from_json",
-           "parse_number"]
+__all__ = ["Vma", "Move", "Claim", "Scenario", "SCHEMA", "load_scenario", "loads_json", "read_json_file",
+           "scenario_from_json", "parse_number"]
 
 SCHEMA = 1
 
@@ -348,8 +348,9 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     return Scenario(geometry, tuple(vmas), move, note, claim)
 
 
-def load_scenario(path: str, geometry: Geometry | None = None) -> Scenario:
-    """Read a scenario JSON file; any problem is an InputError naming the file and field."""
+def read_json_file(path: str) -> Any:
+    """A JSON file's content, read strictly (``loads_json``); an unreadable file, or one that is
+    not UTF-8, is an InputError naming it."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -359,7 +360,12 @@ def load_scenario(path: str, geometry: Geometry | None = None) -> Scenario:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
-    data = loads_json(text, path)
+    return loads_json(text, path)
+
+
+def load_scenario(path: str, geometry: Geometry | None = None) -> Scenario:
+    """Read a scenario JSON file; any problem is an InputError naming the file and field."""
+    data = read_json_file(path)
     try:
         return scenario_from_json(data, geometry)
     except InputError as e:

@@ -151,8 +151,8 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     def returned_at(cursor: int) -> int:
         return int(variant.progress(k, k.word(cursor), k.word(mv.old_end), k.word(mv.len)))
 
-    starts = [(old_c, new_c)]
-    start = initial_tables(s, move_window(s, starts))
+    have = move_window(s, [(old_c, new_c)])  # what the move reads and writes
+    start = initial_tables(s, have)
     run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at, **rules)
     undo = None
     if run.broke and not mv.for_stack:
@@ -161,7 +161,6 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
         # the undo reads and writes [its cursor, its end) and as much at the other side: if that
         # is outside what the tables were built for, build them for both and run both again
         span = max(0, undo.old_end - undo.old_addr) if undo.result is not None else 0
-        have = move_window(s, starts)
         need = P.closedopen(undo.old_addr, undo.old_addr + span) | P.closedopen(undo.new_addr, undo.new_addr + span)
         if span and not (need - have).empty:
             start = initial_tables(s, have | need)

@@ -311,15 +311,8 @@ def load_calls(path: str) -> tuple["Geometry", list[dict]]:
     "dontunmap"}`` (MREMAP_MAYMOVE|MREMAP_FIXED, old_len == new_len).  Any problem is an
     InputError naming the file and the field."""
     from modelcheck.model.geometry import get_geometry
-    from modelcheck.model.scenario import _bool, _check_keys, _text, loads_json, parse_number
-    try:
-        raw = open(path, "rb").read()
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
-    try:
-        data = loads_json(raw.decode("utf-8"), path)
-    except UnicodeDecodeError as e:
-        raise InputError(path, f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+    from modelcheck.model.scenario import _bool, _check_keys, _text, parse_number, read_json_file
+    data = read_json_file(path)
     try:
         _check_keys(data, "", {"schema", "geometry", "calls"}, set())
         if data["schema"] != 1 or type(data["schema"]) is not int:
