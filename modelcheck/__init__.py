@@ -8,7 +8,8 @@ function; tests/cli/test_layout.py checks it; "(z3)" marks the modules that use 
                 model.semantics
     output      output.report, output.formats.jsondoc, output.formats.sarif, output.formats.graphml,
                 output.formats.nodelink, output.formats.dot, output.graph, output.picture
-    user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.kselftest
+    user space  userspace.syscalls, userspace.recipe, userspace.reproduce, userspace.program,
+                userspace.kselftest
     solver      solver.encoding (z3), solver.search (z3), solver.pool
     C           front.ksource, front.cparse, front.cinterp, front.cfront, front.compiled,
                 front.inputs, front.review (z3), front.fixes
@@ -31,7 +32,8 @@ one module (README, "Your own property").
 * ``formats``    one module per file format: ``jsondoc`` (--json), ``sarif`` (findings for editors
   and CI), a graph's ``graphml``, ``nodelink`` and ``dot``;
 * ``syscalls``   a system-call simulator; ``recipe`` the calls that reach a scenario;
-  ``reproduce``  kselftest-style C reproducers; ``kselftest`` them as a kselftest target;
+  ``reproduce``  kselftest-style C reproducers; ``program`` a program of calls as C;
+  ``kselftest`` the reproducers as a kselftest target;
 * ``encoding``   the Z3 terms: symbolic layouts and moves, variants as terms;
 * ``search``     check (prove/refute, shrink, replay), missed-optimization, diff;
 * ``pool``       independent questions on spawned worker processes (the matrix, review);

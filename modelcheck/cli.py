@@ -1004,14 +1004,22 @@ def kernel_group() -> None:
 @click.argument("scenario_files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--random", "n_random", type=click.IntRange(1, 2000), default=None,
               help="Also run N seeded random reachable scenarios, most at the predicate's edges (the differential tier).")
-@click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random.")
+@click.option("--random-programs", "n_programs", type=click.IntRange(1, 2000), default=None,
+              help="Also run N seeded random programs, each an mremap of a range over one to four VMAs "
+                   "(6.17's multi-VMA move; -EFAULT before 6.17).")
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed of --random and --random-programs.")
 @click.option("--save", "save_dir", type=click.Path(file_okay=False), default=None,
-              help="Write the --random scenarios there as NAME.json, to replay or run again.")
+              help="Write the --random scenarios and programs there as NAME.json, to replay or run again.")
 @click.option("--kernel", "kernel_image", required=True, type=click.Path(dir_okay=False),
               help="The kernel image (bzImage/vmlinuz) to boot.")
 @click.option("--variant", "vid", default=None,
               help="The built-in variant the kernel runs: the model's prediction to compare with "
                    "(default: from the image's version, v6.15 for 6.15 and later, v6.12 for 6.12-6.14).")
+@click.option("--tree", default=None, type=click.Path(file_okay=False), metavar="DIR",
+              help="Take the model from this kernel source tree's mm/mremap.c (as check --tree reads it), e.g. "
+                   "the tree the kernel was built from, instead of --variant.")
+@click.option("--patch", "patches", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="With --tree: a patch applied to a copy of the tree's mm/mremap.c for the model (repeatable).")
 @click.option("--thp", type=click.Choice(["never", "madvise", "always"]), default=None,
               help="The guest's transparent_hugepage mode (default: the kernel's own; Debian's is always).")
 @click.option("--thp-shmem", "shmem", type=click.Choice(["never", "always", "within_size", "advise", "deny", "force"]),
@@ -1020,14 +1028,18 @@ def kernel_group() -> None:
 @click.option("--timeout", type=click.FloatRange(1), default=300, show_default=True,
               help="Seconds the boot and every run may take together.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: int, save_dir: str | None,
-                   kernel_image: str, vid: str | None, thp: str | None, shmem: str | None, timeout: float,
-                   as_json: bool) -> None:
+def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, n_programs: int | None, seed: int,
+                   save_dir: str | None, kernel_image: str, vid: str | None, tree: str | None,
+                   patches: tuple[str, ...], thp: str | None, shmem: str | None, timeout: float, as_json: bool) -> None:
     """Boot KERNEL with the reproducers of SCENARIO_FILES and compare, scenario by scenario, what
     the kernel did with what the model predicts for VARIANT: the move_page_tables() call an
     mremap makes (old_addr, new_addr, len), its return value, and whether memory outside the
     request was disturbed, and the decision: where the kernel began the move, read off the TLB
     ranges the call flushed (a realigned move flushes from the realigned address, below old_addr).
+
+    A file of SCENARIO_FILES may also be a program of calls (as `modelcheck calls` reads): then
+    every move_page_tables() call its mremaps make is compared, in order, with the system-call
+    simulator's (6.17 and later: a piece per VMA) and the model's decision for each piece.
 
     Exit 0 when every scenario ran and agrees, 1 on a disagreement, 2 bad input, 3 when the kernel
     could not be run (or its probe read implausible values) or a scenario has no answer (its reproducer skipped, or the guest returned no
@@ -1035,24 +1047,34 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
     """
     from modelcheck.userspace.recipe import find_recipe
     def run() -> int | Shown:
-        from modelcheck.runs.kernel import (MREMAP_CALLERS, KernelFailed, Tally, compare, image_release, run_cases,
-                                            thp_mode, variant_for)
+        from modelcheck.runs.kernel import (MREMAP_CALLERS, KernelFailed, Tally, compare, compare_program,
+                                            image_release, multi_vma, program_lines, programs_exit_code, run_cases,
+                                            run_programs, thp_mode, variant_for)
+        from modelcheck.userspace.recipe import dump_calls, is_program, load_calls
 
         def outcome_of(k: dict) -> str:
             return f"memory {k['verdict']}" + (", WARN" if k["warned"] else "") + (", BUG" if k["oopsed"] else "")
         if not Path(kernel_image).is_file():
             raise InputError("--kernel", f"{kernel_image}: no such kernel image")
         release = image_release(Path(kernel_image))
-        model_vid = vid or variant_for(release)
-        if model_vid is None:
-            raise InputError("--kernel", f"{kernel_image}: the image names no kernel version; give --variant")
-        variant = get_variant(model_vid)
-        if not scenario_files and not n_random:
-            raise InputError("SCENARIO_FILES", "give scenario files or --random N")
-        if save_dir and not n_random:
-            raise InputError("--save", "only --random scenarios are saved")
-        cases = []
+        if tree or patches:
+            one_source(vid, (), tree, patches)
+            variant = c_variant_of((), None, None, tree, patches)[0]
+            model_vid = variant.id
+        else:
+            model_vid = vid or variant_for(release)
+            if model_vid is None:
+                raise InputError("--kernel", f"{kernel_image}: the image names no kernel version; give --variant")
+            variant = get_variant(model_vid)
+        if not scenario_files and not n_random and not n_programs:
+            raise InputError("SCENARIO_FILES", "give scenario or program files, --random N or --random-programs N")
+        if save_dir and not n_random and not n_programs:
+            raise InputError("--save", "only --random scenarios and --random-programs programs are saved")
+        cases, programs = [], []
         for f in scenario_files:
+            if is_program(f):
+                programs.append((f, *load_calls(f)))
+                continue
             s = load_any(f)
             if not find_recipe(s).reachable or s.move.for_stack:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
@@ -1065,12 +1087,27 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                 for name, s in drawn:
                     write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), s.dumps())
             cases += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, s) for name, s in drawn]
+        if n_programs:
+            from modelcheck.runs.differential import random_programs
+            made = random_programs(n_programs, seed)
+            if save_dir:
+                Path(save_dir).mkdir(parents=True, exist_ok=True)
+                for name, g, calls in made:
+                    write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), dump_calls(g, calls))
+            programs += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, g, calls)
+                         for name, g, calls in made]
         try:
-            runs, _ = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp,
-                                shmem=shmem)
+            runs = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp,
+                             shmem=shmem)[0] if cases else []
+            prog_runs = run_programs(Path(kernel_image), [(Path(f).name, g, c) for f, g, c in programs], timeout,
+                                     thp=thp, shmem=shmem) if programs else []
         except KernelFailed as e:
             click.echo(f"modelcheck: {e}", err=True)
             return 3
+        multi = multi_vma(prog_runs[0].release if prog_runs else release)
+        prog_rows = [{"program": f, **compare_program(g, c, kr, variant, multi)}
+                     for (f, g, c), kr in zip(programs, prog_runs)]
+        prog_missing = [f for f, _, _ in programs[len(prog_runs):]]
         rows = [{"scenario": f, **compare(s, kr, variant)} for (f, s), kr in zip(cases, runs)]
         missing = [f for f, _ in cases[len(runs):]]  # the guest stopped early: a failure, not agreement
         ran = [r for r in rows if not r["skipped"]]
@@ -1086,7 +1123,7 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
             return "not realigned" if decision[0] == old else f"realigned to {decision[0]} -> {decision[1]}"
 
         def text() -> str:
-            first = runs[0] if runs else None
+            first = (runs or prog_runs)[0] if runs or prog_runs else None
             out = [f"kernel {first.release or release or kernel_image}, THP {thp_mode(first.thp)}"
                    + (f", shmem THP {thp_mode(first.shmem_thp)}" if first.shmem_thp else "") + f"; model {model_vid}"
                    if first else f"kernel {release or kernel_image}; model {model_vid}"]
@@ -1101,7 +1138,8 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                 if not got and r["began"]:  # a patched kernel without kprobes logs its decision and return
                     got = (f"logged: {m['call']} = {r['returned'] or '?'}, "
                            f"{began(m['old_addr'], r['began'])}")
-                got = got or "no mremap call"
+                got = got or ("move_page_tables() not observed (this kernel has neither kprobes nor a decision log)"
+                              if r["unobserved"] else "no mremap call")
                 mremap = "mremap failed" if k["mremap_failed"] else "mremap moved"
                 wrong = [c for c, ok in r["checks"].items() if not ok]
                 out.append(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['scenario']}\n"
@@ -1109,6 +1147,9 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                            f"  model: mremap {m['mremap']}, memory {m['memory']}{', WARN' if m['warn'] else ''}; "
                            f"returns {m['returned']}; {m['call']}, {began(m['old_addr'], m['decision'])}")
             out += [f"NO RESULT: {f} (the guest returned {len(runs)} of {len(cases)} results)" for f in missing]
+            out += program_lines(prog_rows, prog_missing, multi) if programs else []
+            if not cases:
+                return "\n".join(out) + "\n"
             out.append(f"{len(cases)} scenarios: {counts['agree']} agree, {counts['disagree']} disagree, "
                        f"{counts['skipped']} skipped, {counts['missing']} without a result")
             out.append(f"of the {len(ran)} that ran: memory as the model says in {counts['memory_agree']}"
@@ -1119,10 +1160,14 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, seed: 
                        f"observed in {counts['decisions']} (the kernel realigned in {counts['realigned']}), "
                        f"the model's in {counts['decisions_agree']}")
             return "\n".join(out) + "\n"
-        return Shown(tally.exit_code(),
-                     {"kernel": kernel_image, "release": runs[0].release if runs else release, "variant": model_vid,
-                      "thp": thp_mode(runs[0].thp) if runs else None, "results": rows, "missing": missing,
-                      "counts": counts}, text)
+        code = max(tally.exit_code() if cases else 0, programs_exit_code(prog_rows, prog_missing),
+                   key=[0, 3, 1].index)  # a disagreement (1) outweighs a missing answer (3)
+        booted = (runs or prog_runs)[0] if runs or prog_runs else None
+        return Shown(code,
+                     {"kernel": kernel_image, "release": booted.release if booted else release, "variant": model_vid,
+                      "thp": thp_mode(booted.thp) if booted else None, "results": rows, "missing": missing,
+                      "counts": counts, "programs": prog_rows, "programs_missing": prog_missing,
+                      "multi_vma": multi}, text)
     _run(run, as_json)
 
 
@@ -1139,20 +1184,34 @@ def _tree_for(tree: str, arch: str | None, where: str) -> None:
 
 @kernel_group.command("build")
 @click.option("--tree", required=True, type=click.Path(file_okay=False), help="A 6.12 kernel source tree.")
-@click.option("--variant", "vid", required=True, help="The built-in variant whose realignment the kernel gets.")
+@click.option("--variant", "vid", default=None,
+              help="The built-in variant whose realignment the kernel gets (its C in mm/mremap.c, with a log line "
+                   "per decision); without it the tree's own mm/mremap.c is built, as it ships or as --patch makes it.")
+@click.option("--patch", "patches", multiple=True, type=click.Path(dir_okay=False),
+              help="A patch to apply to the tree first, as patch -p1 (repeatable, in order; one already applied is "
+                   "left as it is; one that does not apply changes nothing).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="make -j (default: number of cores).")
 @click.option("--arch", type=click.Choice(["x86_64", "i386"]), default=None,
               help="What an unconfigured tree is configured for: x86_64 (default) or i386 with PAE (the i386-pae "
                    "geometry; run under qemu-system-i386).  A configured tree keeps its own.")
-def kernel_build_cmd(tree: str, vid: str, jobs: int | None, arch: str | None) -> None:
-    """Patch TREE's mm/mremap.c to run VARIANT's C (with a log line per decision and per return
-    value) and build its bzImage; an unconfigured tree first gets a tinyconfig with what QEMU and
-    the reproducers need (about 3-4 minutes on 2 cores).  Switching variants rewrites one header:
-    a rebuild of one object."""
+def kernel_build_cmd(tree: str, vid: str | None, patches: tuple[str, ...], jobs: int | None, arch: str | None) -> None:
+    """Build TREE's bzImage: with --variant, its mm/mremap.c made to run VARIANT's C (with a log
+    line per decision and per return value); without, the tree's own code, after the --patch
+    files (a reverted fix, the patch under review).  An unconfigured tree first gets a tinyconfig
+    with what QEMU and the reproducers need, userfaultfd and fault injection included (about 3-4
+    minutes on 2 cores).  Switching variants rewrites one header: a rebuild of one object."""
     def run() -> int:
-        from modelcheck.runs.kpatch import build
-        get_variant(vid)
+        from modelcheck.runs.kpatch import apply_patches, build
+        if vid is not None:
+            get_variant(vid)
+        for p in patches:
+            if not Path(p).is_file():
+                raise InputError("--patch", f"{p}: no such file (or not a regular file)")
+        kernel_tree(tree)
+        said = apply_patches(Path(tree), [Path(p) for p in patches])
         _tree_for(tree, arch, "--tree")
+        for line in said:
+            click.echo(line)
         image, secs = build(Path(tree), vid, jobs or os.cpu_count() or 1)
         click.echo(f"{image} ({secs:.0f} s)")
         return 0

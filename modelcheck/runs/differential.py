@@ -31,7 +31,7 @@ from modelcheck.userspace.recipe import find_recipe
 from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, MAP_PRIVATE, MREMAP_FIXED,
                                            MREMAP_MAYMOVE, AddressSpace, SyscallError)
 
-__all__ = ["random_scenarios", "wrap_scenarios"]
+__all__ = ["random_scenarios", "random_programs", "wrap_scenarios"]
 
 _FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
 
@@ -114,6 +114,95 @@ def _anywhere(rng: random.Random, g: Geometry) -> Scenario:
     length = page * rng.randrange(1, (hi - old) // page + 1)
     new = base + 16 * pmd + page * rng.randrange(0, window)
     return mm.mremap(old, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, new)
+
+
+def random_programs(count: int, seed: int, geometry: str = "x86_64-4level",
+                    limit: int = 64 << 20) -> list[tuple[str, Geometry, list[dict]]]:
+    """``count`` programs of calls (recipe.load_calls' form) drawn with ``seed``, named
+    ``program-SEED-N``, each one mremap of a range over one to four VMAs (6.17's remap_move()
+    moves each as a piece of its own; before 6.17 a range over several is -EFAULT):
+
+    * the source VMAs at a PMD boundary, a page past it, a page short of the next or anywhere in
+      the PMD, one page to three PMDs long, with gaps between them of nothing (then the two
+      differ in MAP_SHARED, so that they do not merge), a page, a PMD or anywhere up to a PMD;
+    * each written (populated) four times in five; the move from the first VMA's start or a few
+      pages in, to the last VMA's end or a page-aligned point inside it;
+    * a neighbour below the source's and below the destination's PMD boundary (ending at it,
+      a page inside, or none), never inside the destination;
+    * the destination mutually aligned with the source six times in ten; MREMAP_DONTUNMAP one
+      time in four.
+
+    Only programs whose every mremap state the scenario schema can express are kept (each VMA
+    at a move populated in full or not at all)."""
+    from modelcheck.userspace.recipe import run_calls
+    g = get_geometry(geometry)
+    rng = random.Random(seed)
+    out: list[tuple[str, Geometry, list[dict]]] = []
+    for _ in range(count * 100):
+        if len(out) == count:
+            return out
+        calls = _program(rng, g)
+        if sum(c["len"] for c in calls if c["op"] == "mmap") > limit:
+            continue
+        runs = [r for multi in (True, False) for r in run_calls(g, calls, multi)]
+        if any("not a scenario" in r.error or "SIG" in r.error for r in runs):
+            continue
+        out.append((f"program-{seed}-{len(out) + 1}", g, calls))
+    if len(out) < count:  # pragma: no cover
+        raise RuntimeError(f"only {len(out)} of {count} random programs drawn")
+    return out
+
+
+def _program(rng: random.Random, g: Geometry) -> list[dict]:
+    page, pmd = g.page_size, g.pmd_size
+    calls: list[dict] = []
+
+    def mmap(addr: int, length: int, shared: bool, write: bool) -> None:
+        calls.append({"op": "mmap", "addr": addr, "len": length, "shared": shared})
+        if write:
+            calls.append({"op": "write", "addr": addr, "len": length})
+
+    base = rng.randrange(1 << 32, 1 << 36, pmd) + 2 * pmd
+    at = base + rng.choice([0, page, pmd - page, rng.randrange(0, pmd, page)])
+    spans, shared = [], rng.random() < 0.5
+    for i in range(rng.choice([1, 2, 2, 3, 3, 4])):
+        length = rng.choice([page, 2 * page, pmd - page, pmd, pmd + page, 2 * pmd,
+                             page * rng.randrange(1, 3 * pmd // page)])
+        if i:
+            gap = rng.choice([0, 0, page, pmd, rng.randrange(page, pmd + page, page)])
+            shared = not shared if gap == 0 else rng.random() < 0.5
+            at += gap
+        spans.append((at, at + length, shared))
+        at += length
+    for lo, hi, sh in spans:
+        mmap(lo, hi - lo, sh, rng.random() < 0.8)
+    first, last = spans[0], spans[-1]
+    old = first[0] + (0 if rng.random() < 0.75 else page * rng.randrange(0, (first[1] - first[0]) // page))
+    end = last[1] if rng.random() < 0.6 else last[0] + page * rng.randrange(1, (last[1] - last[0]) // page + 1)
+    end = max(end, old + page)
+    length = end - old
+
+    def below(boundary: int, start: int) -> None:
+        """Maybe a neighbour [top - size, top) ending at ``boundary`` or a page or more inside
+        its PMD, at most at ``start``; another MAP_SHARED than a VMA it touches."""
+        kind = rng.choice(["none", "at-boundary", "at-boundary", "inside"])
+        if kind == "none":
+            return
+        top = boundary if kind == "at-boundary" else \
+            min(start, boundary + page * rng.randrange(1, 1 + max(1, (start - boundary) // page)))
+        size = page * rng.choice([1, 2, 16, rng.randrange(1, 512)])
+        lo = top - size
+        if any(c["op"] == "mmap" and c["addr"] < top and lo < c["addr"] + c["len"] for c in calls):
+            return
+        touching = [c for c in calls if c["op"] == "mmap" and c["addr"] == top]
+        mmap(lo, size, not touching[0]["shared"] if touching else rng.random() < 0.5, rng.random() < 0.7)
+
+    below(old - old % pmd, first[0])
+    dst_pmd = base + pmd * rng.randrange(4 + (end - base) // pmd, 20 + (end - base) // pmd)
+    new = dst_pmd + (old % pmd if rng.random() < 0.6 else rng.randrange(0, pmd, page))
+    below(dst_pmd, new)
+    calls.append({"op": "mremap", "old": old, "len": length, "new": new, "dontunmap": rng.random() < 0.25})
+    return calls
 
 
 def wrap_scenarios(geometry: str = "i386-pae") -> list[tuple[str, Scenario]]:

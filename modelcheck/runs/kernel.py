@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Callable
 from modelcheck.errors import InputError, RunFailed
 
 if TYPE_CHECKING:
+    from modelcheck.model.geometry import Geometry
     from modelcheck.model.scenario import Scenario
     from modelcheck.model.semantics import Evaluation
     from modelcheck.model.variants import Variant
 
 __all__ = ["ProbedCall", "KernelRun", "KernelFailed", "build_initramfs", "boot", "parse", "compare", "outcome", "gallery_cases",
-           "run_cases", "thp_mode", "PATCHABLE", "Tally", "KernelReport", "report", "INIT_C", "newc", "image_release", "image_bits", "variant_for", "MREMAP_CALLERS",
+           "run_cases", "compare_program", "run_programs", "multi_vma", "program_lines", "programs_exit_code", "thp_mode", "PATCHABLE", "Tally", "KernelReport", "report", "INIT_C", "newc", "image_release", "image_bits", "variant_for", "MREMAP_CALLERS",
            "EXEC_CALLERS"]
 
 INIT_C = r"""#define _GNU_SOURCE
@@ -549,12 +550,92 @@ def compare(s: "Scenario", kr: KernelRun, variant: "Variant") -> dict:
         "warn": mv.stop_at is not None or kr.warned == model["warn"],
         "decision": not mine or [(d[1], d[3]) for d in mine] == [(ev.old_addr, ev.new_addr)],
     }
+    unobserved = []
+    if mv.stop_at is not None:
+        # the reproducer fails the n-th page allocation for n = 1, 2, ... until one mremap moves:
+        # every call is then that move or an undo moving back at most what it moved; a WARN the
+        # model predicts at this failure point must show (the others may warn or not)
+        fwd, back = (mv.old_addr, mv.new_addr, mv.len), (mv.new_addr, mv.old_addr)
+        checks["call"] = fwd in [(c.old_addr, c.new_addr, c.len) for c in calls] and all(
+            (c.old_addr, c.new_addr, c.len) == fwd or ((c.old_addr, c.new_addr) == back and c.len <= mv.len)
+            for c in calls) if kr.calls else bool(mine)
+        checks["warn"] = kr.warned or not model["warn"]
+    if not kr.calls and not kr.logged and not kr.returns:
+        # a built kernel with neither kprobes nor a patched decision log shows no call at all
+        unobserved = ["call", "returned", "decision"]
+        for k in unobserved:
+            checks.pop(k)
     model["decided"] = bool(mine)  # a kernel with neither kprobes nor a decision log shows none
     skipped = kr.verdict == "skipped"
-    return {"kernel": kr.to_json(), "model": model, "checks": checks,
+    return {"kernel": kr.to_json(), "model": model, "checks": checks, "unobserved": unobserved,
             "returned": hex(got[0]) if len(got) == 1 and got[0] is not None else None,  # the kernel's, probed or logged
             "began": [hex(mine[0][1]), hex(mine[0][3])] if mine else None,  # where the kernel began this move
             "agree": not skipped and all(checks.values()), "skipped": skipped}
+
+
+_MREMAP_DONE = re.compile(r"# calls\[(\d+)\] mremap (?:= (0x[0-9a-f]+)|errno (\d+))")
+
+
+def compare_program(g: "Geometry", calls: list[dict], kr: KernelRun, variant: "Variant", multi: bool) -> dict:
+    """What the kernel did with a program of calls (userspace.program's C) against the
+    system-call simulator (recipe.run_calls; ``multi``: 6.17's remap_move(), a piece per VMA)
+    and the model's evaluation of every piece for ``variant``: each mremap's result (the address,
+    or the errno), every move_page_tables() call the mremaps made in order (old_addr, new_addr,
+    len), what each returned and where each began (the decision, read off its TLB flushes), a
+    WARN, and whether every written page is where the calls put it."""
+    import errno as errnos
+
+    from modelcheck.checks import PROPERTIES
+    from modelcheck.model.semantics import evaluate
+    from modelcheck.userspace.recipe import run_calls
+    memory_ids = {pid for pid, p in PROPERTIES.items() if p.memory}
+    results = run_calls(g, calls, multi)
+    pieces, mremaps, corrupt, warn = [], {}, False, False
+    for r in results:
+        if r.call["op"] != "mremap":
+            continue
+        mremaps[r.index] = r.error.split(":")[0] if r.error else hex(r.call["new"])
+        for p in r.pieces:
+            ev = evaluate(p, variant)
+            corrupt |= bool(memory_ids & set(ev.violated()))
+            warn |= any(PROPERTIES[pid].warns for pid in ev.violated() if pid in PROPERTIES)
+            # where a move began shows only in what it flushes, which needs a page table at its
+            # first cursor: the source VMA populated (it begins in that first PMD extent)
+            pieces.append({"old_addr": hex(p.move.old_addr), "new_addr": hex(p.move.new_addr),
+                           "len": hex(p.move.len), "returned": hex(ev.returned),
+                           "began": [hex(ev.old_addr), hex(ev.new_addr)],
+                           "observable": p.vmas[p.move.old_vma].populated, "mremap": r.index})
+    got: dict[int, str] = {}
+    for line in kr.tap:
+        if (m := _MREMAP_DONE.match(line)):
+            got[int(m.group(1))] = m.group(2) or errnos.errorcode.get(int(m.group(3)), m.group(3))
+    seen = [{"old_addr": hex(c.old_addr), "new_addr": hex(c.new_addr), "len": hex(c.len),
+             "returned": None if c.ret is None else hex(c.ret), "began": [hex(x) for x in c.realigned],
+             "caller": c.caller} for c in kr.mremaps()]
+    if len(seen) == len(pieces):
+        for k, m in zip(seen, pieces):
+            k["observable"] = m["observable"]
+    skipped = kr.exit_code == 4 or any("# SKIP" in t for t in kr.tap)
+    memory = ("intact" if any(t.startswith("ok 1") for t in kr.tap) else
+              "corrupted" if any(t.startswith("not ok 1") for t in kr.tap) else "failed")
+    key = ("old_addr", "new_addr", "len")
+    checks = {
+        "mremap": got == {i: str(v) for i, v in mremaps.items()},
+        "calls": [tuple(c[k] for k in key) for c in seen] == [tuple(c[k] for k in key) for c in pieces],
+        "returned": [c["returned"] for c in seen] == [c["returned"] for c in pieces],
+        "decision": len(seen) == len(pieces) and all(k["began"] == m["began"] for k, m in zip(seen, pieces)
+                                                     if m["observable"]),
+        "warn": kr.warned == warn,
+        "memory": memory == ("corrupted" if corrupt else "intact"),
+    }
+    model = {"variant": variant.id, "multi": multi, "mremaps": {str(i): v for i, v in mremaps.items()},
+             "calls": pieces, "memory": "corrupted" if corrupt else "intact", "warn": warn}
+    kernel = {"release": kr.release, "thp": kr.thp, "tap": kr.tap, "mremaps": {str(i): v for i, v in got.items()},
+              "calls": seen, "memory": memory, "warned": kr.warned, "oopsed": kr.oopsed}
+    return {"kernel": kernel, "model": model, "checks": checks, "skipped": skipped,
+            "agree": not skipped and all(checks.values()),
+            "observed": sum(m["observable"] for m in pieces) if len(seen) == len(pieces) else 0,
+            "realigned": sum(k["began"][0] != k["old_addr"] for k, m in zip(seen, pieces) if m["observable"])}
 
 
 def thp_mode(line: str) -> str:
@@ -662,6 +743,74 @@ def run_cases(image: Path, cases: list[tuple[str, "Scenario"]], timeout: float,
     return runs, seconds
 
 
+def programs_exit_code(rows: list[dict], missing: list[str]) -> int:
+    """kernel run's exit code for the programs' comparisons (compare_program) and those without a result."""
+    return _exit_code(sum(not r["agree"] and not r["skipped"] for r in rows), sum(r["skipped"] for r in rows),
+                      len(missing))
+
+
+def program_lines(rows: list[dict], missing: list[str], multi: bool) -> list[str]:
+    """kernel run's text for the programs: per program its mremaps and move_page_tables() calls,
+    the kernel's beside the model's, then a tally."""
+    def began(c: dict) -> str:
+        return "not realigned" if c["began"][0] == c["old_addr"] else f"realigned to {c['began'][0]} -> {c['began'][1]}"
+
+    def moves(calls: list[dict], returned_word: str) -> str:
+        return "; ".join(f"{c['old_addr']} -> {c['new_addr']}, {c['len']} {returned_word} {c['returned']}, "
+                         + (began(c) if c.get("observable", True) or returned_word == "returns" else
+                            "decision unseen (its source has no entries, so nothing is flushed)")
+                         for c in calls) or "no move_page_tables() call"
+
+    out = []
+    for r in rows:
+        k, m = r["kernel"], r["model"]
+        if r["skipped"]:
+            out.append(f"SKIPPED (no answer): {r['program']}\n  kernel: " + "; ".join(k["tap"]))
+            continue
+        wrong = [c for c, ok in r["checks"].items() if not ok]
+        mrem = lambda d: ", ".join(f"calls[{i}] mremap {'= ' + v if v.startswith('0x') else v}"  # noqa: E731
+                                   for i, v in sorted(d.items(), key=lambda x: int(x[0])))
+        out.append(f"{'agrees' if r['agree'] else 'DISAGREES (' + ', '.join(wrong) + ')'}: {r['program']}\n"
+                   f"  kernel: {mrem(k['mremaps'])}; memory {k['memory']}{', WARN' if k['warned'] else ''}; "
+                   f"{moves(k['calls'], '=')}\n"
+                   f"  model:  {mrem(m['mremaps'])}; memory {m['memory']}{', WARN' if m['warn'] else ''}; "
+                   f"{moves(m['calls'], 'returns')}")
+    ran = [r for r in rows if not r["skipped"]]
+    calls = sum(len(r["kernel"]["calls"]) for r in ran)
+    observed = sum(r["observed"] for r in ran)
+    from collections import Counter
+    pieces = sum(any(n > 1 for n in Counter(c["mremap"] for c in r["model"]["calls"]).values()) for r in ran)
+    out.append(f"{len(rows) + len(missing)} programs ({'6.17 and later: a move_page_tables() call per VMA' if multi else 'before 6.17: one VMA per mremap'}): "
+               f"{sum(r['agree'] for r in rows)} agree, {len(ran) - sum(r['agree'] for r in ran)} disagree, "
+               f"{len(rows) - len(ran)} skipped, {len(missing)} without a result")
+    out.append(f"of the {len(ran)} that ran: {pieces} moved several VMAs in one mremap; {calls} move_page_tables() calls, "
+               f"the decision seen in {observed} (a populated source; the kernel realigned in "
+               f"{sum(r['realigned'] for r in ran)}); calls, returns and decisions as the model says in "
+               f"{sum(r['checks']['calls'] and r['checks']['returned'] and r['checks']['decision'] for r in ran)} "
+               f"programs; mremap results as the simulator says in {sum(r['checks']['mremap'] for r in ran)}; "
+               f"memory as the model says in {sum(r['checks']['memory'] for r in ran)}")
+    return out
+
+
+def run_programs(image: Path, programs: list[tuple[str, "Geometry", list[dict]]], timeout: float,
+                 thp: str | None = None, shmem: str | None = None) -> list[KernelRun]:
+    """Boot ``image`` once with the C programs (userspace.program) of the (name, geometry, calls)
+    ``programs``: a run per program."""
+    from modelcheck.userspace.program import program_c
+    with tempfile.TemporaryDirectory() as tmp:
+        initrd = build_initramfs([program_c(g, calls, name) for name, g, calls in programs],
+                                 Path(tmp) / "initrd.gz", thp, shmem, image_bits(image))
+        return parse(boot(image, initrd, timeout))
+
+
+def multi_vma(release: str) -> bool:
+    """Whether a kernel of ``release`` moves several VMAs in one mremap (6.17 and later:
+    d23cb648e365 "mm/mremap: permit mremap() move of multiple VMAs"); before, a range over
+    more than one VMA is -EFAULT."""
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= (6, 17)
+
+
 def _exit_code(disagree: int, skipped: int, missing: int) -> int:
     """0 when every run ran and agreed, 1 on a disagreement, 3 when some gave no answer."""
     return 1 if disagree else 3 if skipped or missing else 0
@@ -701,7 +850,7 @@ class Tally:
         self.entries_missing += (c["kernel"]["verdict"], c["model"]["memory"]) == ("entries-missing", "intact")
         self.splits += (c["kernel"]["verdict"], c["model"]["memory"]) == ("entries-missing", "entries-missing")
         self.decided += c["model"]["decided"]
-        self.decisions_agree += c["model"]["decided"] and c["checks"]["decision"]
+        self.decisions_agree += c["model"]["decided"] and c["checks"].get("decision", False)
         self.realigned += c["began"] is not None and c["began"][0] != c["model"]["old_addr"]
         if not c["agree"]:
             self.wrong.append(f"{name} ({', '.join(k for k, ok in c['checks'].items() if not ok)})")

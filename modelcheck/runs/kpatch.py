@@ -32,7 +32,7 @@ from pycparser import c_ast, c_generator
 from modelcheck.front.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
 from modelcheck.errors import InputError, RunFailed
 
-__all__ = ["variant_header", "patch_mremap", "build", "configure", "tree_arch", "CONFIG", "CONFIG_I386", "ARCHES",
+__all__ = ["variant_header", "patch_mremap", "build", "apply_patches", "ORIGINAL", "configure", "tree_arch", "CONFIG", "CONFIG_I386", "ARCHES",
            "HEADER", "DECISION", "RETURNED"]
 
 HEADER = "modelcheck_realign.h"
@@ -129,21 +129,57 @@ def patch_mremap(text: str) -> str:
     return text.replace(_ENTRY, f'#include "{HEADER}"\n\n{_ENTRY}', 1)
 
 
-def build(tree: Path, vid: str, jobs: int = 2) -> tuple[Path, float]:
+#: where patch_mremap()'s first rewrite of a tree keeps the tree's own mm/mremap.c
+ORIGINAL = "mremap.c.modelcheck-orig"
+
+
+def apply_patches(tree: Path, patches: list[Path]) -> list[str]:
+    """Apply ``patches`` to ``tree`` in order as ``patch -p1`` does, each checked first with
+    --dry-run so that a patch that does not apply changes nothing; one already applied (its
+    reverse applies) is left as it is.  Returns a line per patch saying which."""
+    said = []
+    for p in patches:
+        def run(*extra: str) -> subprocess.CompletedProcess:
+            return subprocess.run(["patch", "-p1", "--batch", "--forward", "--silent", *extra, "-i", str(p.resolve())],
+                                  cwd=tree, capture_output=True, text=True)
+        if run("--dry-run").returncode == 0:
+            done = run()
+            if done.returncode != 0:
+                raise RunFailed(str(p), (done.stdout + done.stderr).strip().splitlines()[0])
+            said.append(f"applied {p}")
+        elif subprocess.run(["patch", "-p1", "--batch", "--reverse", "--dry-run", "--silent", "-i", str(p.resolve())],
+                            cwd=tree, capture_output=True, text=True).returncode == 0:
+            said.append(f"already applied {p}")
+        else:
+            out = (run("--dry-run").stdout or "does not apply").strip().splitlines()
+            raise InputError(str(p), f"does not apply to {tree}: {out[-1] if out else 'patch failed'}")
+    return said
+
+
+def build(tree: Path, vid: str | None, jobs: int = 2) -> tuple[Path, float]:
     """Patch ``tree`` (a configured 6.12 source tree) for variant ``vid`` and build its bzImage:
     (the image, seconds).  Only mm/modelcheck_realign.h changes between variants, so a switch
-    rebuilds one object and relinks.  The word size is the tree's own: a tree configured with
-    ``configure(tree, "i386")`` builds a 32-bit PAE kernel."""
+    rebuilds one object and relinks.  With ``vid`` None the tree's own mm/mremap.c is built
+    (put back from ORIGINAL if a variant build rewrote it).  The word size is the tree's own: a
+    tree configured with ``configure(tree, "i386")`` builds a 32-bit PAE kernel."""
     mremap = tree / "mm" / "mremap.c"
     if not mremap.is_file() or not (tree / ".config").is_file():
         raise InputError("--tree", f"{tree} is not a configured kernel source tree (mm/mremap.c, .config)")
-    header = tree / "mm" / HEADER
-    text = variant_header(vid)
-    if not header.is_file() or header.read_text() != text:
-        header.write_text(text)
-    patched = patch_mremap(mremap.read_text())
-    if patched != mremap.read_text():
-        mremap.write_text(patched)
+    original = tree / "mm" / ORIGINAL
+    if vid is None:
+        if HEADER in mremap.read_text():
+            if not original.is_file():
+                raise InputError("--tree", f"{mremap} was rewritten for a variant and its original is gone")
+            mremap.write_text(original.read_text())
+    else:
+        header = tree / "mm" / HEADER
+        text = variant_header(vid)
+        if not header.is_file() or header.read_text() != text:
+            header.write_text(text)
+        patched = patch_mremap(mremap.read_text())
+        if patched != mremap.read_text():
+            original.write_text(mremap.read_text())
+            mremap.write_text(patched)
     t = time.perf_counter()
     done = subprocess.run(["make", f"ARCH={tree_arch(tree)}", f"-j{jobs}", "bzImage"], cwd=tree,
                           capture_output=True, text=True)

@@ -33,7 +33,7 @@ from modelcheck.userspace.syscalls import (MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, M
                                  MREMAP_FIXED, MREMAP_MAYMOVE, AddressSpace, SyscallError, Unrepresentable,
                                  exec_stack, stack_len_max, stack_shift_max)
 
-__all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe", "load_calls", "run_calls",
+__all__ = ["Step", "Reachability", "find_recipe", "replay_steps", "shortest_recipe", "load_calls", "run_calls", "is_program", "dump_calls",
            "CallResult"]
 
 if TYPE_CHECKING:
@@ -336,6 +336,25 @@ def load_calls(path: str) -> tuple["Geometry", list[dict]]:
     except InputError as e:
         raise InputError(f"{path}: {e.where}" if e.where else path, e.message) from None
     return g, calls
+
+
+def is_program(path: str) -> bool:
+    """Whether the JSON file at ``path`` is a program of calls (it has "calls") rather than a
+    scenario; a file that is not JSON is neither, which the scenario reader then says."""
+    from modelcheck.model.scenario import read_json_file
+    try:
+        data = read_json_file(path)
+    except InputError:
+        return False
+    return isinstance(data, dict) and "calls" in data
+
+
+def dump_calls(g: "Geometry", calls: list[dict]) -> str:
+    """A program as load_calls reads it back: addresses and lengths in hex."""
+    import json
+    rows = [json.dumps({k: hex(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in c.items()})
+            for c in calls]
+    return ('{"schema": 1, "geometry": "' + g.name + '",\n "calls": [' + ",\n           ".join(rows) + "]}\n")
 
 
 @dataclass

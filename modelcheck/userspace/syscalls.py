@@ -314,8 +314,9 @@ class AddressSpace:
         vma = self.area_at(old)
         if vma is None:
             raise SyscallError("EFAULT", f"nothing is mapped at {hex(old)}")
-        if flags & MREMAP_DONTUNMAP and (vma.shared or not vma.anonymous):
-            raise SyscallError("EINVAL", "MREMAP_DONTUNMAP needs a private anonymous mapping")
+        # MREMAP_DONTUNMAP: any mapping but VM_DONTEXPAND/VM_PFNMAP ones (a4609387859f "mm: extend
+        # MREMAP_DONTUNMAP to non-anonymous mappings", 5.13; 7.3's check_prep_vma()), which
+        # anonymous memory never is: shared anonymous (shmem) memory moves as private does
         self._unmap(new, new + length)  # do_munmap() of the destination first
         vma = self.area_at(old)  # "this can invalidate the old VMA. Reset."
         if vma is None or old + length > vma.end:  # vma_to_resize(): old_len > vm_end - addr
