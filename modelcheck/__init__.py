@@ -40,7 +40,7 @@ one module (README, "Your own property").
 * ``ksource``    kernel C as shipped: preprocessed (pcpp), functions found by name, trees, patches;
 * ``cparse``     kernel C parsed at its positions, move_page_tables() cut at its loop;
 * ``cinterp``    that C run exactly on either backend, or refused at FILE:LINE:COL;
-* ``cfront``     variants from C: linked over a base, smoke-run, early returns refused;
+* ``cfront``     variants from C: linked over a base, smoke-run, early returns as exits;
 * ``compiled``   the same C compiled with kernel stubs and run on random states: the interpreter's
   second opinion;
 * ``inputs``     what the command line names, loaded: scenario files, C files, trees and patches;

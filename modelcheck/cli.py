@@ -26,7 +26,7 @@ from modelcheck.runs.kernel import PATCHABLE
 from modelcheck.checks import CHECKS, REGISTRY
 from modelcheck.settings import DEFAULT_GEOMETRIES, DEFAULT_RLIMIT, DEFAULT_VMAS
 from modelcheck.model.variants import get_variant, variant_ids
-from modelcheck.front.inputs import (c_variant_of, judge, kernel_tree, load_any, load_claimed,
+from modelcheck.front.inputs import (c_source, c_variant_of, judge, kernel_tree, load_any, load_claimed,
                                      named_by, one_source, side)
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ class Terminated(BaseException):
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    # an object the exception interrupts in its constructor (a z3 Context) fails in its
+    # finalizer later: that is not news after a SIGTERM, so such reports are dropped
+    sys.unraisablehook = lambda _: None
     raise Terminated()
 
 
@@ -113,6 +116,7 @@ class _Cli(click.Group):
             _error("modelcheck", e.format_message())
             return 2
         except (click.Abort, KeyboardInterrupt):
+            sys.unraisablehook = lambda _: None  # (as after a SIGTERM: _on_sigterm)
             click.echo("modelcheck: interrupted", err=True)
             return 130
         except Terminated:
@@ -359,15 +363,25 @@ def eval_cmd(scenario: str, variant_list: tuple[str, ...], level: str, geometry:
     _run(run, as_json)
 
 
+def _reachable(reachable: bool | None, *trees: Any) -> bool:
+    """--reachable/--all-states as given, else reachable for kernel code from a tree: a verdict
+    about a kernel is about the states a program can bring it to."""
+    if reachable is not None:
+        return reachable
+    return any(t and Path(str(t).split("+")[0]).is_dir() for t in trees)
+
+
 def _unique(values: Any) -> list[str]:
     """``values`` in order, each once (a repeated id is computed once)."""
     return list(dict.fromkeys(values))
 
 
 def _bound_options(f: Callable) -> Callable:
-    f = click.option("--reachable", is_flag=True,
+    f = click.option("--reachable/--all-states", "reachable", default=None,
                      help="Count only states user space can bring the kernel to (exec's stack move as exec "
-                          "makes it; an mremap counterexample needs a recipe of system calls).")(f)
+                          "makes it; an mremap counterexample needs a recipe of system calls), or every state "
+                          "the scenario schema allows.  Default: --reachable for a kernel tree (--tree, DIR, "
+                          "DIR+PATCH), whose verdicts are about that kernel; --all-states otherwise.")(f)
     f = click.option("--rlimit", type=click.IntRange(1), default=DEFAULT_RLIMIT, show_default=True,
                      help="Z3 resource limit per query (deterministic); reaching it makes the verdict unknown.")(f)
     f = click.option("--no-cutoff", "no_cutoff", is_flag=True,
@@ -470,7 +484,7 @@ def _code(results: list[CheckResult]) -> int:
               help="With C input: also write the verdict as SARIF 2.1.0 to FILE, a violation at the C that decides it.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int,
-              reachable: bool, out: str | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
+              reachable: bool | None, out: str | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
               sarif_out: str | None, as_json: bool) -> None:
     """Prove or refute one property of one variant: holds, violated (with a minimal counterexample
     the simulator has replayed) or unknown.
@@ -479,6 +493,7 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
     """
     from modelcheck.output.report import check_lines
     from modelcheck.solver.search import check
+    reachable = _reachable(reachable, tree)
     def run() -> Shown:
         one_source(vid, c_files, tree, patches, " (--base names the variant the C files are linked over)")
         if sarif_out and not (c_files or tree):
@@ -496,13 +511,14 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
             r.crosscheck = second_opinion(variant, g, level, [r.counterexample] if r.counterexample else [])
         if where is not None and r.counterexample is not None:
             from modelcheck.runs.gallery import write_entry  # networkx: only where a counterexample is written
+            r.source = c_source(c_files, base, function, tree, patches)
             write_entry(where, r)
         if target is not None:
             from modelcheck.front.cfront import where_decided
             from modelcheck.output.formats.sarif import check_sarif
             where = where_decided(linkage.unit, r.property, r.replay.faults if r.replay is not None else []) \
                 if r.verdict == "violated" else None
-            write_text(target, check_sarif(r, where))
+            write_text(target, check_sarif(r, where, tree, patches))
         return Shown(_code([r]), {**r.to_json(), **({"linked": linkage.to_json()} if linkage else {})},
                      lambda: "\n".join(_linked(linkage) + check_lines(r)) + "\n")
     _run(run, as_json)
@@ -536,7 +552,7 @@ def _crosschecks(variants: list, results: list, geometries: list[str], level: st
 @_c_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometries: tuple[str, ...], level: str,
-               vmas: int, no_cutoff: bool, rlimit: int, reachable: bool, jobs: int | None, out: str, pictures: bool,
+               vmas: int, no_cutoff: bool, rlimit: int, reachable: bool | None, jobs: int | None, out: str, pictures: bool,
                c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], as_json: bool) -> None:
     """Every variant × property on each geometry: one table per geometry, counterexamples saved.
 
@@ -548,6 +564,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     from modelcheck.runs.matrix import run_matrix
     from modelcheck.output.report import expected_verdict, matrix_table
     from modelcheck.solver.search import CheckResult
+    reachable = _reachable(reachable, tree)
     def run() -> Shown:
         mine, linkage = c_variant_of(c_files, base, function, tree, patches)
         vs = _split(variants, variant_ids(), "--variants")
@@ -589,7 +606,7 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
 @_c_options
 @_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int, reachable: bool,
+def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bool, rlimit: int, reachable: bool | None,
              c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...], progress: bool | None,
              as_json: bool) -> None:
     """Scenarios on which variants A and B decide differently, one minimal scenario per class:
@@ -604,6 +621,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
     from modelcheck.output.report import eval_report
     from modelcheck.solver.search import diff
     from modelcheck.model.semantics import evaluate
+    reachable = _reachable(reachable, a, b, tree)
     def run() -> Shown:
         g = get_geometry(geometry)
         c_variant_of(c_files, base, function, tree, patches)  # A or B may name it (the first C file's name)
@@ -658,7 +676,7 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
               help="Built-in variant whose C supplies what a C file leaves out (default: detected).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], properties: tuple[str, ...], level: str,
-                vmas: int | None, no_cutoff: bool, rlimit: int, reachable: bool, base: str | None,
+                vmas: int | None, no_cutoff: bool, rlimit: int, reachable: bool | None, base: str | None,
                 as_json: bool) -> None:
     """Since which version is it safe, and on which architectures: one table, a row per kernel
     tree or C file (DIR, DIR+PATCH..., FILE.c, or a built-in id) and geometry, a column per property.
@@ -667,6 +685,7 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
     """
     from modelcheck.runs.matrix import run_matrix
     from modelcheck.output.report import history_table
+    reachable = _reachable(reachable, *sources)
     def run() -> Shown:
         gs = _geometries(geometries, ["x86_64-4level"])
         ps = _checks(properties)
@@ -701,7 +720,7 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
                    "are the same for every value.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
-               reachable: bool, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
+               reachable: bool | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
                sarif_out: str | None, fixes: bool, jobs: int | None, as_json: bool) -> None:
     """What each condition of a C variant does: never-evaluated, never-true, never-false,
     redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
@@ -712,6 +731,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     Exit 0 when the review is complete and the variant violates no property, 1 when it
     violates one (its harmful conditions are shown), 3 when a search gave up.
     """
+    reachable = _reachable(reachable, tree)
     def run() -> Shown:
         from modelcheck.front.cfront import builtin_c, builtin_unit
         from modelcheck.front.review import VERDICTS, review
@@ -784,7 +804,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             [w for w in refuters.values() if isinstance(w, Scenario)]
         checked = second_opinion(c_variant(unit, name, "", ""), g, level, seen)
         if target is not None:
-            write_text(target, review_sarif(findings, name, found))
+            write_text(target, review_sarif(findings, name, found, tree, patches))
 
         def text() -> str:
             out = _linked(linkage)

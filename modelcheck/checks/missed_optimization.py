@@ -18,8 +18,8 @@ from modelcheck.checks import PRECISION, Property
 def missed(ev: Any, alt: Any) -> bool:
     """Did the variant (evaluated as ``ev``) miss the safe realignment the other side (``alt``,
     evaluated on the same scenario) takes?"""
-    return (alt is not None and ev.moves_entries and not ev.realigned and alt.realigned
-            and not alt.violated())
+    return (alt is not None and ev.moves_entries and not ev.realigned and not ev.returned_early
+            and alt.realigned and not alt.violated())
 
 
 def safe_realignment(st: Any, variant: Any, level: str, properties: Iterable[str]) -> Any:

@@ -1,4 +1,5 @@
-"""return-value: move_page_tables() returns the bytes it moved, on success and at every loop break."""
+"""return-value: move_page_tables() returns the bytes it moved, on success and at every loop break;
+a return before its loop (nothing moved) is right only for a zero-length call, with 0."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ _RIGHT: "weakref.WeakKeyDictionary[Any, dict[str, bool]]" = weakref.WeakKeyDicti
 
 def judge(ev: Any, run: Any) -> str | None:
     mv = run.scenario.move
+    if ev.returned_early:
+        # it moved nothing: only a zero-length call may return there, and then 0; at len > 0 a
+        # return of 0 fails the mremap (-ENOMEM) with no allocation failed, and one of len
+        # makes move_vma() unmap the source whose pages never moved
+        if mv.len or ev.returned:
+            return (f"it returns {hex(ev.returned)} before its loop ({ev.returned_early}), having moved nothing "
+                    f"of len {hex(mv.len)}")
+        return None
     # the bytes of [old_addr, old_end) the loop has passed: it starts at the decision's cursor
     # (a decision above old_addr leaves [old_addr, cursor) where it was)
     lo = max(ev.old_addr, mv.old_addr)

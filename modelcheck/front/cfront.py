@@ -20,8 +20,8 @@ function of the same name, so a patch's ``can_align_down()`` alone is a complete
 ``--level pud``).
 
 The stages: ``cparse`` (parse and cut, FILE:LINE:COL errors), ``cinterp`` (run exactly, or
-refuse), this module (variants, linking over a base, the smoke run that takes every path and the
-check that no call reaches an early return before the loop), and ``compiled`` (the compiler's
+refuse), this module (variants, linking over a base, the smoke run that takes every path; an
+early return of move_page_tables() is an exit the model runs: Decision.early), and ``compiled`` (the compiler's
 second opinion).  The names of the first two are re-exported here.
 """
 
@@ -508,24 +508,6 @@ def _smoke(v: Variant, unit: CUnit) -> None:
     from modelcheck.solver.encoding import SymbolicState, decision_of, new_context
     from modelcheck.model.geometry import get_geometry
     st = SymbolicState(get_geometry("x86_64-4level"), 2, ctx=new_context())
-    d = decision_of(st, v, "pmd")
+    decision_of(st, v, "pmd")
     k = st.ops
     v.progress(k, k.wrap(st.old_addr), k.wrap(st.old_end), k.wrap(st.len))
-    _refuse_early_returns(v, st, d)
-
-
-def _refuse_early_returns(v: Variant, st: Any, d: Decision) -> None:
-    """A return of move_page_tables() before its loop (``if (!len) return 0;``) is accepted only
-    where no call the model has reaches it (len is never 0 there; a hugetlb VMA is never one): the
-    model always runs the loop.  Asked on x86_64-4level over every number of VMAs (the cutoff of
-    the return's condition); a return some call reaches is refused at its line."""
-    from modelcheck.solver.encoding import decision_of
-    from modelcheck.solver.search import somewhere
-    for i, (where, cond) in enumerate(d.early):
-        if cond is False:
-            continue
-        answer = somewhere(st, lambda big, i=i: decision_of(big, v, "pmd").early[i][1])
-        if answer != "unsat":
-            reached = "on some calls" if answer == "sat" else "perhaps (the solver could not tell)"
-            raise InputError(where, f"{MPT}() returns here before its loop {reached}; the model runs the loop "
-                                    "on every call, so an early return that a call can reach is not supported")

@@ -252,7 +252,7 @@ class Interp:
         self.frozen = frozen
         # the returns of the outermost function run (move_page_tables()'s head): (FILE:LINE:COL,
         # the path condition that reaches it)
-        self.exits: list[tuple[str, Any]] = []
+        self.exits: list[tuple[str, Any, Any]] = []  # move_page_tables()'s own returns: (where, when, value)
 
     def decides(self, node: c_ast.Node, value: Any, g: Any) -> Any:
         """A condition's value (an if's, a ?:'s, an operand of && or ||), as forced if it is."""
@@ -453,8 +453,8 @@ class Interp:
                 value = self.convert(self.expr(node.expr, frame, g), frame.ret_ty, node)
             frame.value = value if frame.value is None else self.merge(g, value, frame.value, node)
             frame.returned = g if frame.returned is False else k.or_(frame.returned, g)
-            if self.depth == 0:
-                self.exits.append((_where(node), g))
+            if self.depth == 0:  # move_page_tables() returns an unsigned long: its word
+                self.exits.append((_where(node), g, value.w if isinstance(value, Int) else self.k.word(0)))
         elif isinstance(node, (c_ast.Assignment, c_ast.FuncCall, c_ast.UnaryOp, c_ast.BinaryOp, c_ast.ID,
                                c_ast.Cast)):
             self.expr(node, frame, g)

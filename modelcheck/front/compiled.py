@@ -191,7 +191,7 @@ static void mc_segv(int sig)
 }
 
 /* one state a line: shift_pmd shift_pud n (start end)*n old_vma new_vma old_addr new_addr len
- * for_stack k (cursor)*k; prints: moved old new warned oops early (tail)*k */
+ * for_stack k (cursor)*k; prints: moved old new warned oops early early-value (tail)*k */
 int main(void)
 {
 	struct sigaction sa;
@@ -226,10 +226,11 @@ int main(void)
 		mc_warned = mc_oops = mc_reached = 0;
 		mc_old = old_addr;
 		mc_new = new_addr;
+		mc_head_ret = 0;
 		if (!sigsetjmp(mc_jump, 1))
 			MC_HEAD;
-		printf("%d %lx %lx %d %d %d", mc_old != old_addr || mc_new != new_addr, mc_old, mc_new, mc_warned,
-		       mc_oops, !mc_reached && !mc_oops);
+		printf("%d %lx %lx %d %d %d %lx", mc_old != old_addr || mc_new != new_addr, mc_old, mc_new, mc_warned,
+		       mc_oops, !mc_reached && !mc_oops, !mc_reached && !mc_oops ? mc_head_ret : 0UL);
 		for (i = 0; i < k; i++) {
 			unsigned long ret = 0;
 
@@ -327,11 +328,11 @@ def harness_source(unit: CUnit, g: Geometry) -> str:
     if start == "kernel":
         assert mt is not None
         if shape == "pmc":
-            run_head = f"mc_head{call}"
+            run_head = f"mc_head_ret = mc_head{call}"
             run_tail = f"mc_tail_body{call}"
         else:
             args = ["&mc_vmas[ov]", "old_addr", "&mc_vmas[nv]", "new_addr", "len", "0", "stack"][:len(mt.params)]
-            run_head = f"mc_head({', '.join(args)})"
+            run_head = f"mc_head_ret = mc_head({', '.join(args)})"
             run_tail = f"mc_tail_body({', '.join(args)})"
         tail_expr = f"(mc_cursor = (c), {run_tail})"
     elif shape == "pmc":
@@ -345,7 +346,7 @@ def harness_source(unit: CUnit, g: Geometry) -> str:
         tail_expr = f"{RETURN}((c), old_addr + len, len)"
     head_lines = [f"#define MC_MAX {MAX_VMAS}", f"#define MC_PAGE_SHIFT {g.page_shift}",
                   f"#define MC_PUD_SHIFT {g.pud_shift}", _PRELUDE, *stubs, *macros,
-                  "static unsigned long mc_cursor;", *protos, text]
+                  "static unsigned long mc_cursor, mc_head_ret;", *protos, text]
     driver = _DRIVER.replace("MC_HEAD", run_head).replace("MC_TAIL(cursors[i])", tail_expr.replace("(c)", "(cursors[i])"))
     return "\n".join(head_lines) + "\n" + driver
 
@@ -417,13 +418,15 @@ def _line(s: Scenario, level: str, cursors: list[int]) -> str:
 
 
 def _model(s: Scenario, v: Variant, level: str) -> tuple:
-    """The interpreter's decision on ``s``: (moved, old, new, warn, oops, early)."""
+    """The interpreter's decision on ``s``: (moved, old, new, warn, oops, the value of an early
+    return or None)."""
     k = ConcreteOps(s.geometry, s.spans, checked=True, uffd=s.uffd)
     mv = s.move
     d = v.decide(k, Call(k.vma(mv.old_vma), k.vma(mv.new_vma), k.word(mv.old_addr), k.word(mv.new_addr),
                          k.word(mv.len), mv.for_stack), level)
+    value = next((int(x) for _, c, x in d.early if c), None)  # the first early return taken, if one is
     return (int(bool(d.realign)), int(d.old_addr), int(d.new_addr), int(bool(d.warn)), int(bool(d.oops)),
-            int(any(bool(c) for _, c in d.early)))
+            value)
 
 
 def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Scenario]) -> CrossCheck:
@@ -441,9 +444,11 @@ def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Sc
         moved, old, new, warn, oops, early = _model(s, v, level)
         cursors = _cursors(s, old)
         k = ConcreteOps(g, s.spans, checked=True)
-        tails = [int(v.progress(k, k.word(c), k.word(s.move.old_end), k.word(s.move.len))) for c in cursors]
+        # (after an early return there is no loop end: its value is compared instead of the tail's)
+        tails = None if early is not None else [
+            int(v.progress(k, k.word(c), k.word(s.move.old_end), k.word(s.move.len))) for c in cursors]
         lines.append(_line(s, level, cursors))
-        expected.append((moved, old, new, warn, oops, early, tails))
+        expected.append((moved, old, new, warn, oops, int(early is not None), tails, early or 0))
     r = subprocess.run([exe], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=300)
     got = r.stdout.splitlines()
     if r.returncode != 0 or len(got) != len(states):
@@ -452,15 +457,21 @@ def crosscheck(unit: CUnit, v: Variant, g: Geometry, level: str, states: list[Sc
     for s, want, out in zip(states, expected, got):
         f = out.split()
         moved, old, new, warn, oops, early = int(f[0]), int(f[1], 16), int(f[2], 16), int(f[3]), int(f[4]), int(f[5])
+        value = int(f[6], 16)
         if oops or want[4]:
             if bool(oops) != bool(want[4]):
                 raise _differs(s, "a NULL dereference", want[4], oops)
             continue  # C stops at the fault; the model reads 0 there and goes on
-        for what, a, b in (("the decision", want[:3], (moved, old, new)), ("a WARN_ON_ONCE()", want[3], warn),
-                           ("an early return", want[5], early)):
+        # (after an early return the cursors are no decision: nothing moves; its value is compared)
+        for what, a, b in (("an early return", want[5], early), ("a WARN_ON_ONCE()", want[3], warn),
+                           *([] if early else [("the decision", want[:3], (moved, old, new))])):
             if a != b:
                 raise _differs(s, what, a, b)
-        tails = [None if x == "oops" else int(x, 16) for x in f[6:]]
+        if early:
+            if value != want[7]:
+                raise _differs(s, "the value of its early return", hex(want[7]), hex(value))
+            continue
+        tails = [None if x == "oops" else int(x, 16) for x in f[7:]]
         if tails != want[6]:
             raise _differs(s, "the return value at the cursors " + ", ".join(hex(c) for c in _cursors(s, want[1])),
                            [hex(x) for x in want[6]], [hex(x) if x is not None else "oops" for x in tails])

@@ -10,6 +10,7 @@ engine finds them by id like the built-ins."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -142,8 +143,20 @@ def judge(path: str, s: Scenario, claim: Claim) -> Any:
         return judge(s, get_variant(claim.variant), claim.property, claim.level)
 
 
+def c_source(c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None,
+             patches: tuple[str, ...]) -> dict | None:
+    """Where a variant from C comes from, as a saved counterexample records it (Claim.source)."""
+    if tree:
+        return {"tree": str(Path(tree).resolve()), "patches": [str(Path(p).resolve()) for p in patches]}
+    if c_files:
+        return {"c_files": [str(Path(p).resolve()) for p in c_files], "base": base, "function": function}
+    return None
+
+
 def load_claimed(path: str, vid: str | None, pid: str | None, level: str | None) -> tuple[Scenario, Claim]:
-    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's claim."""
+    """A scenario file (JSON or GraphML) and what to check on it: the options, else the file's
+    claim.  A claim about a variant from C is read from where the claim says it came from
+    (Claim.source: the tree and its patches, or the C files), which must still be there."""
     from modelcheck.model.scenario import Claim
     s = load_any(path)
     recorded = s.claim
@@ -151,6 +164,17 @@ def load_claimed(path: str, vid: str | None, pid: str | None, level: str | None)
         raise InputError(f"{path}: claim", "the file names no variant and property; give --variant and --property")
     claim = Claim(vid or recorded.variant, pid or recorded.property,  # type: ignore[union-attr]
                   level or (recorded.level if recorded else "pmd"))
+    if recorded is not None and recorded.source and claim.variant == recorded.variant \
+            and claim.variant not in variant_ids():
+        src = recorded.source
+        try:
+            v, _ = c_variant_of(tuple(src.get("c_files", ())), src.get("base"), src.get("function"), src.get("tree"),
+                                tuple(src.get("patches", ())))
+        except InputError as e:
+            raise InputError(f"{path}: claim.source", f"{e.where}: {e.message}") from None
+        if v.id != claim.variant:
+            raise InputError(f"{path}: claim.source", f"it now reads as {v.id}, not {claim.variant}")
+        claim = dataclasses.replace(claim, source=src)
     get_variant(claim.variant)
     if claim.property not in CHECKS:
         raise InputError(f"{path}: claim.property", f"unknown property {claim.property!r}")

@@ -61,8 +61,10 @@ class Condition:
     # it reads a VMA's userfaultfd state (VMA_FLAGS): judged over every state, not only the
     # reachable ones, whose uffd states come from code outside the file (see _FLAGS_NOTE)
     flags: bool = False
-    # why the model cannot judge it (a guard of an early return of move_page_tables()), or ""
+    # why the model cannot judge it, or ""
     outside: str = ""
+    # the guard of an early return of move_page_tables() (``if (!len) return 0;``)
+    early: bool = False
 
     @property
     def in_function(self) -> str:
@@ -120,10 +122,11 @@ class Finding:
 _FLAGS_NOTE = ("judged with the VMAs' userfaultfd states free: which VMAs carry a userfaultfd context during "
                "the moves is settled outside mm/mremap.c (copy_vma() and vm_area_dup() copy the source's; "
                "mremap_userfaultfd_prep() clears the new VMA's only after them, 6.12-7.3)")
-#: why a guard of an early return of move_page_tables() is not judged
-_EARLY_NOTE = ("move_page_tables() returns here before its loop; the model makes such a call only as move_vma()'s "
-               "undo move after a failure at the first cursor (len 0: nothing moves either way), and has no "
-               "hugetlb VMA or other caller of a zero-length move, so it cannot say what the condition is for")
+#: what a guard of an early return of move_page_tables() that changes nothing in the model is for
+_EARLY_NOTE = ("move_page_tables() returns here before its loop; dropping the guard changes nothing the model has "
+               "(where it holds, the call would realign nothing and move nothing, and return the same), but the "
+               "return also skips what the model does not have: the cache flush and MMU-notifier invalidation "
+               "of the range, and whatever later code does with it; no verdict")
 
 
 def conditions(unit: CUnit) -> list[Condition]:
@@ -140,7 +143,7 @@ def conditions(unit: CUnit) -> list[Condition]:
     early = {id(x.cond) for x in (unit.functions[START].body.block_items or [])
              if unit.cut(START) and isinstance(x, c_ast.If) and _always_returns(x.iftrue)} if start == "kernel" else set()
 
-    def add(node: c_ast.Node, fn: str, context: str, neutral: bool, outside: str = "") -> None:
+    def add(node: c_ast.Node, fn: str, context: str, neutral: bool, early: bool = False) -> None:
         if isinstance(node, c_ast.UnaryOp) and node.op == "!":
             inner = node.expr
         else:
@@ -154,14 +157,14 @@ def conditions(unit: CUnit) -> list[Condition]:
         called = {n.name.name for n in _walk(node) if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID)}
         flags = any(name in VMA_FLAGS or name in reads_flags for name in called)
         out.append(Condition(id(node), file, int(line), int(col), gen.visit(node), name, context, neutral, shown,
-                             flags, outside))
+                             flags, early=early))
 
     class Walk(c_ast.NodeVisitor):
         def __init__(self, fn: str) -> None:
             self.fn = fn
 
         def visit_If(self, node: c_ast.If) -> None:
-            add(node.cond, self.fn, "if", False, _EARLY_NOTE if self.fn == START and id(node.cond) in early else "")
+            add(node.cond, self.fn, "if", False, early=self.fn == START and id(node.cond) in early)
             self.generic_visit(node)
 
         def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
@@ -355,6 +358,10 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
     dropped = c_variant(unit, f"{vid}-without-{c.line}:{c.col}", "", "", forced={c.node_id: c.neutral})
     cuts: list = []
     same, _ = prove_same(base, dropped, g, level, vmas, rlimit, cutoffs=cuts, states=states)
+    if same == HOLDS and c.early:
+        f.verdicts.clear()
+        f.outside = f"{_EARLY_NOTE} ({_bound(cuts)})"
+        return f
     if same == HOLDS:
         f.add("redundant", f"dropping it changes no decision and no return value ({_bound(cuts)})")
         return f

@@ -78,9 +78,13 @@ class Claim:
     variant: str
     property: str
     level: str = "pmd"
+    #: where a variant from C came from, so that replay can read it again: {"tree": DIR,
+    #: "patches": [FILE...]} or {"c_files": [FILE...], "base": ID, "function": NAME} (absolute paths)
+    source: dict | None = None
 
     def to_json(self) -> dict:
-        return {"variant": self.variant, "property": self.property, "level": self.level}
+        return {"variant": self.variant, "property": self.property, "level": self.level,
+                **({"source": self.source} if self.source else {})}
 
 
 @dataclass(frozen=True)
@@ -339,12 +343,22 @@ def scenario_from_json(data: Any, geometry: Geometry | None = None) -> Scenario:
     note = _text(data.get("note", ""), "note")
     claim = None
     if "claim" in data:
-        c = _check_keys(data["claim"], "claim", {"variant", "property"}, {"level"})
+        c = _check_keys(data["claim"], "claim", {"variant", "property"}, {"level", "source"})
         for key in ("variant", "property", "level"):
             _text(c.get(key, ""), f"claim.{key}")
         if c.get("level", "pmd") not in ("pmd", "pud"):
             raise InputError("claim.level", f"expected pmd or pud, got {c['level']!r}")
-        claim = Claim(c["variant"], c["property"], c.get("level", "pmd"))
+        source = c.get("source")
+        if source is not None:
+            _check_keys(source, "claim.source", set(), {"tree", "patches", "c_files", "base", "function"})
+            for key, value in source.items():
+                ok = all(isinstance(x, str) for x in value) if key in ("patches", "c_files") and \
+                    isinstance(value, list) else isinstance(value, str) or (value is None and key in ("base", "function"))
+                if not ok:
+                    raise InputError(f"claim.source.{key}", "expected a path, a list of paths or an id")
+            if ("tree" in source) == ("c_files" in source):
+                raise InputError("claim.source", "expected a tree or C files")
+        claim = Claim(c["variant"], c["property"], c.get("level", "pmd"), source)
     return Scenario(geometry, tuple(vmas), move, note, claim)
 
 
@@ -398,9 +412,16 @@ def _validate(s: Scenario) -> None:
     for key in ("old_addr", "new_addr", "len"):
         if getattr(mv, key) % page:
             raise InputError(f"move.{key}", f"{hex(getattr(mv, key))} is not page aligned")
-    if mv.len == 0:
-        raise InputError("move.len", "must be non-zero (move_page_tables() returns at once)")
     ov, nv = s.old_vma, s.new_vma
+    # len 0: a zero-length mremap of a shared mapping, mremap(addr, 0, new_len, MREMAP_MAYMOVE)
+    # (move_page_tables() is called with len 0); the addresses still lie inside their VMAs
+    if mv.len == 0 and not (ov.start <= mv.old_addr < ov.end and nv.start <= mv.new_addr < nv.end):
+        raise InputError("move.old_addr", "a zero-length move's addresses must lie inside their VMAs")
+    if mv.len == 0 and mv.for_stack:
+        raise InputError("move.len", "an exec stack move is never empty")
+    if mv.len == 0 and mv.old_vma == mv.new_vma:
+        raise InputError("move.new_vma", "a zero-length move (mremap(addr, 0, new_len) of a shared mapping) "
+                                         "makes a new VMA of its own")
     if not (ov.start <= mv.old_addr and mv.old_end <= ov.end):
         raise InputError("move.old_addr", f"[{hex(mv.old_addr)}, {hex(mv.old_end)}) is not inside "
                          f"vmas[{mv.old_vma}] [{hex(ov.start)}, {hex(ov.end)})")

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import portion as P
 
 from modelcheck.checks.missed_optimization import missed
-from modelcheck.errors import InputError, InternalError
+from modelcheck.errors import InternalError
 from modelcheck.model.ops import ConcreteOps
 from modelcheck.model.scenario import Scenario
 from modelcheck.model.simulate import (LevelMove, PageTables, SimResult, entries_differ, initial_tables, move_window,
@@ -41,6 +41,7 @@ class Evaluation:
     refused: list[LevelMove] = field(default_factory=list)  # refused PMD/PUD moves of the unbroken move (no-warn)
     faults: list[tuple[str, str]] = field(default_factory=list)  # (warn|oops, where) the decision ran into
     moves_entries: bool = False  # [old_addr, old_end) holds entries at the call
+    returned_early: str = ""  # where move_page_tables() returned before its loop (Decision.early), or ""
     undo: Undo | None = None  # move_vma()'s undo move, when the move broke
     restored: list[tuple[int, int]] = field(default_factory=list)  # where the undo left entries not as at the call
     properties: dict[str, str] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class Evaluation:
         return {"variant": self.variant, "level": self.level, "realigned": self.realigned,
                 "old_addr": hex(self.old_addr), "new_addr": hex(self.new_addr),
                 "returned": hex(self.returned), "broke": self.broke,
+                **({"returned_early": self.returned_early} if self.returned_early else {}),
                 "properties": dict(self.properties), "details": dict(self.details),
                 "faults": [{"kind": kind, "where": where} for kind, where in self.faults],
                 "moves": [m.to_json() for m in self.moves],
@@ -106,7 +108,7 @@ def _undo(s: Scenario, variant: Variant, level: str, k: ConcreteOps, after: Page
     d = variant.decide(k, undo_call(s, k, returned), level)
     old_c, new_c = int(d.old_addr), int(d.new_addr)
     end = (mv.new_addr + returned) & g.word_mask
-    early = any(bool(c) for _, c in d.early) or (returned == 0 and variant.source is None)
+    early = any(bool(c) for _, c, _ in d.early)  # a built-in's "if (!len) return 0;" among them
     u = Undo(returned, bool(d.realign), old_c, new_c, end, bool(d.tables), bool(d.refuse_late), None)
     if not early:
         u.result = simulate(g, after, old_c, new_c, end, tables=u.tables, refuse_late=u.refuse_late)
@@ -142,18 +144,22 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     g, mv = s.geometry, s.move
     d, k = _decision(s, variant, level)
     realigned, old_c, new_c = bool(d.realign), int(d.old_addr), int(d.new_addr)
-    for where, cond in d.early:
-        if cond:
-            raise InputError(where, "move_page_tables() returns here before its loop on this state; the model "
-                                    "covers only calls that reach the loop")
     rules = {"tables": bool(d.tables), "refuse_late": bool(d.refuse_late)}
+    # move_page_tables() returns before its loop (a built-in's "if (!len) return 0;", a C head's
+    # return): nothing moves, no page-table allocation is made, and it returns that value
+    where, early = next(((w, int(value)) for w, cond, value in d.early if cond), ("", None))
+    end = mv.old_end
+    if early is not None:
+        realigned, old_c, new_c, end = False, mv.old_addr, mv.new_addr, mv.old_addr
 
     def returned_at(cursor: int) -> int:
+        if early is not None:
+            return early
         return int(variant.progress(k, k.word(cursor), k.word(mv.old_end), k.word(mv.len)))
 
     have = move_window(s, [(old_c, new_c)])  # what the move reads and writes
     start = initial_tables(s, have)
-    run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at, **rules)
+    run = simulate(g, start, old_c, new_c, end, mv.stop_at if early is None else None, **rules)
     undo = None
     if run.broke and not mv.for_stack:
         returned = returned_at(run.cursor)
@@ -166,8 +172,8 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
             start = initial_tables(s, have | need)
             run = simulate(g, start, old_c, new_c, mv.old_end, mv.stop_at, **rules)
             undo = _undo(s, variant, level, k, run.tables, returned)
-    full = run if mv.stop_at is None else simulate(g, start, old_c, new_c, mv.old_end, **rules)
-    plain = simulate(g, start, mv.old_addr, mv.new_addr, mv.old_end, **rules)
+    full = run if mv.stop_at is None or early is not None else simulate(g, start, old_c, new_c, mv.old_end, **rules)
+    plain = simulate(g, start, mv.old_addr, mv.new_addr, end, **rules)
 
     ev = Evaluation(variant.id, level, realigned, old_c, new_c, returned_at(run.cursor), run.broke,
                     run.cursor, run.moves, run.warnings,
@@ -180,6 +186,9 @@ def evaluate(s: Scenario, variant: Variant, level: str = "pmd") -> Evaluation:
     for kind, cond in (("warn", d.warn), ("oops", d.oops)):
         if bool(cond) != any(kd == kind for kd, _ in ev.faults):
             raise InternalError(f"{variant.id}: the decision's {kind} condition disagrees with its sites")
+    ev.returned_early = where
+    if early is not None and variant.source is None:
+        ev.faults = []  # a built-in's head returns before its predicate runs (C heads: their own paths)
     ev.undo = undo
     if undo is not None and undo.result is not None:
         ev.restored = [(a.lower, a.upper) for a in entries_differ(undo.result.tables.entries, start.entries)

@@ -56,8 +56,9 @@ class Decision:
     ``warn`` holds when a ``WARN_ON_ONCE()`` on the decision's path fires and ``oops`` when the path
     dereferences a NULL VMA pointer (both conditions of the state, guarded by the branches and
     short-circuits that reach them).  ``sites`` names them: (kind, where, condition), kind
-    ``"warn"`` or ``"oops"``, so a report can say which one fired.  ``early``: where and when
-    move_page_tables() itself returns before its loop (a C variant's head): (where, condition).
+    ``"warn"`` or ``"oops"``, so a report can say which one fired.  ``early``: where, when and
+    what move_page_tables() itself returns before its loop, in the order of its text: (where,
+    condition, value); a built-in's is its head's ``if (!len) return 0;`` (``with_head``).
     ``tables``: whether move_normal_pmd()/move_normal_pud() try a table move at all (they do not
     refuse for userfaultfd before their WARN_ON_ONCE(); ``table_moves()``); ``refuse_late``:
     whether they refuse after it (the destination entry was none, yet the table stays and the
@@ -316,6 +317,22 @@ _PROGRESS: dict[str, Progress] = {
 }
 
 
+#: where a built-in's head returns before the loop
+HEAD = "move_page_tables(): if (!len) return 0;"
+
+
+def with_head(decide: Decide) -> Decide:
+    """A built-in's decision with its head: move_page_tables() has begun ``if (!len) return 0;``
+    since before the realignment (a zero-length mremap of a shared mapping, mremap(addr, 0,
+    new_len, MREMAP_MAYMOVE), reaches it with len 0).  The realignment decision is the code
+    below it, so the head is an early return (Decision.early) before whatever the decision
+    says."""
+    def decide_with_head(k: KernelOps, c: Call, level: str) -> Decision:
+        d = decide(k, c, level)
+        return dataclasses.replace(d, early=((HEAD, k.eq(c.len, k.word(0)), k.word(0)),) + tuple(d.early))
+    return decide_with_head
+
+
 def _load_builtins() -> dict[str, Variant]:
     text = read_spec("variants.toml")
     spec = tomllib.loads(text)
@@ -323,7 +340,7 @@ def _load_builtins() -> dict[str, Variant]:
     for entry in spec["variant"]:
         out[entry["id"]] = Variant(
             id=entry["id"], summary=entry["summary"], provenance=entry["provenance"],
-            decide=_DECIDE[entry["decide"]], progress=_PROGRESS[entry["progress"]],
+            decide=with_head(_DECIDE[entry["decide"]]), progress=_PROGRESS[entry["progress"]],
             expected=entry.get("expected", {}))
     return out
 

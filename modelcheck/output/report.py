@@ -56,6 +56,8 @@ def evaluation_lines(s: Scenario, ev: Evaluation) -> list[str]:
     if ev.realigned:
         head = (f"realigns to {ev.level.upper()}: old {hex(mv.old_addr)} -> {hex(ev.old_addr)}, "
                 f"new {hex(mv.new_addr)} -> {hex(ev.new_addr)}")
+    elif ev.returned_early:
+        head = f"returns before its loop ({ev.returned_early})"
     else:
         head = "does not realign"
     counts: dict[str, int] = {}
@@ -107,12 +109,14 @@ def check_lines(r: "CheckResult") -> list[str]:
     bound = r.bound() if r.verdict == "holds" else f"up to {r.vmas_bound} VMAs"
     head = f"{r.variant} {r.property} on {r.geometry} ({r.level.upper()} realignment): {r.verdict.upper()}"
     out = [head, f"  bound: {bound}, any move length; {r.seconds:.2f}s"]
+    if r.reachable_only:
+        out.append("  states: those user space can bring the kernel to (--all-states: every state)")
     if r.vacuous:
         out.append("  vacuous: the realignment branch is unreachable, so this verdict says nothing about it")
     if r.crosscheck:
         out.append(f"  C: {r.crosscheck}")
     if r.reason:
-        out.append(f"  why unknown: {r.reason}")
+        out.append(f"  {'why unknown' if r.verdict == 'unknown' else 'note'}: {r.reason}")
     if r.counterexample is not None and r.replay is not None:
         out.append("  counterexample (replayed by the simulator):")
         out += ["    " + line for line in eval_report(r.counterexample, [r.replay]).splitlines()]

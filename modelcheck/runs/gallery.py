@@ -44,7 +44,7 @@ def entry_stem(out: Path, r: "CheckResult") -> Path:
 
 def with_claim(r: "CheckResult") -> Scenario:
     assert r.counterexample is not None
-    return replace(r.counterexample, claim=Claim(r.variant, r.property, r.level))
+    return replace(r.counterexample, claim=Claim(r.variant, r.property, r.level, r.source))
 
 
 def entry_graph(r: "CheckResult") -> nx.MultiDiGraph:

@@ -401,7 +401,7 @@ def _implausible(c: ProbedCall) -> str:
     if c.caller not in MREMAP_CALLERS + EXEC_CALLERS:
         return (f"move_page_tables() returned to {c.caller}(), which is neither mremap's "
                 f"({', '.join(MREMAP_CALLERS)}) nor exec's ({', '.join(EXEC_CALLERS)})")
-    if (c.old_addr | c.new_addr | c.len) & 0xFFF or not c.len or \
+    if (c.old_addr | c.new_addr | c.len) & 0xFFF or \
             max(c.old_addr + c.len, c.new_addr + c.len) > _USER_TOP or (c.ret is not None and c.ret > c.len):
         return (f"implausible move_page_tables() arguments (old_addr={c.old_addr:#x}, new_addr={c.new_addr:#x}, "
                 f"len={c.len:#x}, returned {c.ret if c.ret is None else hex(c.ret)})")

@@ -561,10 +561,13 @@ def call_rules(o: Order, vm_start: Callable[[Any], Any], vm_end: Callable[[Any],
     """The call of a scenario: each range inside its VMA; an exec stack move shifts its one VMA
     down onto its own start, an mremap's two ranges do not overlap."""
     old_end, new_end = old + length, new + length
-    c = [o.le(vm_start(old_vma), old), o.le(old_end, vm_end(old_vma)),
-         o.le(vm_start(new_vma), new), o.le(new_end, vm_end(new_vma))]
+    # (each address inside its VMA even when the length is 0: mremap() looks the VMA up by it)
+    c = [o.le(vm_start(old_vma), old), o.le(old_end, vm_end(old_vma)), o.lt(old, vm_end(old_vma)),
+         o.le(vm_start(new_vma), new), o.le(new_end, vm_end(new_vma)), o.lt(new, vm_end(new_vma))]
     on_itself = z3.And(old_vma == new_vma, new == vm_start(old_vma), old_end == vm_end(old_vma), o.lt(new, old))
     c.append(z3.If(stack, on_itself, z3.Or(o.le(old_end, new), o.le(new_end, old))))
+    # len 0 is a zero-length mremap's (a shared mapping duplicated): its new VMA is one of its own
+    c.append(z3.Implies(length == 0, old_vma != new_vma))
     return c
 
 
@@ -659,7 +662,7 @@ class SymbolicState:
         if self.upto:
             c += [1 <= self.count, self.count <= self.n]
         c += [0 <= m.old_vma, m.old_vma < top, 0 <= m.new_vma, m.new_vma < top]
-        c += [m.old_addr >= 0, m.new_addr >= 0, m.len > 0]
+        c += [m.old_addr >= 0, m.new_addr >= 0, m.len >= 0]  # len 0: a zero-length mremap of a shared mapping
         c += call_rules(INT_ORDER, self.vm_start, self.vm_end, m.old_vma, m.new_vma, m.old_addr, m.new_addr, m.len,
                         m.for_stack)
         c += [m.stop_at >= 0, m.stop_at < m.old_end]  # a decision may start anywhere below old_addr
@@ -905,9 +908,7 @@ def undo_of(st: SymbolicState, variant: Variant, level: str, d: Decision) -> Und
                 len=ret, for_stack=z3.BoolVal(False, st.ctx))
     d2 = free_decision(st, f"undo{len(memo)}") if st.abstract else variant.decide(k, call, level)
     end = term(w(st.new_addr, top) + ret)
-    quiet = [z3.Not(as_bool(c, st.ctx)) for _, c in d2.early]
-    if variant.source is None:  # the built-ins' heads begin with "if (!len) return 0;" (6.1 on)
-        quiet.append(term(ret) != 0)
+    quiet = [z3.Not(as_bool(c, st.ctx)) for _, c, _ in d2.early]  # a built-in's "if (!len) return 0;" among them
     runs = z3.And(st.has_stop, z3.Not(st.for_stack), term(d.old_addr) <= st.stop_at, *quiet)
     u = Undo(ret, d2, end, runs)
     memo[id(variant), level] = (variant, u)
@@ -924,11 +925,14 @@ def free_decision(st: SymbolicState, tag: str) -> Decision:
     added to the state's constraints."""
     t = f"{st.tag}free{tag}_"
     c0, n0 = z3.Int(f"{t}old_addr", st.ctx), z3.Int(f"{t}new_addr", st.ctx)
+    ret = z3.Int(f"{t}early_value", st.ctx)
     top = (1 << st.geometry.word_bits) - 1
-    st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
+    st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top, 0 <= ret, ret <= top]
+    # an early return too (free: where and what), which a real decision may or may not have
+    early = (("(free)", z3.Bool(f"{t}early", st.ctx), IntWord(ret, st.geometry.word_bits)),)
     return Decision(realign=z3.Bool(f"{t}realign", st.ctx), old_addr=IntWord(c0, st.geometry.word_bits),
                     new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn", st.ctx),
-                    oops=z3.Bool(f"{t}oops", st.ctx), tables=None, refuse_late=None)
+                    oops=z3.Bool(f"{t}oops", st.ctx), early=early, tables=None, refuse_late=None)
 
 
 def decision_rules(st: SymbolicState, d: Decision) -> tuple[Any, Any]:
@@ -1152,15 +1156,45 @@ def property_violation(pid: str, st: SymbolicState, variant: Variant, d: Decisio
         raise KeyError(pid)
     v = PROPERTIES[pid].violation(st, variant, d, level)  # type: ignore[misc]
     v.condition, v.assumption = as_bool(v.condition, st.ctx), as_bool(v.assumption, st.ctx)
-    if d.early:  # a C head's return before the loop: the model covers only calls that reach the loop
-        v.assumption = z3.And(v.assumption, z3.Not(reaches_no_loop(st, d)))
-        v.why_assumed = ", ".join(x for x in (v.why_assumed, "move_page_tables() reaches its loop") if x)
+    if d.early:
+        # move_page_tables() returns before its loop: nothing moves, so no property of the move
+        # can break there; what a C head evaluates before its return (a WARN, a NULL pointer)
+        # is judged on its own path; the value it returns must be the bytes moved, none
+        early = reaches_no_loop(st, d)
+        of_the_head = pid in _OF_THE_HEAD and variant.source is not None
+        if not of_the_head:
+            # exact there: the encoding's assumption (about the loop's cursors) does not matter
+            v.cases = [z3.And(z3.Not(early), x) for x in v.cases] if v.cases else []
+            v.condition = z3.And(z3.Not(early), v.condition)
+            v.assumption = z3.Or(early, v.assumption)
+            if v.over is not None:
+                v.over = z3.And(z3.Not(early), v.over)
+    if pid == "return-value":
+        # (a case of its own even where no early return exists, so that a state's alternatives
+        # line up with those of the same goal on an abstract state: search._refuted_abstractly)
+        # (nothing moved there: right only for a zero-length call, returning 0: return_value.judge)
+        wrong = z3.And(reaches_no_loop(st, d), z3.Or(st.len != 0, term(early_value(st, d)) != 0)) if d.early \
+            else z3.BoolVal(False, st.ctx)
+        v.cases = [*v.alternatives(), wrong]
+        v.condition = z3.Or(v.condition, wrong)
     return v
+
+
+#: the properties of what the decision's code does on its path (its WARN_ON_ONCE(), a NULL VMA
+#: pointer), which a C head's code before an early return does too
+_OF_THE_HEAD = ("no-predicate-warn", "no-null-deref")
 
 
 def reaches_no_loop(st: SymbolicState, d: Decision) -> z3.BoolRef:
     """move_page_tables() returns before its loop (Decision.early)."""
-    return z3.Or(*[as_bool(c, st.ctx) for _, c in d.early]) if d.early else z3.BoolVal(False, st.ctx)
+    return z3.Or(*[as_bool(c, st.ctx) for _, c, _ in d.early]) if d.early else z3.BoolVal(False, st.ctx)
+
+
+def early_value(st: SymbolicState, d: Decision) -> Any:
+    """What move_page_tables() returns before its loop: the first early return taken (as a word;
+    0 where none is)."""
+    k = st.ops
+    return k.cond([(as_bool(c, st.ctx), value) for _, c, value in d.early], k.word(0))
 
 
 # --- models back to scenarios ---------------------------------------------------------------------

@@ -24,11 +24,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 import z3
 
-from modelcheck.solver.encoding import (Cutoff, SymbolicState, as_bool, decision_of, decision_rules, decode, new_context,
-                                        violation_of)
+from modelcheck.solver.encoding import (Cutoff, SymbolicState, as_bool, decision_of, decision_rules, decode,
+                                        early_value, new_context, reaches_no_loop, term, violation_of)
 from modelcheck.errors import InputError, InternalError
 from modelcheck.model.geometry import Geometry
-from modelcheck.output.report import eval_report
+from modelcheck.output.report import eval_report, move_call
 from modelcheck.model.scenario import Scenario
 from modelcheck.userspace.recipe import Reachability, find_recipe
 from modelcheck.model.semantics import Evaluation, evaluate, judge
@@ -67,6 +67,8 @@ class CheckResult:
     unbounded: bool = False  # a holds that covers every number of VMAs (cutoff.vmas <= vmas_bound)
     # for a C variant: how the compiled C agreed with the interpreter (front.compiled), one line
     crosscheck: str = ""
+    # for a C variant: where it came from (scenario.Claim.source), recorded with a saved counterexample
+    source: dict | None = None
 
     def bound(self) -> str:
         """What a holds covers, in words."""
@@ -168,8 +170,8 @@ def _shrink(q: _Query) -> z3.ModelRef:
     model = q.solver.model()
     terms = [st.len, st.ends[-1]] + [x for pair in zip(st.starts, st.ends) for x in pair] + [st.old_addr, st.new_addr]
     fixed: list = []
-    for term in terms:
-        fixed, model = _minimize(q, term, page if term is st.len else 0, page, fixed, model)
+    for x in terms:
+        fixed, model = _minimize(q, x, 0, page, fixed, model)
     # then as few populated VMAs as possible, lowest first: the solver's free choices for the
     # rest would otherwise show up in the counterexample
     for populated in st.populated:
@@ -552,7 +554,13 @@ def _goals(variant: Variant, pid: str, level: str) -> dict[str, Goal]:
     def outside(st: SymbolicState) -> tuple[list, bool]:
         v = violation_of(st, variant, pid, level)
         return ([] if z3.is_true(v.assumption) else [z3.Not(v.assumption)]), v.stop
-    return {"exact": exact, "over": over, "outside": outside}
+
+    def outside_moving(st: SymbolicState) -> tuple[list, bool]:
+        # where a violation there is likeliest: the moved range holds entries, which a decision
+        # that changes new_addr - old_addr puts elsewhere than the plain move does
+        alternatives, stop = outside(st)
+        return [z3.And(a, st.has_entries(st.old_addr, st.old_end)) for a in alternatives], stop
+    return {"exact": exact, "over": over, "outside": outside, "outside_moving": outside_moving}
 
 
 def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: str, vmas: int, rlimit: int,
@@ -602,10 +610,23 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
             result.reason = (why or f"a loop break at {hex(scenario.move.stop_at or 0)} would return a wrong value, "
                              "but that cursor is not shown to be reachable")
     elif (scenario := find(goals["outside"], "outside")) is not None:
+        # a decision the encoding cannot follow exactly (one that changes new_addr - old_addr,
+        # say): the simulator judges the state found there, and a violation it shows is one;
+        # first the least such state that moves entries, where one is likeliest
+        moving = find(goals["outside_moving"], "outside") if "outside_moving" in goals else None
+        if moving is not None and evaluate(moving, variant, level).properties[pid] == VIOLATED:
+            scenario = moving
+        replay = evaluate(scenario, variant, level)
         st = states.get_state(1)
         why = violation_of(st, variant, pid, level).why_assumed
-        result.verdict = UNKNOWN
-        result.reason = f"the encoding of {pid} assumes {why}; this state does not:\n{scenario.dumps()}"
+        if replay.properties[pid] == VIOLATED:
+            result.verdict, result.counterexample, result.replay = VIOLATED, scenario, replay
+            result.reason = (f"found where the encoding of {pid} cannot judge exactly (it assumes {why}); "
+                             "the simulator confirms the violation")
+        else:
+            result.verdict = UNKNOWN
+            result.reason = (f"the encoding of {pid} assumes {why}; states where it does not are left undecided "
+                             f"(the least one found, {move_call(scenario)}, holds in the simulator)")
     elif gave_up:
         result.verdict = UNKNOWN
         result.reason = f"resource limit (rlimit {rlimit}) reached: " + "; ".join(gave_up)
@@ -845,11 +866,30 @@ def prove_same(a: Variant, b: Variant, g: Geometry, level: str = "pmd", vmas: in
         top = g.word_mask
         ra = a.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
         rb = b.progress(k, k.wrap(cursor, top), k.wrap(st.old_end, top), k.wrap(st.len, top))
-        return z3.And(cursor >= 0, cursor <= top, z3.Or(
+        looped = z3.Or(
             da.realign != db.realign, k.ne(da.old_addr, db.old_addr), k.ne(da.new_addr, db.new_addr),
-            k.ne(ra, rb), as_bool(da.warn, st.ctx) != as_bool(db.warn, st.ctx),
-            as_bool(da.oops, st.ctx) != as_bool(db.oops, st.ctx),
-            *[x != y for x, y in zip(decision_rules(st, da), decision_rules(st, db))]))
+            k.ne(ra, rb), *[x != y for x, y in zip(decision_rules(st, da), decision_rules(st, db))])
+        def fault(x: Variant, d: Any, what: Any) -> z3.BoolRef:
+            # a built-in's head returns before its predicate runs (a C head's faults lie on their own paths)
+            f = as_bool(what, st.ctx)
+            return z3.And(z3.Not(reaches_no_loop(st, d)), f) if x.source is None and d.early else f
+        faults = z3.Or(fault(a, da, da.warn) != fault(b, db, db.warn), fault(a, da, da.oops) != fault(b, db, db.oops))
+        if not da.early and not db.early:
+            return z3.And(cursor >= 0, cursor <= top, z3.Or(looped, faults))
+        # an early return (Decision.early) moves nothing and returns its value; a call that
+        # reaches its loop behaves alike only when it moves nothing either (len 0, not realigned)
+        # and returns the same (its tail at old_end)
+        ea, eb = reaches_no_loop(st, da), reaches_no_loop(st, db)
+        va, vb = term(early_value(st, da)), term(early_value(st, db))
+        at_end = [term(x.progress(k, k.wrap(st.old_end, top), k.wrap(st.old_end, top), k.wrap(st.len, top)))
+                  for x in (a, b)]
+
+        def idle(d: Any, ret: Any, value: Any) -> z3.BoolRef:  # reaches its loop, yet moves nothing and returns value
+            return z3.And(st.len == 0, z3.Not(as_bool(d.realign, st.ctx)), ret == value)
+        one_way = z3.Or(z3.And(ea, z3.Not(eb), z3.Not(idle(db, at_end[1], va))),
+                        z3.And(eb, z3.Not(ea), z3.Not(idle(da, at_end[0], vb))))
+        return z3.And(cursor >= 0, cursor <= top, z3.Or(
+            faults, z3.And(z3.Not(ea), z3.Not(eb), looped), z3.And(ea, eb, va != vb), one_way))
 
     cut, depth = _depth(g, vmas, extend, lambda st: [differ(st)], states=states)
     if cutoffs is not None:

@@ -62,9 +62,10 @@ class Step:
             if write:
                 return f"memset((void *){hex(addr)}, 0x5a, {hex(length)})"
             return f"read one byte of every page in [{hex(addr)}, {hex(addr + length)})"
-        if self.op == "mremap":
-            old, length, new = a
-            return f"mremap({hex(old)}, {hex(length)}, {hex(length)}, MREMAP_MAYMOVE|MREMAP_FIXED, {hex(new)})"
+        if self.op == "mremap":  # (old, len, new), or (old, 0, new, new_len): a zero-length duplicate
+            old, length, new = a[:3]
+            new_len = a[3] if len(a) > 3 else length
+            return f"mremap({hex(old)}, {hex(length)}, {hex(new_len)}, MREMAP_MAYMOVE|MREMAP_FIXED, {hex(new)})"
         if self.op == "uffd":
             addr, length = a
             return (f"userfaultfd(): UFFDIO_API without UFFD_FEATURE_EVENT_REMAP, UFFDIO_REGISTER "
@@ -111,8 +112,9 @@ def replay_steps(s: Scenario, steps: list[Step]) -> Scenario:
         elif st.op == "uffd":
             mm.uffd_register_wp(*st.args)
         elif st.op == "mremap":
-            old, length, new = st.args
-            call = mm.mremap(old, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, new)
+            old, length, new = st.args[:3]
+            call = mm.mremap(old, length, st.args[3] if len(st.args) > 3 else length, MREMAP_MAYMOVE | MREMAP_FIXED,
+                             new)
         elif st.op == "exec":
             _, call = exec_stack(s.geometry, *st.args)
         else:
@@ -169,7 +171,8 @@ def _mremap(s: Scenario) -> Reachability:
     new_end = mv.new_addr + mv.len
     dst = s.vmas[mv.new_vma]
     steps: list[Step] = []
-    if mv.old_vma != mv.new_vma and (dst.start, dst.end) == (mv.new_addr, new_end):
+    # (a zero-length move's new VMA is as long as mremap()'s new_len: any that starts at new_addr)
+    if mv.old_vma != mv.new_vma and dst.start == mv.new_addr and (dst.end == new_end or mv.len == 0):
         # a fresh VMA: nothing merges, every VMA is shmem of its own
         for i, v in enumerate(s.vmas):
             if i != mv.new_vma:
@@ -190,7 +193,10 @@ def _mremap(s: Scenario) -> Reachability:
     # every registered VMA but the new one, which the mremap makes as a copy of the source
     steps += [Step("uffd", (v.start, v.end - v.start)) for i, v in enumerate(s.vmas)
               if v.uffd_wp and (i != mv.new_vma or i == mv.old_vma)]
-    steps.append(Step("mremap", (mv.old_addr, mv.len, mv.new_addr)))
+    if mv.len == 0:  # mremap(old, 0, new_len): the new VMA is the destination's whole size
+        steps.append(Step("mremap", (mv.old_addr, 0, mv.new_addr, dst.end - dst.start)))
+    else:
+        steps.append(Step("mremap", (mv.old_addr, mv.len, mv.new_addr)))
     return Reachability(True, steps)
 
 

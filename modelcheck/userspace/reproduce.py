@@ -216,7 +216,7 @@ int main(void)
 
 	register_uffd();
 
-	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+	p = mremap((void *)old_addr, move_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
 	if (p == MAP_FAILED) {
 		/* a failed mremap() must leave the old range as it was: check it in place */
@@ -398,7 +398,7 @@ int main(void)
 		snprintf(buf, sizeof(buf), "%d", n);
 		if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
 			skip_all("cannot arm /proc/thread-self/fail-nth");
-		p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+		p = mremap((void *)old_addr, move_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 		err = errno;
 		memset(buf, 0, sizeof(buf));
 		if (lseek(fd, 0, SEEK_SET) < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
@@ -471,6 +471,8 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
             fills[addr] = "FILL_WRITE" if write else "FILL_READ"
     mv = s.move
     g = s.geometry
+    # mremap(old, 0, new_len): a zero-length move duplicates a shared mapping, new_len long
+    new_len = mv.len if mv.len else next(st.args[3] for st in r.steps if st.op == "mremap")
     pages = sum(length for _, length, _ in regions) // g.page_size
     claim = f"{s.claim.variant} {s.claim.property}" if s.claim else "a counterexample"
     lines = [
@@ -500,7 +502,7 @@ def reproducer(s: Scenario, r: Reachability, source: str = "") -> str:
         f'#define MOVE_TEXT "{hex(mv.old_addr)} -> {hex(mv.new_addr)}, {hex(mv.len)} bytes"',
         "",
         f"static const unsigned long old_addr = {hex(mv.old_addr)}UL, new_addr = {hex(mv.new_addr)}UL, "
-        f"move_len = {hex(mv.len)}UL;",
+        f"move_len = {hex(mv.len)}UL, new_len = {hex(new_len)}UL;",
         "",
         "static const struct region regions[] = {",
         *[f"\t{{ {hex(a)}UL, {hex(n)}UL, {int(sh)}, {fills[a]} }}," for a, n, sh in regions],

@@ -302,8 +302,10 @@ class AddressSpace:
         g = self.geometry
         if not flags & MREMAP_FIXED or not flags & MREMAP_MAYMOVE or flags & ~7:
             raise SyscallError("EINVAL", "only MREMAP_MAYMOVE|MREMAP_FIXED[|MREMAP_DONTUNMAP] is modelled")
+        if old_len == 0 and new_len:
+            return self._duplicate(old, new_len, flags, new)
         if old_len != new_len:
-            raise InputError("mremap", "only moves (old_len == new_len) are modelled")
+            raise InputError("mremap", "only moves (old_len == new_len) and zero-length duplicates are modelled")
         length = -(-new_len // g.page_size) * g.page_size
         if not self._page_aligned(old, new) or length == 0:
             raise SyscallError("EINVAL", "unaligned address or empty length")
@@ -340,6 +342,35 @@ class AddressSpace:
         if not flags & MREMAP_DONTUNMAP:
             self._unmap(old, old + length)
         self.calls.append(f"mremap({hex(old)}, {hex(old_len)}, {hex(new_len)}, {_mremap_c(flags)}, {hex(new)})")
+        return scenario
+
+    def _duplicate(self, old: int, new_len: int, flags: int, new: int) -> Scenario:
+        """mremap(old, 0, new_len, MREMAP_MAYMOVE|MREMAP_FIXED, new): a second mapping of a shared
+        mapping's pages (vma_to_resize()/check_prep_vma(): a private one is EINVAL), made as a
+        move of nothing: mremap_to() unmaps the target, move_vma() copies the VMA to [new, new +
+        new_len) with the pgoff at ``old`` and calls move_page_tables() with len 0, and the
+        source stays (its unmap of 0 bytes fails and is ignored)."""
+        g = self.geometry
+        length = -(-new_len // g.page_size) * g.page_size
+        if not self._page_aligned(old, new) or flags & MREMAP_DONTUNMAP:
+            raise SyscallError("EINVAL", "unaligned address, or MREMAP_DONTUNMAP with old_len 0")
+        if new > g.task_size - length:
+            raise SyscallError("EINVAL", "the destination is beyond TASK_SIZE")
+        if new <= old < new + length:  # vrm_overlaps() with old_len 0
+            raise SyscallError("EINVAL", "the destination covers the source address")
+        vma = self.area_at(old)
+        if vma is None:
+            raise SyscallError("EFAULT", f"nothing is mapped at {hex(old)}")
+        if not vma.shared:
+            raise SyscallError("EINVAL", "old_len 0 duplicates only a shared mapping")
+        self._unmap(new, new + length)
+        vma = self.area_at(old)
+        if vma is None:
+            raise SyscallError("EFAULT", f"nothing is mapped at {hex(old)}")
+        pgoff = vma.pgoff + ((old - vma.start) >> self._shift())
+        new_vma = self._merge_around(self._insert(replace(vma, start=new, end=new + length, pgoff=pgoff)))
+        scenario = self._call(vma, old, new_vma, new, 0, False)
+        self.calls.append(f"mremap({hex(old)}, 0x0, {hex(new_len)}, {_mremap_c(flags)}, {hex(new)})")
         return scenario
 
     def remap_move(self, old: int, length: int, flags: int, new: int) -> "Remap":

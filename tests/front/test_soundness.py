@@ -1,16 +1,19 @@
 """The C front-end runs every construct as C runs it or refuses it at FILE:LINE:COL.
 
 Each refusal class is a way C that the model would otherwise mis-read slipped through before:
-a write to what the loop or the tail reads of the call, a return of move_page_tables() before
-its loop that a call can reach, a head local the tail reads after the realignment changed it,
+a write to what the loop or the tail reads of the call, a head local the tail reads after the
+realignment changed it,
 static locals, side effects inside the arguments of calls the model does not run.  The
 kernel-style fixtures (tests/c/kernel/) are edited here into each class.  The common idioms
 (vma_lookup(), vma_next(), a ?: with NULL, sizeof) are checked by proofs of equivalence with
 v6.15: a condition they make that always holds (or never) must leave the predicate the same.
+A return of move_page_tables() before its loop is run as C runs it (Decision.early): nothing
+moves, and return-value judges what it returns.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,12 +40,6 @@ REFUSED = {
                     "pmc->old_end += PMD_SIZE;", "writes to pmc->old_end are not supported"),
     "pmc-len-in": (PMC.replace(REALIGN_PMC, REALIGN_PMC + "\tpmc->len_in = 0;\n"),
                    "pmc->len_in = 0;", "writes to pmc->len_in are not supported"),
-    "return-after-realign": (PMC.replace(REALIGN_PMC, REALIGN_PMC + "\tif (pmc->old_addr & ~PMD_MASK)\n"
-                                                                      "\t\treturn pmc->len_in;\n"),
-                             "return pmc->len_in;", "returns here before its loop on some calls"),
-    "return-before-realign": (V67.replace("\t/* Realign to the PMD boundary when the move reaches it. */\n",
-                                          "\tif (old_addr & ~PMD_MASK)\n\t\treturn 0;\n"),
-                              "return 0;", "returns here before its loop on some calls"),
     "tail-reads-a-late-local": (
         V67.replace("\tunsigned long extent, old_end;\n", "\tunsigned long extent, old_end, start = 0;\n")
            .replace(FLUSH_V67, "\tstart = old_addr;\n" + FLUSH_V67)
@@ -150,3 +147,34 @@ def test_an_idiom_that_does_change_the_answer_is_seen(tmp_path):
     i386 = get_geometry("i386-pae")
     v = load_c_variant([_edited_v615(tmp_path, "sizeof", SAME["sizeof"])], base="v6.15")
     assert prove_same(v, get_variant("v6.15"), i386)[0] == "violated"  # 32-bit: sizeof(long) is 4
+
+
+#: name: (the edited file, the returned text, what return-value's counterexample says it returns)
+EARLY = {
+    # returns len having moved nothing: move_vma() then unmaps the source, whose pages never moved
+    "return-after-realign": (PMC.replace(REALIGN_PMC, REALIGN_PMC + "\tif (pmc->old_addr & ~PMD_MASK)\n"
+                                                                    "\t\treturn pmc->len_in;\n"),
+                             "return pmc->len_in;"),
+    # returns 0 at len > 0 with no allocation failed: the mremap fails with -ENOMEM for nothing
+    "return-before-realign": (V67.replace("\t/* Realign to the PMD boundary when the move reaches it. */\n",
+                                          "\tif (old_addr & ~PMD_MASK)\n\t\treturn 0;\n"),
+                              "return 0;"),
+}
+
+
+@pytest.mark.parametrize("name", list(EARLY))
+def test_an_early_return_is_run_and_judged(name, tmp_path):
+    text, line_text = EARLY[name]
+    assert line_text in text, "the edit did not apply"
+    path = tmp_path / f"{name}.c"
+    path.write_text(text)
+    r = CliRunner().invoke(cli, ["check", "--c-file", str(path), "--property", "return-value", "--json"])
+    assert r.exit_code == 1, r.output
+    import json
+    out = json.loads(r.stdout)
+    details = json.dumps(out)
+    m = re.search(re.escape(str(path)) + r":(\d+):\d+\), having moved nothing", details)
+    assert m and line_text in text.splitlines()[int(m.group(1)) - 1], details[:3000]
+    # nothing moves there: the properties of the move hold on those calls
+    r = CliRunner().invoke(cli, ["check", "--c-file", str(path), "--property", "no-source-collateral"])
+    assert r.exit_code in (0, 1) and "internal error" not in r.output, r.output

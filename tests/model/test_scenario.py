@@ -52,7 +52,6 @@ def _set(data: dict, path: str, value):
     ("vmas.2.end", "0x800000000000", "vmas[2].end"),           # above TASK_SIZE
     ("vmas.0.populated", "yes", "vmas[0].populated"),
     ("vmas.0.colour", "red", "vmas[0].colour"),                # unknown field
-    ("move.len", "0x0", "move.len"),
     ("move.len", "0x600000", "move.old_addr"),                 # source range leaves its VMA
     ("move.old_vma", 7, "move.old_vma"),
     ("move.new_addr", "0x2f00800", "move.new_addr"),

@@ -230,11 +230,12 @@ def test_each_alternative_is_searched_to_its_own_cutoff():
     # a PUD move that may have jumped it)
     from modelcheck.solver import search
     goals = search._goals(get_variant("rfc"), "return-value", "pmd")
-    assert search._limits(goals["exact"], search._States(X86)) == [6, 7, 7]
+    # (the last: a return before the loop, rfc's head "if (!len) return 0;", with the decision's)
+    assert search._limits(goals["exact"], search._States(X86)) == [6, 7, 7, 6]
     assert search._limits(goals["over"], search._States(X86)) == [8]
     # v6.15's tail is right at every cursor: only a decision above old_addr could make it wrong
     goals = search._goals(get_variant("v6.15"), "return-value", "pmd")
-    assert search._limits(goals["exact"], search._States(X86)) == [4, 4]
+    assert search._limits(goals["exact"], search._States(X86)) == [4, 4, 2]  # and the head's return: the call's two
     assert search._limits(goals["over"], search._States(X86)) == []
 
 

@@ -94,6 +94,8 @@ def test_stock_kernel_agrees_with_the_model(tmp_path):
         files.append(str(p))
     # the mutually aligned 5 MiB move of mremap_test.c, which the kernel realigns
     files.append(str(GALLERY.parent / "tests" / "scenarios" / "selftest-13-5mb-1mb-aligned.json"))
+    # mremap(addr, 0, new_len) of a shared mapping: move_page_tables() with len 0, which returns 0
+    files.append(str(GALLERY.parent / "tests" / "scenarios" / "mremap-zero-length.json"))
     variant = ["--variant", os.environ["MODELCHECK_VARIANT"]] if os.environ.get("MODELCHECK_VARIANT") else []
     r = CliRunner().invoke(cli, ["kernel", "run", "--kernel", os.environ["MODELCHECK_KERNEL"], "--json",
                                  *variant, *files])

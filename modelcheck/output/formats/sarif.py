@@ -6,6 +6,7 @@ editor shows the findings on the lines."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -41,10 +42,11 @@ def witness_lines(s: Any) -> list[str]:
     return [move_call(s), *maps_lines(s)]
 
 
-def review_sarif(findings: list, variant: str, fixes: list = ()) -> str:
+def review_sarif(findings: list, variant: str, fixes: list = (), root: str | None = None,
+                 patches: tuple[str, ...] = ()) -> str:
     """review's findings, and its proved one-token fixes as results of rule ``fix`` (or
     ``fix-declining``) carrying a SARIF fix: the region the edit replaces and the new text, which
-    an editor can apply."""
+    an editor can apply.  ``root``, ``patches``: see ``sarif_log``."""
     results = []
     for f in findings:
         c = f.condition
@@ -81,10 +83,11 @@ def review_sarif(findings: list, variant: str, fixes: list = ()) -> str:
                                                     "endColumn": c2},
                                   "insertedContent": {"text": inserted}}]}]}]
         results.append(result)
-    return sarif_log(results)
+    return sarif_log(results, root=root, patches=patches)
 
 
-def check_sarif(r: Any, where: tuple[str, int, int] | None) -> str:
+def check_sarif(r: Any, where: tuple[str, int, int] | None, root: str | None = None,
+                patches: tuple[str, ...] = ()) -> str:
     """check's verdict on a C variant as SARIF: no result when it holds (or is unknown: the run's
     notification says so), one error when it is violated, located at ``where`` (FILE, LINE, COL:
     where the C decides it, modelcheck.front.cfront.where_decided) with the replayed
@@ -105,16 +108,43 @@ def check_sarif(r: Any, where: tuple[str, int, int] | None) -> str:
     elif r.verdict == "unknown":
         notes.append({"level": "warning", "message": {"text": f"{r.property}: unknown ({r.reason})"}})
     rules = {r.property: ("error", get_property(r.property).statement)}  # missed-optimization's too
-    return sarif_log(results, rules, notes)
+    return sarif_log(results, rules, notes, root=root, patches=patches)
 
 
 def sarif_log(results: list[dict], rules: dict[str, tuple[str, str]] | None = None,
-              notifications: list[dict] | None = None) -> str:
+              notifications: list[dict] | None = None, root: str | None = None, patches: tuple[str, ...] = ()) -> str:
+    """The log.  With ``root`` (a kernel tree), paths inside it are relative to the base id
+    SRCROOT, which ``originalUriBaseIds`` ties to the tree, as a CI job's checkout expects them
+    (mm/mremap.c); with ``patches``, the lines are those of the file after the patches, in
+    order, and the run says so."""
     run: dict[str, Any] = {"tool": {"driver": {
         "name": "modelcheck", "version": _version(),
         "rules": [{"id": rid, "shortDescription": {"text": desc}, "defaultConfiguration": {"level": level}}
                   for rid, (level, desc) in (rules or RULES).items()]}},
         "results": results}
+    if root is not None:
+        base = Path(root).resolve()
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": base.as_uri() + "/"}}
+        for loc in _locations(results):
+            try:
+                rel = Path(loc["uri"]).resolve().relative_to(base)
+            except ValueError:
+                continue
+            loc["uri"], loc["uriBaseId"] = rel.as_posix(), "SRCROOT"
+    if patches:
+        run["properties"] = {"patches": [Path(p).name for p in patches],
+                             "lines": "of each file as the patches, applied in order, leave it"}
     if notifications:
         run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": notifications}]
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=1) + "\n"
+
+
+def _locations(results: list[dict]) -> list[dict]:
+    """Every artifactLocation in the results (their locations and their fixes')."""
+    out = []
+    for r in results:
+        for loc in r.get("locations", []):
+            out.append(loc["physicalLocation"]["artifactLocation"])
+        for fix in r.get("fixes", []):
+            out += [change["artifactLocation"] for change in fix.get("artifactChanges", [])]
+    return out

@@ -1,0 +1,96 @@
+"""The reviewer's gate on a kernel tree and a patch (kernel-style fixtures, tests/c/kernel/):
+a tree's verdicts are about the states user space can make unless --all-states is asked; a
+decision the encoding cannot follow exactly is judged by the simulator; a counterexample saved
+from a tree replays from the tree it names; SARIF paths are the tree's own, relative."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from modelcheck.cli import cli
+
+K = Path(__file__).resolve().parents[1] / "c" / "kernel"
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "linux"
+    (root / "mm").mkdir(parents=True)
+    shutil.copyfile(K / "mremap-v6.7.c", root / "mm" / "mremap.c")
+    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 7\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = Fixture\n")
+    return root
+
+
+def _patch(tmp_path: Path, root: Path, old: str, new: str, name: str) -> Path:
+    """A format-patch style patch of mm/mremap.c replacing ``old`` (a whole line) with ``new``."""
+    lines = (root / "mm" / "mremap.c").read_text().splitlines()
+    i = lines.index(old)
+    body = [f"@@ -{i},3 +{i},{3 if new is not None else 2} @@", f" {lines[i - 1]}", f"-{old}",
+            *([f"+{new}"] if new is not None else []), f" {lines[i + 1]}"]
+    p = tmp_path / name
+    p.write_text("From: R <r@example.org>\nSubject: [PATCH] mm/mremap: " + name + "\n\n---\n"
+                 "--- a/mm/mremap.c\n+++ b/mm/mremap.c\n" + "\n".join(body) + "\n")
+    return p
+
+
+def test_a_tree_is_judged_on_the_states_user_space_can_make(tmp_path):
+    root = _tree(tmp_path)
+    r = run("check", "--tree", root, "--property", "no-warn")
+    assert r.exit_code == 0 and "HOLDS" in r.output, r.output
+    assert "states: those user space can bring the kernel to (--all-states: every state)" in r.output
+    r = run("check", "--tree", root, "--property", "no-warn", "--all-states")  # v6.7's 1 GiB stack move
+    assert r.exit_code == 1 and "VIOLATED" in r.output and "not reachable from user space" in r.output, r.output
+    r = run("check", "--variant", "v6.7", "--property", "no-warn")  # a built-in: every state, as before
+    assert r.exit_code == 1 and "states: those user space" not in r.output
+
+
+def test_a_decision_that_changes_the_offset_is_judged_by_the_simulator(tmp_path):
+    # without the mutual-alignment test the realignment moves the source's entries to other
+    # offsets than the plain move: the encoding assumes the offset kept, the simulator judges
+    root = _tree(tmp_path)
+    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
+                   "0001-no-mutual-alignment.patch")
+    r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--json")
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "violated" and "the simulator confirms" in out["reason"]
+    assert out["reachability"]["reachable"]
+
+
+def test_a_tree_counterexample_replays_from_its_tree(tmp_path):
+    root = _tree(tmp_path)
+    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
+                   "0001-no-mutual-alignment.patch")
+    r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--out", tmp_path / "out")
+    assert r.exit_code == 1, r.output
+    saved = next((tmp_path / "out").rglob("equivalence.json"))
+    claim = json.loads(saved.read_text())["claim"]
+    assert claim["source"] == {"tree": str(root.resolve()), "patches": [str(patch.resolve())]}
+    r = run("replay", saved)
+    assert r.exit_code == 1 and "still violates equivalence" in r.output, r.output
+    r = run("show", saved, "--out", tmp_path / "pic")
+    assert r.exit_code == 0 and (tmp_path / "pic.svg").is_file(), r.output
+    shutil.rmtree(root)  # the tree is gone: one line naming the claim, exit 2
+    r = run("replay", saved)
+    assert r.exit_code == 2 and r.output.startswith(f"modelcheck: error: {saved}: claim.source: --tree") \
+        and r.output.count("\n") == 1, r.output
+
+
+def test_sarif_paths_are_the_trees_own(tmp_path):
+    root = _tree(tmp_path)
+    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
+                   "0001-no-mutual-alignment.patch")
+    r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--sarif", tmp_path / "c.sarif")
+    assert r.exit_code == 1, r.output
+    log = json.loads((tmp_path / "c.sarif").read_text())["runs"][0]
+    assert log["originalUriBaseIds"] == {"SRCROOT": {"uri": root.resolve().as_uri() + "/"}}
+    assert log["properties"]["patches"] == ["0001-no-mutual-alignment.patch"]
+    where = log["results"][0]["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"] == {"uri": "mm/mremap.c", "uriBaseId": "SRCROOT"}
