@@ -539,7 +539,8 @@ def _crosschecks(variants: list, results: list, geometries: list[str], level: st
 
 
 @cli.command("matrix")
-@click.option("--variants", multiple=True, metavar="IDS", help="Comma-separated variant ids (default: all).")
+@click.option("--variants", multiple=True, metavar="IDS",
+              help="Comma-separated variant ids (default: all; with --c-file or --tree, the C's row alone).")
 @click.option("--properties", multiple=True, metavar="IDS", help="Comma-separated properties (default: all, "
               "plus missed-optimization).")
 @click.option("--geometries", multiple=True, metavar="NAMES",
@@ -567,7 +568,8 @@ def matrix_cmd(variants: tuple[str, ...], properties: tuple[str, ...], geometrie
     reachable = _reachable(reachable, tree)
     def run() -> Shown:
         mine, linkage = c_variant_of(c_files, base, function, tree, patches)
-        vs = _split(variants, variant_ids(), "--variants")
+        # with C input, its row alone unless --variants names others to compare it with
+        vs = _split(variants, [] if mine is not None else variant_ids(), "--variants")
         for v in vs:
             try:
                 get_variant(v)
@@ -775,11 +777,13 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         tried: list = []
         original = name
         reference = None  # a built-in is its own original; a file's is its base, a patch's the tree before it
+        before_linkage = None
+        if tree and patches:  # the tree before the patches: what the patch takes away is judged there
+            from modelcheck.front.cfront import load_tree
+            before, before_linkage = load_tree(tree, (), base, function, vid=f"{name}-unpatched")
         if fixes:
             from modelcheck.front.fixes import Original
-            if tree and patches:
-                from modelcheck.front.cfront import load_tree
-                before, before_linkage = load_tree(tree, (), base, function, vid=f"{name}-unpatched")
+            if before_linkage is not None:
                 reference = Original(before.id, before_linkage.unit)
             elif linkage is not None and not tree:
                 reference = Original(linkage.base)
@@ -795,6 +799,13 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool,
                                         witnesses=refuters, then=queue_fixes if fixes else None)
             found = later[0]() if later else []
+            patch = None
+            if before_linkage is not None:
+                from modelcheck.front.review import patch_review
+                before_findings, _ = review(before_linkage.unit, f"{name}-unpatched", g, level, vmas or DEFAULT_VMAS,
+                                            rlimit, reachable, pool=pool)
+                path = next(iter(linkage.sources))
+                patch = patch_review(before_findings, findings, before_linkage.sources[path], linkage.sources[path])
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         # the compiler's second opinion on the C reviewed: on the witnesses and random states
         from modelcheck.front.cfront import c_variant
@@ -804,12 +815,22 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
             [w for w in refuters.values() if isinstance(w, Scenario)]
         checked = second_opinion(c_variant(unit, name, "", ""), g, level, seen)
         if target is not None:
-            write_text(target, review_sarif(findings, name, found, tree, patches))
+            write_text(target, review_sarif(findings, name, found, tree, patches, patch))
 
         def text() -> str:
             out = _linked(linkage)
             out.append(f"{name} on {g.name} ({level.upper()} realignment): " + ", ".join(
                 f"{p} {verdicts[p]}" for p in verdicts))
+            for rm in (patch.removed if patch else []):
+                c, f = rm.finding.condition, rm.finding
+                said = (f"which the unpatched code needs: {f.reasons['needed']}" if rm.needed else
+                        "of which review of the unpatched code says " +
+                        ("; ".join(f"{v}: {f.reasons[v]}" for v in f.verdicts) or f.outside or
+                         "no verdict: it matters, but only together with others"))
+                out.append(f"{c.file}:{rm.line}: the patch removes '{c.text}' ({c.role()} in {c.in_function}, "
+                           f"line {c.line} before it), {said}")
+                if rm.needed and "needed" in f.witnesses:
+                    out += ["    " + x for x in witness_lines(f.witnesses["needed"])]
             for f in findings:
                 c = f.condition
                 if f.outside:
@@ -819,6 +840,8 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                     reason = f.reasons.get(verdict, "no verdict: it matters, but only together with others")
                     if f.note:
                         reason += f" [{f.note}]"
+                    if patch is not None and c.line in patch.changed:
+                        reason += " [on a line the patch writes]"
                     out.append(f"{c.where}: {verdict}: '{c.text}' ({c.role()} in {c.in_function}): {reason}")
                     src = source_line(c.file, c.line)
                     if src:
@@ -854,6 +877,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                      {"variant": name, "geometry": g.name, "level": level, "properties": verdicts,
                       "conditions": [f.to_json() for f in findings], "gave_up": gave_up,
                       "fixes": [fx.to_json() for fx in found], "edits_tried": len(tried), "crosscheck": checked,
+                      **({"patch": patch.to_json()} if patch is not None else {}),
                       **({"linked": linkage.to_json()} if linkage else {})},
                      text)
     _run(run, as_json)
@@ -996,8 +1020,13 @@ def kselftest_cmd(scenario_files: tuple[str, ...], out_dir: str, gallery: str | 
             from modelcheck.model.scenario import load_scenario
             from modelcheck.runs.kernel import gallery_cases
             root = Path(gallery or "counterexamples")
-            geometries = sorted(d.name for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
-            files = [(g, f) for g in geometries for f in gallery_cases(root, geometry=g)]
+            if not root.is_dir():
+                raise InputError("--gallery", f"{root}: no such directory (the gallery is counterexamples/ of the "
+                                              "checkout: run there, or give --gallery DIR or scenario files)")
+            geometries = sorted(d.name for d in root.iterdir() if d.is_dir())
+            # a missed optimization is no bug: its program passes on every kernel, and is left out
+            files = [(g, f) for g in geometries for f in gallery_cases(root, geometry=g)
+                     if not f.stem.startswith("missed-optimization")]
             if not files:
                 raise InputError("--gallery", f"{root}: no reachable mremap counterexample in it")
             cases += [(f"{g}-{f.parent.name}-{f.stem}", load_scenario(str(f))) for g, f in files]

@@ -276,6 +276,7 @@ def apply_patches(tree: str, patches: list[str], workdir: str) -> tuple[str, lis
             if r.returncode != 0:
                 msg = " ".join(x.removeprefix("error: ") for x in r.stderr.strip().splitlines()[:2])
                 where = f"patch {i} of the series ('{name}')" if len(series) > 1 else f"'{name}'"
-                raise InputError(path, f"{where} does not apply to {tree}: {msg or 'git apply failed'}")
+                onto = f"{tree} with {', '.join(t.split(': ', 1)[1] for t in touched)} applied" if touched else tree
+                raise InputError(path, f"{where} does not apply to {onto}: {msg or 'git apply failed'}")
             touched.append(f"{Path(path).name}: {name}")
     return str(work / MREMAP), touched

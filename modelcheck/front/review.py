@@ -41,7 +41,7 @@ from modelcheck.solver.search import (DEFAULT_RLIMIT, DEFAULT_VMAS, HOLDS, UFFD_
                                       diff, new_solver, prove_same, shared_states)
 from modelcheck.checks import PROPERTIES
 
-__all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS"]
+__all__ = ["Condition", "Finding", "conditions", "review", "VERDICTS", "PatchReview", "Removed", "patch_review"]
 
 #: every verdict a condition can earn, in the order they are reported
 VERDICTS = ("never-evaluated", "never-true", "never-false", "redundant", "needed", "harmful", "optimization-only")
@@ -435,3 +435,62 @@ def _judged(task: tuple[_Job, int, dict]) -> Finding:
             continue
         f.reasons.setdefault("unknown", x)
     return f
+
+
+@dataclass
+class Removed:
+    """A condition of the unpatched code that a patch takes away, with what review said of it
+    there: ``finding`` (on the unpatched code) and ``line`` where the removal lands in the
+    patched file."""
+
+    finding: Finding
+    line: int
+
+    @property
+    def needed(self) -> bool:
+        return "needed" in self.finding.verdicts
+
+    def to_json(self) -> dict:
+        c = self.finding.condition
+        return {"text": c.text, "function": c.function, "line_before": c.line, "line_after": self.line,
+                "needed": self.needed, "before": self.finding.to_json()}
+
+
+@dataclass
+class PatchReview:
+    """What a patch changes among the reviewed conditions: those it removes (``removed``, judged
+    on the unpatched code) and the lines of the patched file it writes (``changed``)."""
+
+    removed: list[Removed]
+    changed: set[int]
+
+    def to_json(self) -> dict:
+        return {"removes": [r.to_json() for r in self.removed], "changed_lines": sorted(self.changed)}
+
+
+def patch_review(before: list[Finding], after: list[Finding], before_text: str, after_text: str) -> PatchReview:
+    """Line up the findings of the unpatched and the patched code (their files' lines, matched as
+    difflib matches them): a condition of the unpatched code on a line the patch deletes or
+    replaces is removed unless the patch writes the same condition in the same function in its
+    place; a patched condition on a line the patch writes is the patch's."""
+    import difflib
+    a, b = before_text.split("\n"), after_text.split("\n")
+    changed: set[int] = set()
+    place: dict[int, tuple[int, int, int]] = {}  # a line before (1-based) -> the block it is in, after
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        changed.update(range(j1 + 1, j2 + 1))
+        for i in range(i1 + 1, i2 + 1):
+            place[i] = (j1 + 1, j2 + 1, min(j1 + 1, len(b)))
+    removed = []
+    for f in before:
+        c = f.condition
+        if c.line not in place:
+            continue
+        lo, hi, at = place[c.line]
+        kept = any(g.condition.text == c.text and g.condition.function == c.function and lo <= g.condition.line < hi
+                   for g in after)
+        if not kept:
+            removed.append(Removed(f, at))
+    return PatchReview(removed, changed)

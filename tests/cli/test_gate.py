@@ -94,3 +94,25 @@ def test_sarif_paths_are_the_trees_own(tmp_path):
     assert log["properties"]["patches"] == ["0001-no-mutual-alignment.patch"]
     where = log["results"][0]["locations"][0]["physicalLocation"]
     assert where["artifactLocation"] == {"uri": "mm/mremap.c", "uriBaseId": "SRCROOT"}
+
+
+def test_review_of_a_patch_names_what_it_removes(tmp_path):
+    # the patch deletes the vm_start test: review says so at the line where it was, with the
+    # unpatched code's witness, in the text, the JSON and SARIF (rule removes-needed)
+    root = _tree(tmp_path)
+    patch = _patch(tmp_path, root, "\tif (!for_stack && vma->vm_start != addr_to_align)", "\tif (0)",
+                   "0001-no-vm-start.patch")
+    r = run("review", "--tree", root, "--patch", patch, "--no-fixes", "--json", "--sarif", tmp_path / "r.sarif")
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.stdout)
+    removed = {x["text"]: x for x in out["patch"]["removes"]}
+    whole = removed["(!for_stack) && (vma->vm_start != addr_to_align)"]
+    assert whole["needed"] and whole["line_before"] == 52 and whole["line_after"] == 52
+    assert whole["before"]["witness"] is not None and whole["before"]["property"]
+    assert 52 in out["patch"]["changed_lines"]
+    log = json.loads((tmp_path / "r.sarif").read_text())["runs"][0]
+    mine = [x for x in log["results"] if x["ruleId"] == "removes-needed"]
+    assert mine and mine[0]["level"] == "error" and mine[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 52
+    r = run("review", "--tree", root, "--patch", patch, "--no-fixes")
+    assert f"{root / 'mm' / 'mremap.c'}:52: the patch removes '(!for_stack) && (vma->vm_start != addr_to_align)'" \
+        in r.output, r.output

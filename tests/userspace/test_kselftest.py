@@ -78,3 +78,30 @@ def test_the_gallery_target_gives_32_bit_programs_m32(tmp_path):
     assert "$(OUTPUT)/i386-pae-v3-no-source-collateral: CFLAGS += $(M32)" in make
     progs = (out / ".gitignore").read_text().split()
     assert len(progs) == int(r.output.split(": ")[1].split()[0]) and "x86_64-4level-v3-no-source-collateral" in progs
+
+
+def test_a_program_that_cannot_be_built_is_a_skip_not_the_end(tmp_path):
+    # as a 32-bit program without gcc-multilib: a compiler that refuses -m32
+    _needs_tools()
+    i386 = GALLERY / "i386-pae" / "v3" / "equivalence.json"
+    out = tmp_path / "modelcheck"
+    r = CliRunner().invoke(cli, ["kselftest", "--out", str(out), str(i386), str(SCENARIO)])
+    assert r.exit_code == 0, r.output
+    cc = tmp_path / "cc"
+    cc.write_text("#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -m32 ] && { echo 'no 32-bit libc' >&2; exit 1; }; done\n"
+                  "exec gcc \"$@\"\n")
+    cc.chmod(0o755)
+    done = subprocess.run(["make", "-s", "-C", str(out), "run_tests", f"CC={cc}", "M32=-m32"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tap = [x for x in done.stdout.splitlines() if x.startswith(("ok", "not ok"))]
+    assert len(tap) == 2 and "# SKIP cannot be built here" in tap[0] and "# SKIP cannot" not in tap[1], tap
+    assert "# no 32-bit libc" in done.stdout
+
+
+def test_the_gallery_target_leaves_out_missed_optimizations_and_says_where_it_looked(tmp_path):
+    r = CliRunner().invoke(cli, ["kselftest", "--out", str(tmp_path / "t"), "--gallery", str(GALLERY)])
+    assert r.exit_code == 0, r.output
+    assert not list((tmp_path / "t").glob("*missed-optimization*")) and list((tmp_path / "t").glob("*.c"))
+    r = CliRunner().invoke(cli, ["kselftest", "--out", str(tmp_path / "u"), "--gallery", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "no such directory" in r.output and r.output.count("\n") == 1, r.output

@@ -24,6 +24,8 @@ RULES = {
     "harmful": ("error", "The check violates a property where this condition decides; without it the check "
                          "would decline."),
     "optimization-only": ("note", "Dropping the condition changes only which safe realignments are taken."),
+    "removes-needed": ("error", "The patch removes a condition the unpatched code needs: without it a property the "
+                                "unpatched code satisfies is violated."),
     "fix": ("note", "One edit makes every property hold, proved, and keeps every safe realignment of the original."),
     "fix-declining": ("note", "One edit makes every property hold, proved, but declines some safe realignments "
                               "of the original."),
@@ -43,11 +45,27 @@ def witness_lines(s: Any) -> list[str]:
 
 
 def review_sarif(findings: list, variant: str, fixes: list = (), root: str | None = None,
-                 patches: tuple[str, ...] = ()) -> str:
+                 patches: tuple[str, ...] = (), patch: Any = None) -> str:
     """review's findings, and its proved one-token fixes as results of rule ``fix`` (or
     ``fix-declining``) carrying a SARIF fix: the region the edit replaces and the new text, which
     an editor can apply.  ``root``, ``patches``: see ``sarif_log``."""
     results = []
+    for rm in (patch.removed if patch is not None else []):  # front.review.PatchReview
+        if not rm.needed:
+            continue
+        c, f = rm.finding.condition, rm.finding
+        text = (f"removes-needed: the patch removes '{c.text}' ({c.role()} in {c.in_function}, line {c.line} before "
+                f"it), which the unpatched code needs: {f.reasons['needed']}")
+        w = f.witnesses.get("needed")
+        if w is not None:
+            text += "\n" + "\n".join(witness_lines(w))
+        result = {"ruleId": "removes-needed", "level": RULES["removes-needed"][0], "message": {"text": text},
+                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": c.file},
+                                                      "region": {"startLine": rm.line}}}],
+                  "properties": {"variant": variant, "function": c.function, "line_before": c.line,
+                                 **({"property": f.properties["needed"]} if f.properties.get("needed") else {}),
+                                 **({"witness": w.to_json()} if w is not None else {})}}
+        results.append(result)
     for f in findings:
         c = f.condition
         for verdict in f.verdicts:
