@@ -561,13 +561,16 @@ def call_rules(o: Order, vm_start: Callable[[Any], Any], vm_end: Callable[[Any],
     """The call of a scenario: each range inside its VMA; an exec stack move shifts its one VMA
     down onto its own start, an mremap's two ranges do not overlap."""
     old_end, new_end = old + length, new + length
-    # (each address inside its VMA even when the length is 0: mremap() looks the VMA up by it)
-    c = [o.le(vm_start(old_vma), old), o.le(old_end, vm_end(old_vma)), o.lt(old, vm_end(old_vma)),
-         o.le(vm_start(new_vma), new), o.le(new_end, vm_end(new_vma)), o.lt(new, vm_end(new_vma))]
+    c = [o.le(vm_start(old_vma), old), o.le(old_end, vm_end(old_vma)),
+         o.le(vm_start(new_vma), new), o.le(new_end, vm_end(new_vma))]
+    # len 0 is a zero-length mremap's (a shared mapping duplicated): each address inside its VMA
+    # (mremap() looks the VMA up by it), the new VMA one of its own.  (Stated only for len 0, and
+    # here: the same bounds for every length, though implied, or this constraint after the next,
+    # slow the solver down by ten times on some C: tests/front/test_front_fuzz.py's slow tier.)
+    c.append(z3.Implies(length == 0, z3.And(o.lt(old, vm_end(old_vma)), o.lt(new, vm_end(new_vma)),
+                                            old_vma != new_vma)))
     on_itself = z3.And(old_vma == new_vma, new == vm_start(old_vma), old_end == vm_end(old_vma), o.lt(new, old))
     c.append(z3.If(stack, on_itself, z3.Or(o.le(old_end, new), o.le(new_end, old))))
-    # len 0 is a zero-length mremap's (a shared mapping duplicated): its new VMA is one of its own
-    c.append(z3.Implies(length == 0, old_vma != new_vma))
     return c
 
 
@@ -877,9 +880,27 @@ def decision_of(st: SymbolicState, variant: Variant, level: str) -> Decision:
     hit = memo.get((id(variant), level))
     if hit is not None and hit[0] is variant:
         return hit[1]
-    d = free_decision(st, f"{len(memo)}") if st.abstract else variant.decide(st.ops, st.call(), level)
+    d = free_decision(st, f"{len(memo)}", returns_early(variant, st.geometry, level)) if st.abstract \
+        else variant.decide(st.ops, st.call(), level)
     memo[id(variant), level] = (variant, d)
     return d
+
+
+#: (id of a variant, geometry, level) -> (the variant, whether its decision has early returns)
+_EARLY: dict[tuple[int, str, str], tuple[Variant, bool]] = {}
+
+
+def returns_early(variant: Variant, g: Geometry, level: str = "pmd") -> bool:
+    """Does the variant's decision carry early returns at all (a built-in's head; a whole C
+    move_page_tables() with a return before its loop)?  Read once off a decision on a small
+    symbolic state, so that an abstract state's free decision has an early return only where a
+    real one can (a free one elsewhere changes every query's terms, and the solver's search)."""
+    key = (id(variant), g.name, level)
+    hit = _EARLY.get(key)
+    if hit is None or hit[0] is not variant:
+        st = SymbolicState(g, 2, ctx=new_context())
+        hit = _EARLY[key] = (variant, bool(variant.decide(st.ops, st.call(), level).early))
+    return hit[1]
 
 
 @dataclass
@@ -915,7 +936,7 @@ def undo_of(st: SymbolicState, variant: Variant, level: str, d: Decision) -> Und
     return u
 
 
-def free_decision(st: SymbolicState, tag: str) -> Decision:
+def free_decision(st: SymbolicState, tag: str, early: bool = True) -> Decision:
     """A decision of which nothing is known but that its cursors are words: whether it realigns,
     warns or dereferences NULL, and where its cursors start, are free.  Every real decision on
     the state is one value of it, and a word term's value is the same whatever bounds it is known
@@ -925,14 +946,16 @@ def free_decision(st: SymbolicState, tag: str) -> Decision:
     added to the state's constraints."""
     t = f"{st.tag}free{tag}_"
     c0, n0 = z3.Int(f"{t}old_addr", st.ctx), z3.Int(f"{t}new_addr", st.ctx)
-    ret = z3.Int(f"{t}early_value", st.ctx)
     top = (1 << st.geometry.word_bits) - 1
-    st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top, 0 <= ret, ret <= top]
-    # an early return too (free: where and what), which a real decision may or may not have
-    early = (("(free)", z3.Bool(f"{t}early", st.ctx), IntWord(ret, st.geometry.word_bits)),)
+    st.constraints += [0 <= c0, c0 <= top, 0 <= n0, n0 <= top]
+    exits: tuple = ()
+    if early:  # an early return too (free: whether and what), for a variant that has them
+        ret = z3.Int(f"{t}early_value", st.ctx)
+        st.constraints += [0 <= ret, ret <= top]
+        exits = (("(free)", z3.Bool(f"{t}early", st.ctx), IntWord(ret, st.geometry.word_bits)),)
     return Decision(realign=z3.Bool(f"{t}realign", st.ctx), old_addr=IntWord(c0, st.geometry.word_bits),
                     new_addr=IntWord(n0, st.geometry.word_bits), warn=z3.Bool(f"{t}warn", st.ctx),
-                    oops=z3.Bool(f"{t}oops", st.ctx), early=early, tables=None, refuse_late=None)
+                    oops=z3.Bool(f"{t}oops", st.ctx), early=exits, tables=None, refuse_late=None)
 
 
 def decision_rules(st: SymbolicState, d: Decision) -> tuple[Any, Any]:
