@@ -499,8 +499,8 @@ def check_cmd(vid: str | None, pid: str, geometry: str, level: str, vmas: int, n
         if sarif_out and not (c_files or tree):
             raise InputError("--sarif", "needs --c-file or --tree (the findings are located in the C)")
         g = get_geometry(geometry)
-        where = output_dir(out, "--out") if out else None
-        target = output_file(sarif_out, "--sarif") if sarif_out else None
+        where = output_dir(out, "--out") if out is not None else None
+        target = output_file(sarif_out, "--sarif") if sarif_out is not None else None
         variant, linkage = c_variant_of(c_files, base, function, tree, patches)
         variant = variant or get_variant(vid)
         with _Progress(progress) as tell:
@@ -742,7 +742,7 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
         if no_cutoff:
             raise InputError("--no-cutoff", "review always searches on to the cutoff (--vmas N is the least)")
         g = get_geometry(geometry)
-        target = output_file(sarif_out, "--sarif") if sarif_out else None
+        target = output_file(sarif_out, "--sarif") if sarif_out is not None else None
         if vid:
             try:
                 get_variant(vid)

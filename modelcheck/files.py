@@ -20,6 +20,8 @@ __all__ = ["output_dir", "output_file", "staged_file", "staged_dir", "write_text
 def output_dir(path: str | Path, option: str) -> Path:
     """``path`` as a directory to write into, created if missing; a path under a file, or one
     that cannot be created, is bad input naming ``option``."""
+    if not str(path).strip():
+        raise InputError(option, "an empty path")
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
@@ -35,12 +37,16 @@ def output_dir(path: str | Path, option: str) -> Path:
 def output_file(path: str | Path, option: str) -> Path:
     """``path`` as a file to be written: its directory must exist and be writable, and it must
     not be a directory itself."""
+    if not str(path).strip():
+        raise InputError(option, "an empty path")
     p = Path(path)
     parent = p.parent
     if not parent.is_dir():
         raise InputError(option, f"{path}: no directory {parent}")
     if p.is_dir():
         raise InputError(option, f"{path}: is a directory")
+    if p.exists() and not p.is_file():  # a device, a FIFO, a socket: writing would replace it
+        raise InputError(option, f"{path}: not a regular file (it would be replaced)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(option, f"{path}: directory {parent} is not writable")
     return p

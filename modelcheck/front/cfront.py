@@ -249,11 +249,27 @@ def builtin_unit(vid: str) -> CUnit:
     return link(builtin_unit(m.group(1)), unit) if m else unit
 
 
+#: larger than any mm/mremap.c (7.3's is 60 KB): a file this size is not one, and is refused at once
+MAX_SOURCE = 4 << 20
+
+
 def _read(path: str) -> str:
+    """A C file's text: a regular file of UTF-8 text without NUL bytes, at most MAX_SOURCE bytes."""
+    p = Path(path)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if p.exists() and not p.is_file():
+            raise InputError(path, "not a regular file")
+        if p.stat().st_size > MAX_SOURCE:
+            raise InputError(path, f"{p.stat().st_size} bytes: larger than any mm/mremap.c "
+                                   f"(at most {MAX_SOURCE >> 20} MiB is read)")
+        data = p.read_bytes()
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise InputError(path, f"a NUL byte at offset {nul}: not C source")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
 

@@ -69,6 +69,8 @@ def c_variant_of(c_files: tuple[str, ...], base: str | None, function: str | Non
 def side(x: str, name: str, base: str | None, function: str | None) -> Any:
     """A side of diff or a row of history: a kernel tree (DIR, or DIR+PATCH with patches applied
     in order) or a C file, as a registered variant, or a variant id."""
+    if not x.strip():
+        raise InputError(name, "an empty name (a variant id, FILE.c, DIR or DIR+PATCH[+PATCH...])")
     if x in variant_ids() and x not in REGISTERED:
         return get_variant(x)
     parts = x.split("+")

@@ -253,6 +253,8 @@ def apply_patches(tree: str, patches: list[str], workdir: str) -> tuple[str, lis
     shutil.copyfile(src, work / MREMAP)
     touched: list[str] = []
     for path in patches:
+        if not Path(path).is_file():  # (a FIFO would block the read; a directory is no patch)
+            raise InputError(path, "not a regular file" if Path(path).exists() else "no such file")
         try:
             text = Path(path).read_text(encoding="utf-8", errors="replace")
         except OSError as e:
