@@ -263,22 +263,36 @@ def apply_patches(tree: str, patches: list[str], workdir: str) -> tuple[str, lis
         for i, one in enumerate(series, 1):
             subject = re.search(r"(?m)^Subject:\s*(.*(?:\n [^\n]*)*)", one)
             name = re.sub(r"\s+", " ", subject.group(1)).strip() if subject else f"patch {i}"
-            files = re.findall(r"(?m)^diff --git a/(\S+) b/(\S+)", one)
-            if not files and not re.search(r"(?m)^--- ", one):
+            where = f"patch {i} of the series ('{name}')" if len(series) > 1 else f"'{name}'"
+            targets = [t for t in re.findall(r"(?m)^\+\+\+ (\S+)", one) if t != "/dev/null"]
+            if not targets and not re.search(r"(?m)^diff --git ", one):
                 raise InputError(path, f"{'patch ' + str(i) + ' of the series: ' if len(series) > 1 else ''}"
                                        "no diff in it (a git format-patch file, an mbox or a diff)")
-            # the other files a patch changes (selftests, headers) are not read: only mm/mremap.c
-            mine = [b for a, b in files if MREMAP in (a, b)] or ([] if files else [MREMAP])
-            if not mine:
+            if re.search(r"(?m)^rename from " + re.escape(MREMAP) + "$", one) or \
+                    re.search(r"(?m)^deleted file mode", one) and MREMAP in targets + re.findall(r"(?m)^--- a/(\S+)", one):
+                raise InputError(path, f"{where} renames or deletes {MREMAP}: there is nothing left to check")
+            # the other files a patch changes (selftests, headers) are not read: only mm/mremap.c,
+            # found whatever prefix the diff gives it (git's a/ b/, none from diff -u, a directory)
+            strip = next((len(Path(t).parts) - 2 for t in targets
+                          if len(Path(t).parts) >= 2 and Path(*Path(t).parts[-2:]).as_posix() == MREMAP), None)
+            if strip is None:
                 continue
             patch_file = work / f".patch-{len(touched)}"
             patch_file.write_text(one, encoding="utf-8")
-            r = subprocess.run(["git", "apply", "--include", MREMAP, "--whitespace=nowarn", patch_file.name],
-                               cwd=work, capture_output=True, text=True)
+            before = (work / MREMAP).read_bytes()
+            r = subprocess.run(["git", "apply", "-v", f"-p{strip}", "--include", MREMAP, "--whitespace=nowarn",
+                                patch_file.name], cwd=work, capture_output=True, text=True)
             if r.returncode != 0:
-                msg = " ".join(x.removeprefix("error: ") for x in r.stderr.strip().splitlines()[:2])
-                where = f"patch {i} of the series ('{name}')" if len(series) > 1 else f"'{name}'"
+                msg = " ".join(x.removeprefix("error: ") for x in r.stderr.strip().splitlines()
+                               if x.startswith("error:") and "while searching for" not in x)[:300]
                 onto = f"{tree} with {', '.join(t.split(': ', 1)[1] for t in touched)} applied" if touched else tree
                 raise InputError(path, f"{where} does not apply to {onto}: {msg or 'git apply failed'}")
-            touched.append(f"{Path(path).name}: {name}")
+            if (work / MREMAP).read_bytes() == before:
+                raise InputError(path, f"{where} changes nothing in {MREMAP}")
+            offsets = [f"hunk {m.group(1)} at line {m.group(2)} ({m.group(3)})"
+                       for m in re.finditer(r"Hunk #(\d+) succeeded at (\d+) \(([^)]*)\)", r.stderr)]
+            touched.append(f"{Path(path).name}: {name}" + (f" ({'; '.join(offsets)})" if offsets else ""))
+    if patches and not touched:
+        raise InputError(patches[-1] if len(patches) == 1 else "--patch",
+                         f"changes no file the checker reads ({MREMAP}): no verdict of its own")
     return str(work / MREMAP), touched

@@ -67,3 +67,45 @@ def test_a_fifo_as_a_patch_is_refused_not_read(tmp_path):
     fifo = tmp_path / "p.patch"
     os.mkfifo(fifo)
     _one_line(run("check", "--tree", root, "--patch", fifo, "--property", "no-warn"), str(fifo), "not a regular file")
+
+
+def _fixture_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "linux"
+    (root / "mm").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "tests" / "c" / "kernel" / "mremap-v6.7.c", root / "mm" / "mremap.c")
+    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 7\nSUBLEVEL = 0\nEXTRAVERSION =\nNAME = F\n")
+    return root
+
+
+def _diff(old: str, new: str, name: str, line: int) -> str:
+    return (f"--- {name}\n+++ {name}\n@@ -{line},3 +{line},3 @@\n \n-{old}\n+{new}\n \t\treturn false;\n")
+
+
+@pytest.mark.parametrize("prefix", ["a/", "", "linux/"])
+def test_a_patch_applies_whatever_prefix_its_paths_carry(tmp_path, prefix):
+    # the vm_start test dropped (line 52 of the fixture): the same verdict whichever diff made it,
+    # and the hunk's offset said when the line numbers are off
+    root = _fixture_tree(tmp_path)
+    old = "\tif (!for_stack && vma->vm_start != addr_to_align)"
+    assert (root / "mm" / "mremap.c").read_text().splitlines()[51] == old
+    text = _diff(old, "\tif (0)", f"{prefix}mm/mremap.c", 51).replace(f"+++ {prefix}", f"+++ {prefix.replace('a/', 'b/')}")
+    p = tmp_path / "p.patch"
+    p.write_text(text)
+    r = run("check", "--tree", root, "--patch", p, "--property", "no-source-collateral", "--all-states")
+    assert r.exit_code == 1 and "VIOLATED" in r.output, r.output
+    p.write_text(text.replace("@@ -51,3 +51,3 @@", "@@ -46,3 +46,3 @@"))
+    r = run("check", "--tree", root, "--patch", p, "--property", "no-source-collateral", "--all-states")
+    assert r.exit_code == 1 and "(hunk 1 at line 51 (offset 5 lines))" in r.output, r.output
+
+
+def test_a_patch_that_changes_nothing_the_checker_reads_is_refused(tmp_path):
+    root = _fixture_tree(tmp_path)
+    other = tmp_path / "other.patch"
+    other.write_text("--- a/mm/mmap.c\n+++ b/mm/mmap.c\n@@ -1,1 +1,1 @@\n-a\n+b\n")
+    _one_line(run("check", "--tree", root, "--patch", other, "--property", "no-warn"), str(other),
+              "changes no file the checker reads (mm/mremap.c)")
+    moved = tmp_path / "rename.patch"
+    moved.write_text("diff --git a/mm/mremap.c b/mm/mremap2.c\nsimilarity index 100%\nrename from mm/mremap.c\n"
+                     "rename to mm/mremap2.c\n")
+    _one_line(run("check", "--tree", root, "--patch", moved, "--property", "no-warn"), str(moved),
+              "renames or deletes mm/mremap.c")
