@@ -651,10 +651,15 @@ def diff_cmd(a: str, b: str, geometry: str, level: str, vmas: int, no_cutoff: bo
                     worst = next((c for c, _ in cuts if c.raw), None) or max((c for c, _ in cuts), key=lambda c: c.vmas)
                     how = f"with up to {bound} VMAs ({worst.why()})"
                 out.append(f"{va.id} and {vb.id} decide alike on every layout {how} on {g.name}\n")
+            # classes with the same minimal scenario are listed together, the scenario shown once
+            shown: dict[Any, list] = {}
             for c in cases:
-                out.append(f"* {c.summary()}\n")
-                out.append(eval_report(c.scenario, [evaluate(c.scenario, get_variant(c.realigns), level),
-                                                    evaluate(c.scenario, get_variant(c.declines), level)]) + "\n")
+                shown.setdefault(c.scenario, []).append(c)
+            for scenario, same in shown.items():
+                out += [f"* {c.summary()}\n" for c in same]
+                first = same[0]
+                out.append(eval_report(scenario, [evaluate(scenario, get_variant(first.realigns), level),
+                                                  evaluate(scenario, get_variant(first.declines), level)]) + "\n")
             out += [f"C {vid}: {line}\n" for vid, line in checked.items()]
             for x in gave_up:
                 click.echo(f"gave up: {x}", err=True)

@@ -208,6 +208,8 @@ class _Picture:
         sub = [info["call"]] + textwrap.wrap(info.get("details") or "", 150) + self.victims[:3]
         if others:
             sub.append("also violated on this layout: " + ", ".join(others))
+        if info.get("reachable") is False:  # (a gallery entry's graph says; a bare graph says nothing)
+            sub += textwrap.wrap("NOT REACHABLE FROM USER SPACE: " + (info.get("unreachable") or ""), 150)[:2]
         ax.set_title(title + "\n" + "\n".join(sub), fontsize=8.5, loc="left")
         # fixed margins (in inches: the title's lines, the rotated hex ticks, the row names); what
         # tight_layout() would find, without the extra rendering pass it needs

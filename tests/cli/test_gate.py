@@ -116,3 +116,15 @@ def test_review_of_a_patch_names_what_it_removes(tmp_path):
     r = run("review", "--tree", root, "--patch", patch, "--no-fixes")
     assert f"{root / 'mm' / 'mremap.c'}:52: the patch removes '(!for_stack) && (vma->vm_start != addr_to_align)'" \
         in r.output, r.output
+
+
+def test_diff_shows_a_scenario_once_for_the_classes_it_is_the_least_of():
+    toy = "custom:word=8,int=4,page=2,pmd=3,pud=4,levels=4,task=0x18,min=0x4"
+    r = run("diff", "linus", "v6.15", "--geometry", toy, "--json")
+    assert r.exit_code == 1, r.output
+    cases = json.loads(r.stdout)["cases"]
+    distinct = {json.dumps(c["scenario"], sort_keys=True) for c in cases}
+    assert len(distinct) < len(cases)  # (this pair has classes with the same least scenario)
+    r = run("diff", "linus", "v6.15", "--geometry", toy)
+    assert r.output.count("\n* ") + r.output.startswith("* ") == len(cases)
+    assert r.output.count("geometry custom") == len(distinct), r.output

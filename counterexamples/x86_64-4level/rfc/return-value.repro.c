@@ -59,7 +59,7 @@ struct uffd_range {
 #define MAX_PAGES 1521
 #define MOVE_TEXT "0x201000 -> 0x401000, 0x200000 bytes"
 
-static const unsigned long old_addr = 0x201000UL, new_addr = 0x401000UL, move_len = 0x200000UL;
+static const unsigned long old_addr = 0x201000UL, new_addr = 0x401000UL, move_len = 0x200000UL, new_len = 0x200000UL;
 
 static const struct region regions[] = {
 	{ 0x10000UL, 0x5f1000UL, 0, FILL_READ },
@@ -281,7 +281,7 @@ int main(void)
 		snprintf(buf, sizeof(buf), "%d", n);
 		if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
 			skip_all("cannot arm /proc/thread-self/fail-nth");
-		p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+		p = mremap((void *)old_addr, move_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 		err = errno;
 		memset(buf, 0, sizeof(buf));
 		if (lseek(fd, 0, SEEK_SET) < 0 || read(fd, buf, sizeof(buf) - 1) < 0)

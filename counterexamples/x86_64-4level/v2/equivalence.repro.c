@@ -54,7 +54,7 @@ struct uffd_range {
 #define MAX_PAGES 1520
 #define MOVE_TEXT "0x3ff000 -> 0x5ff000, 0x1000 bytes"
 
-static const unsigned long old_addr = 0x3ff000UL, new_addr = 0x5ff000UL, move_len = 0x1000UL;
+static const unsigned long old_addr = 0x3ff000UL, new_addr = 0x5ff000UL, move_len = 0x1000UL, new_len = 0x1000UL;
 
 static const struct region regions[] = {
 	{ 0x10000UL, 0x5f0000UL, 0, FILL_READ },
@@ -208,7 +208,7 @@ int main(void)
 
 	register_uffd();
 
-	p = mremap((void *)old_addr, move_len, move_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
+	p = mremap((void *)old_addr, move_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)new_addr);
 	report(p == (void *)new_addr, "mremap(" MOVE_TEXT ")");
 	if (p == MAP_FAILED) {
 		/* a failed mremap() must leave the old range as it was: check it in place */
