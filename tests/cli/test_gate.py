@@ -40,6 +40,13 @@ def _patch(tmp_path: Path, root: Path, old: str, new: str, name: str) -> Path:
     return p
 
 
+def _without_mutual_alignment(tmp_path: Path) -> tuple[Path, Path]:
+    """The fixture tree and a patch that drops its mutual-alignment test."""
+    root = _tree(tmp_path)
+    return root, _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
+                        "0001-no-mutual-alignment.patch")
+
+
 def test_a_tree_is_judged_on_the_states_user_space_can_make(tmp_path):
     root = _tree(tmp_path)
     r = run("check", "--tree", root, "--property", "no-warn")
@@ -54,9 +61,7 @@ def test_a_tree_is_judged_on_the_states_user_space_can_make(tmp_path):
 def test_a_decision_that_changes_the_offset_is_judged_by_the_simulator(tmp_path):
     # without the mutual-alignment test the realignment moves the source's entries to other
     # offsets than the plain move: the encoding assumes the offset kept, the simulator judges
-    root = _tree(tmp_path)
-    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
-                   "0001-no-mutual-alignment.patch")
+    root, patch = _without_mutual_alignment(tmp_path)
     r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--json")
     assert r.exit_code == 1, r.output
     out = json.loads(r.stdout)
@@ -65,9 +70,7 @@ def test_a_decision_that_changes_the_offset_is_judged_by_the_simulator(tmp_path)
 
 
 def test_a_tree_counterexample_replays_from_its_tree(tmp_path):
-    root = _tree(tmp_path)
-    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
-                   "0001-no-mutual-alignment.patch")
+    root, patch = _without_mutual_alignment(tmp_path)
     r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--out", tmp_path / "out")
     assert r.exit_code == 1, r.output
     saved = next((tmp_path / "out").rglob("equivalence.json"))
@@ -84,9 +87,7 @@ def test_a_tree_counterexample_replays_from_its_tree(tmp_path):
 
 
 def test_sarif_paths_are_the_trees_own(tmp_path):
-    root = _tree(tmp_path)
-    patch = _patch(tmp_path, root, "\tif ((*old_addr & ~mask) != (*new_addr & ~mask))", "\tif (0)",
-                   "0001-no-mutual-alignment.patch")
+    root, patch = _without_mutual_alignment(tmp_path)
     r = run("check", "--tree", root, "--patch", patch, "--property", "equivalence", "--sarif", tmp_path / "c.sarif")
     assert r.exit_code == 1, r.output
     log = json.loads((tmp_path / "c.sarif").read_text())["runs"][0]
