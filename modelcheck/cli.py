@@ -1255,13 +1255,15 @@ def kernel_build_cmd(tree: str, vid: str | None, patches: tuple[str, ...], jobs:
     with what QEMU and the reproducers need, userfaultfd and fault injection included (about 3-4
     minutes on 2 cores).  Switching variants rewrites one header: a rebuild of one object."""
     def run() -> int:
-        from modelcheck.runs.kpatch import apply_patches, build
+        from modelcheck.runs.kpatch import apply_patches, build, restore_original
         if vid is not None:
             get_variant(vid)
         for p in patches:
             if not Path(p).is_file():
                 raise InputError("--patch", f"{p}: no such file (or not a regular file)")
         kernel_tree(tree)
+        if patches:  # the patches are of the tree's own file, not of a variant's rewrite of it
+            restore_original(Path(tree))
         said = apply_patches(Path(tree), [Path(p) for p in patches])
         _tree_for(tree, arch, "--tree")
         for line in said:

@@ -32,7 +32,7 @@ from pycparser import c_ast, c_generator
 from modelcheck.front.cfront import PMC_RETURN, RETURN, START, builtin_unit, reachable
 from modelcheck.errors import InputError, RunFailed
 
-__all__ = ["variant_header", "patch_mremap", "build", "apply_patches", "ORIGINAL", "configure", "tree_arch", "CONFIG", "CONFIG_I386", "ARCHES",
+__all__ = ["variant_header", "patch_mremap", "build", "apply_patches", "restore_original", "ORIGINAL", "configure", "tree_arch", "CONFIG", "CONFIG_I386", "ARCHES",
            "HEADER", "DECISION", "RETURNED"]
 
 HEADER = "modelcheck_realign.h"
@@ -156,6 +156,16 @@ def apply_patches(tree: Path, patches: list[Path]) -> list[str]:
     return said
 
 
+def restore_original(tree: Path) -> None:
+    """Put back the tree's own mm/mremap.c where a variant build rewrote it (before patches are
+    applied to it, and before building it as it is)."""
+    mremap, original = tree / "mm" / "mremap.c", tree / "mm" / ORIGINAL
+    if mremap.is_file() and HEADER in mremap.read_text():
+        if not original.is_file():
+            raise InputError("--tree", f"{mremap} was rewritten for a variant and its original is gone")
+        mremap.write_text(original.read_text())
+
+
 def build(tree: Path, vid: str | None, jobs: int = 2) -> tuple[Path, float]:
     """Patch ``tree`` (a configured 6.12 source tree) for variant ``vid`` and build its bzImage:
     (the image, seconds).  Only mm/modelcheck_realign.h changes between variants, so a switch
@@ -167,10 +177,7 @@ def build(tree: Path, vid: str | None, jobs: int = 2) -> tuple[Path, float]:
         raise InputError("--tree", f"{tree} is not a configured kernel source tree (mm/mremap.c, .config)")
     original = tree / "mm" / ORIGINAL
     if vid is None:
-        if HEADER in mremap.read_text():
-            if not original.is_file():
-                raise InputError("--tree", f"{mremap} was rewritten for a variant and its original is gone")
-            mremap.write_text(original.read_text())
+        restore_original(tree)
     else:
         header = tree / "mm" / HEADER
         text = variant_header(vid)

@@ -728,3 +728,20 @@ def test_a_fault_injected_run_without_probes():
     quiet = parse(FAILED_CONSOLE.replace("WARNING: CPU: 0 PID: 14 at mm/mremap.c:281 0xffffffff8108df0b\n", ""))[0]
     c = compare(s, quiet, get_variant("debian-6.1"))  # a WARN the model predicts must show
     assert not c["agree"] and [k for k, ok in c["checks"].items() if not ok] == ["warn"]
+
+
+def test_a_variant_build_keeps_the_trees_own_file_for_later(tmp_path):
+    # a variant build rewrites mm/mremap.c (keeping the original beside it); patches and an
+    # as-it-ships build start again from the original
+    from modelcheck.runs.kpatch import HEADER, ORIGINAL, apply_patches, restore_original
+    tree = _tiny_tree(tmp_path)
+    own = (tree / "mm" / "mremap.c").read_text()
+    (tree / "mm" / ORIGINAL).write_text(own)
+    (tree / "mm" / "mremap.c").write_text(f'#include "{HEADER}"\n' + own)
+    restore_original(tree)
+    assert (tree / "mm" / "mremap.c").read_text() == own
+    assert apply_patches(tree, [_diff(tmp_path, "1")])[0].startswith("applied")
+    (tree / "mm" / ORIGINAL).unlink()
+    (tree / "mm" / "mremap.c").write_text(f'#include "{HEADER}"\n' + own)
+    with pytest.raises(Exception, match="its original is gone"):
+        restore_original(tree)
