@@ -725,10 +725,11 @@ def history_cmd(sources: tuple[str, ...], geometries: tuple[str, ...], propertie
 @click.option("--jobs", type=click.IntRange(1), default=None,
               help="Worker processes for the conditions and the edits (default: number of cores); the findings "
                    "are the same for every value.")
+@_progress_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_cutoff: bool, rlimit: int,
                reachable: bool | None, c_files: tuple[str, ...], base: str | None, function: str | None, tree: str | None, patches: tuple[str, ...],
-               sarif_out: str | None, fixes: bool, jobs: int | None, as_json: bool) -> None:
+               sarif_out: str | None, fixes: bool, jobs: int | None, progress: bool | None, as_json: bool) -> None:
     """What each condition of a C variant does: never-evaluated, never-true, never-false,
     redundant, needed, harmful, optimization-only, each with its proof's bound or a minimal
     replayed witness, as FILE:LINE:COL lines; and, when the variant violates a property, the
@@ -801,16 +802,21 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
                 from modelcheck.front.fixes import start_suggest
                 later.append(start_suggest(unit, name, verdicts, g, level, vmas or DEFAULT_VMAS, rlimit, reachable,
                                            whole, pool, tried, reference, refuters))
-            findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool,
-                                        witnesses=refuters, then=queue_fixes if fixes else None)
-            found = later[0]() if later else []
-            patch = None
-            if before_linkage is not None:
-                from modelcheck.front.review import patch_review
-                before_findings, _ = review(before_linkage.unit, f"{name}-unpatched", g, level, vmas or DEFAULT_VMAS,
-                                            rlimit, reachable, pool=pool)
-                path = next(iter(linkage.sources))
-                patch = patch_review(before_findings, findings, before_linkage.sources[path], linkage.sources[path])
+            with _Progress(progress) as tell:
+                findings, verdicts = review(unit, name, g, level, vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool,
+                                            witnesses=refuters, then=queue_fixes if fixes else None, progress=tell)
+                if later:
+                    tell("the one-token fix search")
+                found = later[0]() if later else []
+                patch = None
+                if before_linkage is not None:
+                    from modelcheck.front.review import patch_review
+                    tell("the tree before the patches")
+                    before_findings, _ = review(before_linkage.unit, f"{name}-unpatched", g, level,
+                                                vmas or DEFAULT_VMAS, rlimit, reachable, pool=pool, progress=tell)
+                    path = next(iter(linkage.sources))
+                    patch = patch_review(before_findings, findings, before_linkage.sources[path],
+                                         linkage.sources[path])
         gave_up = [f.reasons["unknown"] for f in findings if "unknown" in f.reasons]
         # the compiler's second opinion on the C reviewed: on the witnesses and random states
         from modelcheck.front.cfront import c_variant

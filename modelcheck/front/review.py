@@ -285,7 +285,8 @@ class _Job:
 def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = DEFAULT_VMAS,
            rlimit: int = DEFAULT_RLIMIT, reachable_only: bool = False, jobs: int = 1,
            pool: Workers | None = None, witnesses: dict | None = None,
-           then: Callable[[dict[str, str]], None] | None = None) -> tuple[list[Finding], dict[str, str]]:
+           then: Callable[[dict[str, str]], None] | None = None,
+           progress: Callable[[str], None] | None = None) -> tuple[list[Finding], dict[str, str]]:
     """Every condition's findings, and the variant's own verdict per property.  The variant's
     checks and then the conditions are answered on ``pool`` (default: ``jobs`` workers of its
     own), each in a Z3 context and states of its own (``search.shared_states``: a condition's
@@ -293,8 +294,10 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
     findings are the same whatever the number of workers.  ``witnesses`` collects the variant's
     counterexample per property it violates (the fix search refutes most edits with them).
     ``then(verdicts)`` runs once the verdicts are known and the conditions are on their way, so
-    that it can queue more work for the same workers (the CLI's fix search)."""
+    that it can queue more work for the same workers (the CLI's fix search).  ``progress``
+    hears a line as the variant's verdicts and then each condition's findings come in."""
     conds = conditions(unit)
+    tell = progress or (lambda _: None)
     if not conds:
         raise InputError(vid, "the decision has no conditions to review (no if, ?:, && or ||)")
     if pool is None:
@@ -304,6 +307,7 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, {})
     answers = dict(zip(PROPERTIES, pool.map(_verdict, [(job, pid) for pid in PROPERTIES])))
     verdicts = {pid: verdict for pid, (verdict, _) in answers.items()}
+    tell(f"{vid}: " + ", ".join(f"{pid} {v}" for pid, v in verdicts.items()) + f"; {len(conds)} conditions to judge")
     if witnesses is not None:
         witnesses.update({pid: s for pid, (_, s) in answers.items() if s is not None})
     facts = _facts(unit, [c for c in conds if not c.outside], g, level, vmas, rlimit, reachable_only)
@@ -312,7 +316,11 @@ def review(unit: CUnit, vid: str, g: Geometry, level: str = "pmd", vmas: int = D
         facts.update(_facts(unit, flagged, g, level, vmas, rlimit, UFFD_FREE))  # type: ignore[arg-type]
     facts.update({c.node_id: {} for c in conds if c.outside})
     job = _Job(unit, vid, g.name, level, vmas, rlimit, reachable_only, verdicts)
-    pending = pool.submit(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)])
+    def heard(f: Finding, done: int, total: int) -> None:
+        c = conds[done - 1]
+        said = "outside the model" if f.outside else ", ".join(f.verdicts) or "decides with others"
+        tell(f"[{done}/{total}] {c.where}: '{c.text}': {said}")
+    pending = pool.submit(_judged, [(job, i, facts[c.node_id]) for i, c in enumerate(conds)], each=heard)
     if then is not None:
         then(verdicts)  # the next round (the fix search) queued behind the conditions
     findings = pending()

@@ -50,19 +50,29 @@ class Workers:
                 each(r, len(results), len(todo))
         return results
 
-    def submit(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Callable[[], list]:
+    def submit(self, fn: Callable[[Any], Any], items: Iterable[Any],
+               each: Callable[[Any, int, int], None] | None = None) -> Callable[[], list]:
         """Start ``[fn(x) for x in items]`` and return what waits for it: the next round can
         be submitted before this one ends, so that no worker idles between rounds (in this
-        process, the round runs now)."""
+        process, the round runs now).  ``each(result, done, total)`` hears every result, in
+        order, as the wait collects it."""
         todo = list(items)
+
+        def collect(results: Iterable[Any]) -> list:
+            out = []
+            for x in results:
+                out.append(x)
+                if each is not None:
+                    each(x, len(out), len(todo))
+            return out
         if self.jobs <= 1:
             done = [fn(x) for x in todo]
-            return lambda: done
+            return lambda: collect(done)
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=worker_init)
         futures = [self.pool.submit(fn, x) for x in todo]
-        return lambda: [f.result() for f in futures]
+        return lambda: collect(f.result() for f in futures)
 
     def close(self, now: bool = False) -> None:
         if self.pool is not None:

@@ -129,3 +129,15 @@ def test_diff_shows_a_scenario_once_for_the_classes_it_is_the_least_of():
     r = run("diff", "linus", "v6.15", "--geometry", toy)
     assert r.output.count("\n* ") + r.output.startswith("* ") == len(cases)
     assert r.output.count("geometry custom") == len(distinct), r.output
+
+
+def test_review_says_where_it_is(tmp_path):
+    root, patch = _without_mutual_alignment(tmp_path)
+    r = CliRunner().invoke(cli, ["review", "--tree", str(root), "--patch", str(patch), "--no-fixes", "--progress"])
+    assert r.exit_code == 1, r.output
+    lines = r.stderr.splitlines()
+    assert all(x.startswith("modelcheck: [") for x in lines) and "modelcheck: [" not in r.stdout
+    assert any("conditions to judge" in x for x in lines) and any("the tree before the patches" in x for x in lines)
+    judged = [x for x in lines if "] [" in x]
+    n = int(judged[0].split("] [")[1].split("/")[1].split("]")[0])
+    assert len(judged) >= n and f"[{n}/{n}]" in judged[n - 1]
