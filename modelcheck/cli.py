@@ -894,6 +894,23 @@ def review_cmd(vid: str | None, geometry: str, level: str, vmas: int | None, no_
     _run(run, as_json)
 
 
+def _owned_gallery(d: Path) -> bool:
+    """May ``gallery --out`` replace ``d``: it does not exist, is empty, or is a gallery (its
+    README.md is the one the gallery writes, and it holds nothing but geometries' directories
+    and the files the gallery keeps)."""
+    from modelcheck.runs.gallery import KEEP
+    if not d.exists() or not any(d.iterdir()):
+        return True
+    readme = d / "README.md"
+    try:
+        ours = readme.is_file() and readme.read_text(encoding="utf-8").startswith("# Counterexamples\n") \
+            and "`modelcheck gallery` regenerates this directory" in readme.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    from modelcheck.model.geometry import PRESETS
+    return ours and all(x.name in ("README.md", *KEEP) or (x.is_dir() and x.name in PRESETS) for x in d.iterdir())
+
+
 @cli.command("gallery")
 @click.option("--out", type=click.Path(file_okay=False), default="counterexamples", show_default=True,
               help="The gallery directory (replaced as a whole once the new one is complete).")
@@ -911,6 +928,9 @@ def gallery_cmd(out: str, jobs: int | None) -> None:
         output_dir(Path(out).parent, "--out")
         if Path(out).exists() and not Path(out).is_dir():
             raise InputError("--out", f"{out}: not a directory")
+        if not _owned_gallery(Path(out)):  # the gallery replaces its directory as a whole
+            raise InputError("--out", f"{out}: a directory with other files, not a gallery (the gallery replaces its "
+                                      "directory as a whole: give a new or empty directory, or an earlier gallery)")
         from modelcheck.runs.matrix import build_gallery  # networkx and matplotlib: only for the gallery
         results = build_gallery(Path(out), jobs or os.cpu_count() or 1, progress)
         unknown = [r for r in results if r.verdict == "unknown"]

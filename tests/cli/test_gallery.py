@@ -111,3 +111,17 @@ def test_replay_bad_input(tmp_path):
     plain.write_text(json.dumps(data))
     r = run("replay", str(plain))
     assert r.exit_code == 2 and "claim.property" in r.output
+
+
+def test_gallery_replaces_only_a_gallery(tmp_path):
+    # it replaces its directory as a whole: a directory holding anything else is refused, untouched
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    from click.testing import CliRunner as Runner
+    from modelcheck.cli import cli as main
+    r = Runner().invoke(main, ["gallery", "--out", str(tmp_path / "mine")])
+    assert r.exit_code == 2 and "not a gallery" in r.output and r.output.count("\n") == 1, r.output
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    from modelcheck.cli import _owned_gallery
+    assert _owned_gallery(Path(__file__).resolve().parents[2] / "counterexamples")  # the committed one
+    assert _owned_gallery(tmp_path / "new") and not _owned_gallery(tmp_path / "mine")
