@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import portion as P
 
@@ -149,25 +149,59 @@ def initial_tables(s: Scenario, window: P.Interval | None = None) -> PageTables:
     with all of them (they are found by bisection)."""
     g, mv = s.geometry, s.move
 
-    def runs(indexes: Iterable[int]) -> Iterator[P.Interval]:
+    def runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
+        """The populated pages of these VMAs as sorted (lo, hi) pairs.  Plain integers: with tens
+        of thousands of VMAs near the move, an interval object per VMA is most of eval's time."""
+        out = []
         for i in indexes:
             v = s.vmas[i]
             if v.populated:
-                run = _span(mv.old_addr if mv.for_stack and i == mv.old_vma else v.start, v.end)
-                yield run if mv.for_stack else run - _span(mv.new_addr, mv.new_end)
+                lo = mv.old_addr if mv.for_stack and i == mv.old_vma else v.start
+                if mv.for_stack or v.end <= mv.new_addr or lo >= mv.new_end:
+                    out.append((lo, v.end))
+                else:  # less the destination range
+                    out += [x for x in ((lo, mv.new_addr), (mv.new_end, v.end)) if x[0] < x[1]]
+        return out
 
     if window is None:
-        covered = _union(runs(range(len(s.vmas))))
-        pte_tables, pmd_tables = _slots(covered, g.pmd_size), _slots(covered, g.pud_size)
+        pairs = runs(range(len(s.vmas)))
+        covered = _union(_span(lo, hi) for lo, hi in pairs)
+        pte_tables, pmd_tables = _slot_pairs(pairs, g.pmd_size), _slot_pairs(pairs, g.pud_size)
     else:
         reach = _slots(window, g.pud_size)
-        near = _union(runs(_meeting(s, reach)))
-        covered = near & window
-        pte_tables, pmd_tables = _slots(near, g.pmd_size) & reach, _slots(near, g.pud_size) & reach
+        pairs = runs(_meeting(s, reach))
+        covered = _union(_span(max(lo, a), min(hi, b)) for a, b in _atoms(window)
+                         for lo, hi in _overlapping(pairs, a, b))
+        pte_tables, pmd_tables = _slot_pairs(pairs, g.pmd_size) & reach, _slot_pairs(pairs, g.pud_size) & reach
     entries = P.IntervalDict()
     if not covered.empty:
         entries[covered] = 0
     return PageTables(entries, pte_tables, pmd_tables)
+
+
+def _slot_pairs(pairs: list[tuple[int, int]], size: int) -> P.Interval:
+    """``_slots`` of sorted (lo, hi) pairs: the size-aligned slots they touch, merged as
+    integers before one interval is made of them."""
+    merged: list[list[int]] = []
+    for lo, hi in pairs:
+        a, b = lo - lo % size, -(-hi // size) * size
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return _union(_span(a, b) for a, b in merged)
+
+
+def _overlapping(pairs: list[tuple[int, int]], a: int, b: int) -> list[tuple[int, int]]:
+    """The sorted, disjoint (lo, hi) pairs that meet [a, b), found by bisection."""
+    i = bisect.bisect_right(pairs, (a, a)) - 1
+    i = max(i, 0)
+    out = []
+    while i < len(pairs) and pairs[i][0] < b:
+        if pairs[i][1] > a:
+            out.append(pairs[i])
+        i += 1
+    return out
 
 
 def _meeting(s: Scenario, iv: P.Interval) -> list[int]:
