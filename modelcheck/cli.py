@@ -1159,23 +1159,20 @@ def kernel_run_cmd(scenario_files: tuple[str, ...], n_random: int | None, n_prog
             if not find_recipe(s).reachable or s.move.for_stack:
                 raise InputError(f, "no mremap recipe reaches this scenario, so it has no reproducer")
             cases.append((f, s))
+        def kept(name: str, text: str) -> str:
+            """A drawn case's label: with --save, the file it is written to."""
+            if not save_dir:
+                return name
+            target = output_file(str(output_dir(save_dir, "--save") / f"{name}.json"), "--save")
+            write_text(target, text)
+            return str(target)
         if n_random:
             from modelcheck.runs.differential import random_scenarios
-            drawn = random_scenarios(n_random, seed)
-            if save_dir:
-                Path(save_dir).mkdir(parents=True, exist_ok=True)
-                for name, s in drawn:
-                    write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), s.dumps())
-            cases += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, s) for name, s in drawn]
+            cases += [(kept(name, s.dumps()), s) for name, s in random_scenarios(n_random, seed)]
         if n_programs:
             from modelcheck.runs.differential import random_programs
-            made = random_programs(n_programs, seed)
-            if save_dir:
-                Path(save_dir).mkdir(parents=True, exist_ok=True)
-                for name, g, calls in made:
-                    write_text(output_file(str(Path(save_dir) / f"{name}.json"), "--save"), dump_calls(g, calls))
-            programs += [(str(Path(save_dir) / f"{name}.json") if save_dir else name, g, calls)
-                         for name, g, calls in made]
+            programs += [(kept(name, dump_calls(g, calls)), g, calls)
+                         for name, g, calls in random_programs(n_programs, seed)]
         try:
             runs = run_cases(Path(kernel_image), [(Path(f).name, s) for f, s in cases], timeout, thp=thp,
                              shmem=shmem)[0] if cases else []

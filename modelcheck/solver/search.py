@@ -614,9 +614,11 @@ def _check(result: CheckResult, variant: Variant, pid: str, g: Geometry, level: 
         # say): the simulator judges the state found there, and a violation it shows is one;
         # first the least such state that moves entries, where one is likeliest
         moving = find(goals["outside_moving"], "outside") if "outside_moving" in goals else None
-        if moving is not None and evaluate(moving, variant, level).properties[pid] == VIOLATED:
+        replay = evaluate(moving, variant, level) if moving is not None else None
+        if replay is not None and replay.properties[pid] == VIOLATED:
             scenario = moving
-        replay = evaluate(scenario, variant, level)
+        else:
+            replay = evaluate(scenario, variant, level)
         st = states.get_state(1)
         why = violation_of(st, variant, pid, level).why_assumed
         if replay.properties[pid] == VIOLATED:

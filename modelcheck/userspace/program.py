@@ -235,13 +235,9 @@ int main(void)
 def program_build_command(g: "Geometry", calls: list[dict]) -> str:
     """gcc -static ..., the program's text linked above everything it maps (as
     reproduce.build_command: at the first GiB boundary above, when that is below 2 GiB)."""
-    cmd = "gcc" + (" -m32" if g.word_bits == 32 else "") + " -static -Wall -Werror -O2"
-    top = max(max(c.get("addr", 0) + c.get("len", 0), c.get("new", 0) + c.get("len", 0)) for c in calls)
-    gib = 1 << 30
-    text = (top // gib + 1) * gib
-    if g.word_bits == 64 and text < 2 * gib:
-        cmd += f" -Wl,-Ttext-segment={hex(text)}"
-    return cmd + " -o repro repro.c"
+    from modelcheck.userspace.reproduce import gcc_line
+    return gcc_line(g, max(max(c.get("addr", 0) + c.get("len", 0), c.get("new", 0) + c.get("len", 0))
+                           for c in calls))
 
 
 def program_c(g: "Geometry", calls: list[dict], name: str = "") -> str:

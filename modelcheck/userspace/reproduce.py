@@ -24,13 +24,18 @@ depends on the randomized stack top.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from modelcheck.errors import InputError
 from modelcheck.userspace.recipe import Reachability
 from modelcheck.output.report import move_call
 from modelcheck.model.scenario import Scenario
 from modelcheck.userspace.syscalls import MAP_SHARED
 
-__all__ = ["reproducer", "reproducer_for", "build_command"]
+__all__ = ["reproducer", "reproducer_for", "build_command", "gcc_line"]
+
+if TYPE_CHECKING:
+    from modelcheck.model.geometry import Geometry
 
 _PRELUDE = r"""#define _GNU_SOURCE
 #include <errno.h>
@@ -438,10 +443,15 @@ def build_command(s: Scenario) -> str:
     scenario reaching above 1 GiB keeps the default link address (4 MiB, below it): the small
     code model of a static program cannot be linked above 2 GiB.  A 32-bit geometry's program is
     built with -m32 (gcc-multilib on an x86-64 host)."""
-    cmd = "gcc" + (" -m32" if s.geometry.word_bits == 32 else "") + " -static -Wall -Werror -O2"
+    return gcc_line(s.geometry, s.vmas[-1].end)
+
+
+def gcc_line(g: "Geometry", top: int) -> str:
+    """build_command for a program whose mappings end at or below ``top``."""
+    cmd = "gcc" + (" -m32" if g.word_bits == 32 else "") + " -static -Wall -Werror -O2"
     gib = 1 << 30
-    text = (s.vmas[-1].end // gib + 1) * gib
-    if s.geometry.word_bits == 64 and text < 2 * gib:  # the small code model links below 2 GiB only
+    text = (top // gib + 1) * gib
+    if g.word_bits == 64 and text < 2 * gib:  # the small code model links below 2 GiB only
         cmd += f" -Wl,-Ttext-segment={hex(text)}"
     return cmd + " -o repro repro.c"
 
